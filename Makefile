@@ -1,0 +1,35 @@
+# flaechen: `make demo` sets everything up and builds the demo district into out/demo/;
+# `make test` sets everything up and runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup system demo test lint bench clean
+
+setup: system $(VENV)/.installed
+
+# Debian packages the project needs (PostGIS, Chromium, QGIS, the BETA2007 grid): scripts/install-system.sh.
+system:
+	@bash scripts/install-system.sh
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(VENV)/bin/flaechen demo --out out/demo
+
+test: setup
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check flaechen tests benchmarks
+	$(VENV)/bin/ruff format --check flaechen tests benchmarks
+
+bench: setup
+	$(PY) benchmarks/bench_pipeline.py
+
+clean:
+	rm -rf out .pytest_cache
