@@ -1,0 +1,184 @@
+"""The `flaechen` command: a thin layer over the library.
+
+User errors (bad configuration, unreadable sources, wrong CRS …) are printed as clean messages with exit
+code 2, never as tracebacks. Progress goes to stderr; ``--quiet`` silences it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from flaechen import __version__
+from flaechen.errors import ConfigError, FlaechenError
+
+log = logging.getLogger("flaechen")
+
+_STAGE_CLIS = ("flaechen.flag.cli", "flaechen.publish.cli", "flaechen.export.cli")
+"""Modules that add their own subcommands with ``add_parser(subparsers)``."""
+
+
+class Progress:
+    """Prints progress of long steps to stderr, one line per step and a counter on a terminal."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self._last: str | None = None
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            end = "\n" if done >= total else ""
+            print(f"\r{step}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+        elif done == 0 and step != self._last:
+            print(f"{step} …", file=sys.stderr, flush=True)
+        self._last = step
+
+
+def _setup_logging(quiet: bool, verbose: bool = False) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("flaechen")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _print_summary(result, *, quiet: bool) -> None:
+    from flaechen.issues import summarise
+
+    ds = result.dataset
+    if quiet:
+        return
+    out = sys.stdout
+    print(f"District dataset: {result.gpkg}", file=out)
+    for name, layer in ds.layers.items():
+        print(f"  {name:15s} {len(layer):>9,d} features", file=out)
+    acc = ds.accounting
+    print(f"Sources: {len(acc)}; features read {acc['read'].sum():,d}, in the dataset {acc['kept'].sum():,d}, "
+          f"rejected {acc['rejected'].sum():,d} (every source balanced)", file=out)
+    summary = summarise(ds.issues)
+    if not summary.empty:
+        print(f"Issues: {len(ds.issues):,d} (log: {result.issues_csv})", file=out)
+        by_type = summary.groupby(["issue_type", "severity", "responsible"])[["count", "rejected"]].sum()
+        for (issue_type, severity, responsible), row in by_type.sort_values("count", ascending=False).iterrows():
+            print(f"  {severity:7s} {issue_type:28s} {int(row['count']):>8,d}  rejected {int(row['rejected']):>7,d}"
+                  f"  fix: {responsible}", file=out)
+    q = ds.quality
+    if not q.empty:
+        print("Area check (computed / official area per municipality):", file=out)
+        for r in q.itertuples():
+            med = "—" if r.median_area_ratio is None or r.median_area_ratio != r.median_area_ratio else f"{r.median_area_ratio:.4f}"
+            share = "—" if r.share_deviating is None or r.share_deviating != r.share_deviating else f"{r.share_deviating:.1%}"
+            print(f"  {r.ags} {r.name:24s} median ratio {med}, beyond ±{r.tolerance:.1%}: {share}", file=out)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from flaechen.config import load_config
+    from flaechen.pipeline import run
+
+    config = load_config(args.config)
+    result = run(config, args.out, progress=Progress(quiet=args.quiet))
+    _print_summary(result, quiet=args.quiet)
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from flaechen.config import load_config
+    from flaechen.pipeline import check
+
+    config = load_config(args.config)
+    problems = check(config)
+    if problems:
+        print(f"{args.config}: {len(problems)} problem(s):", file=sys.stderr)
+        for p in problems:
+            print(f"  - {p}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(f"{args.config}: configuration and all {len(config.sources)} sources are readable.")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from flaechen.config import load_config
+    from flaechen.demo.generate import generate_demo
+    from flaechen.pipeline import run
+
+    out = Path(args.out)
+    progress = Progress(quiet=args.quiet)
+    progress("generate demo district", 0, 1)
+    config_path = generate_demo(out / "input", scale=args.scale, seed=args.seed)
+    progress("generate demo district", 1, 1)
+    result = run(load_config(config_path), out, progress=progress)
+    _print_summary(result, quiet=args.quiet)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `flaechen` command (every command has help text)."""
+    parser = argparse.ArgumentParser(
+        prog="flaechen",
+        description="Circular land use for a district: merge municipal geodata, flag and publish reuse candidates.",
+    )
+    parser.add_argument("--version", action="version", version=f"flaechen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="build the district dataset from a district configuration",
+                       description="Read, harmonise and merge every declared source into DIR/district.gpkg.")
+    p.add_argument("config", metavar="DISTRICT_CONFIG", help="the district configuration (TOML or YAML)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("check", help="validate the configuration and every source without writing",
+                       description="Read the configuration and open every source; print every problem at once.")
+    p.add_argument("config", metavar="DISTRICT_CONFIG", help="the district configuration (TOML or YAML)")
+    p.add_argument("--quiet", action="store_true", help="print only problems")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("demo", help="generate the demo district (if not there yet) and run it",
+                       description="Generate the fictional demo Landkreis into DIR/input and build it into DIR.")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--scale", type=int, default=20_000, help="number of parcels in the district (default 20000)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    p.set_defaults(func=_cmd_demo)
+
+    for module in _STAGE_CLIS:
+        try:
+            stage = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+            continue
+        stage.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `flaechen` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(getattr(args, "quiet", False))
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FlaechenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

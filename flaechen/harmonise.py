@@ -1,0 +1,501 @@
+"""Harmonising one source: CRS, geometry policy, canonical schema, code lists, provenance, issue log.
+
+Pure computing: a raw frame goes in, a canonical GeoDataFrame in the district CRS comes out, and every
+feature that does not come out is in the issue log with its reason. Every repair is logged too.
+
+The steps run in this order, each on what the previous ones kept:
+
+1. the configured filter (``where``): excluded features are logged as ``filtered``;
+2. the source CRS: the file's or the declared one (``crs-declared`` / ``crs-overridden``);
+3. geometry: empty, wrong type, invalid (policy ``raise`` | ``fix`` | ``drop``);
+4. reprojection with the most accurate available transformation (``crs-transformation``, ``missing-grid``);
+5. the municipality check: a source mostly outside its municipality is rejected whole
+   (``source-outside-municipality``: a wrong CRS, not a silent shift); single features outside are logged;
+6. attributes: field mapping, constants, type coercion, code lists, AGS;
+7. required values, duplicate keys;
+8. for parcels: computed area against the official area (``area-deviation``, a finding, not an error).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from flaechen.config import SourceConfig
+from flaechen.crs import TransformationChoice, choose_transformation, geographic_bounds, reproject
+from flaechen.errors import CRSError, GeometryError
+from flaechen.issues import IssueLog
+from flaechen.layers import PROVENANCE_FIELDS, CodeList, LayerDef, Schema
+from flaechen.read import SourceFrame
+
+log = logging.getLogger(__name__)
+
+_POLYGONAL = {"Polygon", "MultiPolygon"}
+_TRUE = {"1", "true", "t", "yes", "y", "ja", "j", "wahr", "x"}
+_FALSE = {"0", "false", "f", "no", "n", "nein", "falsch", ""}
+_AGS_RE = re.compile(r"^\d{8}$")
+
+
+@dataclass(frozen=True)
+class HarmoniseSettings:
+    """District-wide settings the harmonising step needs (from :class:`~flaechen.config.DistrictConfig`)."""
+
+    crs: CRS
+    outside_share: float = 0.5
+    outside_buffer: float = 50.0
+    area_tolerance: float = 0.005
+
+
+@dataclass(frozen=True)
+class Harmonised:
+    """The outcome for one source."""
+
+    frame: gpd.GeoDataFrame
+    read: int
+    transformation: TransformationChoice | None
+
+
+class _Ctx:
+    """What every issue of one source shares."""
+
+    def __init__(self, src: SourceConfig, sf: SourceFrame, issues: IssueLog, ids: pd.Series) -> None:
+        self.src, self.sf, self.issues, self.ids = src, sf, issues, ids
+
+    def log(
+        self,
+        issue_type: str,
+        fids: np.ndarray | pd.Index,
+        messages: Any,
+        *,
+        field: str | None = None,
+        values: Any = None,
+    ) -> None:
+        fids = np.asarray(fids)
+        if len(fids) == 0:
+            return
+        self.issues.add_many(
+            issue_type,
+            ags=self.src.ags,
+            source_id=self.src.id,
+            layer=self.src.layer,
+            source_fids=fids.tolist(),
+            feature_ids=self.ids.reindex(fids).tolist(),
+            field=field,
+            values=None if values is None else list(values),
+            messages=messages if isinstance(messages, str) else list(messages),
+        )
+
+    def log_source(self, issue_type: str, message: str, *, value: Any = None) -> None:
+        self.issues.add(
+            issue_type, ags=self.src.ags, source_id=self.src.id, layer=self.src.layer,
+            message=message, value=value,
+        )
+
+    @property
+    def where(self) -> str:
+        return f"{self.src.path.name}, layer {self.sf.layer_name}"
+
+
+def _source_crs(ctx: _Ctx) -> CRS:
+    declared = CRS.from_user_input(ctx.src.crs) if ctx.src.crs else None
+    file_crs = ctx.sf.file_crs
+    if declared is None and file_crs is None:
+        raise CRSError(f"{ctx.src.key} ({ctx.src.path}): no CRS in the file and none declared; add crs = \"EPSG:…\"")
+    if declared is None:
+        return file_crs
+    if file_crs is None:
+        ctx.log_source("crs-declared", f"{ctx.where} carries no CRS; used the declared {declared.to_string()}.",
+                       value=declared.to_string())
+    elif not file_crs.equals(declared, ignore_axis_order=True):
+        ctx.log_source(
+            "crs-overridden",
+            f"{ctx.where} states {file_crs.name}; the configuration overrides it with {declared.to_string()}.",
+            value=file_crs.to_string(),
+        )
+    return declared
+
+
+def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
+    """Keep only polygonal parts of (collection) geometries; None where nothing polygonal remains."""
+    out = geoms.copy()
+    types = shapely.get_type_id(geoms)
+    for i in np.flatnonzero(types == 7):  # GeometryCollection (rare: make_valid results)
+        parts = [p for p in shapely.get_parts(geoms[i]) if shapely.get_type_id(p) in (3, 6)]
+        out[i] = shapely.multipolygons(list(shapely.get_parts(parts))) if parts else None
+    return out
+
+
+def _geometry(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    geoms = np.array(frame.geometry.array, dtype=object)
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    ctx.log("empty-geometry", frame.index[empty], f"No geometry or an empty one in {ctx.where}.")
+    keep = ~empty
+    types = shapely.get_type_id(geoms)
+    collection = types == 7
+    wrong = keep & ~np.isin(types, [3, 6]) & ~collection
+    if wrong.any():
+        names = shapely.get_type_id(geoms[wrong])
+        labels = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString"}
+        ctx.log(
+            "wrong-geometry-type", frame.index[wrong],
+            [f"A {labels.get(int(t), 'non-polygon')} in {ctx.where}; layer {ctx.src.layer} needs polygons." for t in names],
+            values=[labels.get(int(t), str(t)) for t in names],
+        )
+    keep &= ~wrong
+    idx = np.flatnonzero(keep)
+    invalid_local = ~shapely.is_valid(geoms[idx])
+    invalid = idx[invalid_local]
+    if len(invalid):
+        reasons = shapely.is_valid_reason(geoms[invalid])
+        fids = frame.index[invalid]
+        policy = ctx.src.geometry_policy
+        if policy == "raise":
+            first = fids[0]
+            raise GeometryError(
+                f"{ctx.src.key} ({ctx.src.path}), layer {ctx.sf.layer_name}, feature {first} "
+                f"(id {ctx.ids.get(first)!r}): invalid geometry ({reasons[0]}); {len(invalid)} invalid in all. "
+                "Have the municipality repair it, or set geometry_policy = \"fix\" (repair and log) "
+                "or \"drop\" (reject and log) for this source."
+            )
+        if policy == "drop":
+            ctx.log("invalid-geometry", fids, [f"Invalid geometry ({r}); dropped by policy 'drop'." for r in reasons],
+                    values=reasons)
+            keep[invalid] = False
+        else:
+            before = shapely.area(geoms[invalid])
+            fixed = _polygonal_parts(shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False))
+            failed = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+            after = np.where(failed, 0.0, shapely.area(np.where(failed, None, fixed)))
+            ctx.log("invalid-geometry", fids[failed],
+                    [f"Invalid geometry ({r}) that no repair turns into a polygon." for r in reasons[failed]],
+                    values=reasons[failed])
+            ok = ~failed
+            ctx.log(
+                "repaired-geometry", fids[ok],
+                [f"Invalid geometry ({r}) repaired with make_valid; area {b:.2f} → {a:.2f} (source units)."
+                 for r, b, a in zip(reasons[ok], before[ok], after[ok], strict=True)],
+                values=reasons[ok],
+            )
+            geoms[invalid[ok]] = fixed[ok]
+            keep[invalid[failed]] = False
+    if collection.any():
+        geoms[collection] = _polygonal_parts(geoms[collection])
+        lost = collection & keep & (shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        ctx.log("wrong-geometry-type", frame.index[lost], "A geometry collection without polygons.")
+        keep &= ~lost
+    out = frame.loc[keep].copy()
+    out = out.set_geometry(gpd.GeoSeries(geoms[keep], index=out.index, crs=frame.crs))
+    return out
+
+
+def _diagnose_outside(geoms: np.ndarray, boundary: Any) -> str:
+    xmin, ymin, xmax, _ = shapely.total_bounds(geoms)
+    bxmin, bymin, _, _ = shapely.bounds(boundary)
+    hints = []
+    if 2_000_000 < xmin < 6_000_000 and ymin > 5_000_000:
+        hints.append("the eastings look like Gauß-Krüger (DHDN, EPSG:3146x)")
+    if xmin > 10_000_000:
+        hints.append("the eastings carry a zone prefix (e.g. 32…)")
+    if abs(xmin) < 180 and abs(ymin) < 90:
+        hints.append("the coordinates look like degrees (EPSG:4326/4258)")
+    shift = f"offset from the municipality about ({xmin - bxmin:,.0f}, {ymin - bymin:,.0f}) m"
+    return "; ".join([*hints, shift])
+
+
+def _outside(
+    ctx: _Ctx, frame: gpd.GeoDataFrame, boundary: Any, settings: HarmoniseSettings, raw_geoms: np.ndarray
+) -> gpd.GeoDataFrame | None:
+    if boundary is None or frame.empty:
+        return frame
+    area = shapely.buffer(boundary, settings.outside_buffer) if settings.outside_buffer else boundary
+    shapely.prepare(area)
+    points = shapely.point_on_surface(np.asarray(frame.geometry.array, dtype=object))
+    inside = shapely.contains(area, points)
+    share = 1.0 - inside.mean()
+    if share > settings.outside_share:
+        hint = _diagnose_outside(raw_geoms, boundary)
+        ctx.log(
+            "source-outside-municipality", frame.index,
+            f"{share:.0%} of the features of {ctx.where} fall outside municipality {ctx.src.ags} "
+            f"(more than {settings.outside_share:.0%}): its CRS is wrong or undeclared ({hint}). "
+            "Declare the right crs for this source or ask for a corrected delivery.",
+        )
+        return None
+    ctx.log("outside-municipality", frame.index[~inside],
+            f"The feature lies outside municipality {ctx.src.ags} (beyond {settings.outside_buffer:g} m).")
+    return frame
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Text form of source values: integers without '.0', strings stripped, empty → NA."""
+    def conv(v: Any) -> Any:
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return pd.NA
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        text = str(v).strip()
+        return text if text else pd.NA
+    return pd.Series([conv(v) for v in series], index=series.index, dtype="string")
+
+
+def _coerce(ctx: _Ctx, name: str, dtype: str, series: pd.Series) -> pd.Series:
+    text = _as_text(series)
+    if dtype == "string":
+        return text
+    present = text.notna()
+    if dtype == "boolean":
+        lower = text.str.lower()
+        out = pd.Series(pd.NA, index=series.index, dtype="boolean")
+        out[lower.isin(_TRUE).fillna(False)] = True
+        out[lower.isin(_FALSE - {""}).fillna(False)] = False
+        bad = present & out.isna()
+    else:
+        numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+        if dtype in ("Int32", "Int64"):
+            whole = numbers.notna() & (numbers == np.round(numbers))
+            out = pd.Series(pd.NA, index=series.index, dtype=dtype)
+            out[whole] = numbers[whole].astype("int64")
+        else:
+            out = numbers.astype("Float64")
+        bad = present & out.isna()
+    if bad.any():
+        ctx.log("invalid-value", series.index[bad.to_numpy()],
+                f"Field {name}: value cannot be read as {dtype}; set to empty.", field=name, values=text[bad])
+    return out
+
+
+def _apply_codes(ctx: _Ctx, name: str, values: pd.Series, codelist: CodeList) -> pd.Series:
+    mapping = ctx.src.codes.get(name, {})
+    text = _as_text(values)
+    out = values.copy()
+    if mapping:
+        hit = text.isin(list(mapping)).fillna(False)
+        if hit.any():
+            mapped = text[hit].map(mapping)
+            out = out.astype(object)
+            out[hit] = mapped
+            out = _typed(out, codelist.type)
+            counts = text[hit].value_counts()
+            for raw, count in counts.items():
+                ctx.log_source(
+                    "mapped-code",
+                    f"Field {name}: source value {raw!r} mapped to code {mapping[raw]!r} by the configuration "
+                    f"({count} features).",
+                    value=raw,
+                )
+    out = _typed(out, codelist.type)
+    known = out.isin(list(codelist.values)).fillna(False)
+    unknown = text.notna() & ~known
+    if unknown.any():
+        ctx.log(
+            "unknown-code", values.index[unknown.to_numpy()],
+            f"Field {name}: code not in code list {codelist.name}; set to empty. "
+            f"Map it with codes.{name} in the configuration or ask the municipality.",
+            field=name, values=text[unknown.to_numpy()],
+        )
+        out = out.where(~unknown, pd.NA)
+    return out
+
+
+def _typed(series: pd.Series, codelist_type: str) -> pd.Series:
+    if codelist_type.startswith("int"):
+        numbers = pd.to_numeric(_as_text(series), errors="coerce")
+        out = pd.Series(pd.NA, index=series.index, dtype="Int32")
+        whole = numbers.notna() & (numbers == np.round(numbers))
+        out[whole] = numbers[whole].astype("int64")
+        return out
+    return _as_text(series)
+
+
+def _ags(ctx: _Ctx, values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    text = _as_text(values)
+    padded = text.str.fullmatch(r"\d{7}").fillna(False)
+    if padded.any():
+        ctx.log("repaired-value", values.index[padded.to_numpy()],
+                "AGS read as a number lost its leading zero; restored.", field="ags", values=text[padded])
+        text = text.where(~padded, "0" + text)
+    bad = ~text.str.fullmatch(r"\d{8}").fillna(False)
+    return text, bad.to_numpy()
+
+
+def _attributes(ctx: _Ctx, frame: gpd.GeoDataFrame, layer: LayerDef, schema: Schema) -> tuple[pd.DataFrame, np.ndarray]:
+    """Map, coerce and check attributes; returns canonical columns and a rejection mask."""
+    out = pd.DataFrame(index=frame.index)
+    reject = np.zeros(len(frame), dtype=bool)
+    for f in layer.fields:
+        column = ctx.src.fields.get(f.name, f.name)
+        if f.name in ctx.src.values:
+            raw = pd.Series([ctx.src.values[f.name]] * len(frame), index=frame.index, dtype=object)
+        elif column in frame.columns:
+            raw = frame[column]
+        elif f.name == "ags":
+            raw = pd.Series([ctx.src.ags] * len(frame), index=frame.index, dtype=object)
+        else:
+            out[f.name] = pd.Series(pd.NA, index=frame.index, dtype=f.dtype)
+            continue
+        if f.name == "ags":
+            values, bad = _ags(ctx, raw)
+            ctx.log("invalid-ags", frame.index[bad & values.notna().to_numpy()],
+                    "AGS is not 8 digits.", field="ags", values=values[bad & values.notna().to_numpy()])
+            reject |= bad & values.notna().to_numpy()
+            out[f.name] = values
+        elif f.codelist:
+            out[f.name] = _apply_codes(ctx, f.name, raw, schema.codelist(f.codelist)).astype(f.dtype)
+        else:
+            out[f.name] = _coerce(ctx, f.name, f.dtype, raw)
+    # A Baugebiet (besondere Art) determines its Baufläche (allgemeine Art) where the plan left it empty.
+    if "bes_art" in out.columns and "allg_art" in out.columns:
+        bes = schema.codelist("xplan_bes_art")
+        derived = out["bes_art"].map(lambda c: bes.values.get(c, {}).get("allg_art") if pd.notna(c) else pd.NA)
+        out["allg_art"] = out["allg_art"].fillna(derived.astype("Int32")).astype("Int32")
+    for f in layer.fields:
+        if f.required:
+            missing = out[f.name].isna().to_numpy() & ~reject
+            ctx.log("missing-value", frame.index[missing],
+                    f"Required field {f.name} is empty (source field {ctx.src.fields.get(f.name, f.name)!r}).",
+                    field=f.name)
+            reject |= missing
+    return out, reject
+
+
+def harmonise_source(
+    sf: SourceFrame,
+    src: SourceConfig,
+    *,
+    layer: LayerDef,
+    schema: Schema,
+    settings: HarmoniseSettings,
+    boundary: Any = None,
+    issues: IssueLog,
+) -> Harmonised:
+    """Turn one raw source into canonical features in the district CRS, logging every issue.
+
+    Parameters
+    ----------
+    sf
+        The source as read (:func:`flaechen.read.read_source`).
+    src
+        Its resolved configuration.
+    layer, schema
+        The canonical layer definition and the whole schema (code lists, issue types).
+    settings
+        District CRS and thresholds.
+    boundary
+        The municipality's boundary in the district CRS (a shapely polygon), for the location check.
+    issues
+        The log to add to.
+
+    Returns
+    -------
+    Harmonised
+        The canonical frame (index: the source FID), how many features were read, the transformation.
+    """
+    frame = sf.frame
+    key_column = src.fields.get(layer.key, layer.key)
+    ids = _as_text(frame[key_column]) if key_column in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")
+    ctx = _Ctx(src, sf, issues, ids)
+    n_read = len(frame)
+
+    if len(sf.excluded):
+        ctx.log("filtered", sf.excluded, f"Excluded by the configuration's filter where = {src.where!r}.")
+        frame = frame.drop(index=sf.excluded)
+
+    source_crs = _source_crs(ctx)
+    frame = frame.set_crs(source_crs, allow_override=True)
+    frame = _geometry(ctx, frame)
+
+    raw_geoms = np.asarray(frame.geometry.array, dtype=object)
+    choice = choose_transformation(source_crs, settings.crs, bounds=geographic_bounds(raw_geoms, source_crs)) if len(frame) else None
+    if choice is not None and not choice.is_identity:
+        accuracy = "unknown" if choice.accuracy is None else f"{choice.accuracy:g} m"
+        ctx.log_source("crs-transformation",
+                       f"Reprojected {source_crs.name} → {settings.crs.name} with {choice.description} "
+                       f"(accuracy {accuracy}).", value=choice.description)
+        if choice.missing_grids:
+            ctx.log_source(
+                "missing-grid",
+                f"A more accurate transformation ({choice.better_accuracy:g} m) needs grid(s) "
+                f"{', '.join(choice.missing_grids)}, not installed; install Debian's proj-data or put the grid "
+                "into a folder named in district.grid_dirs.",
+                value=", ".join(choice.missing_grids),
+            )
+        geoms = reproject(raw_geoms, choice)
+        frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=settings.crs))
+    else:
+        frame = frame.to_crs(settings.crs) if len(frame) else frame.set_crs(settings.crs, allow_override=True)
+
+    checked = _outside(ctx, frame, boundary, settings, raw_geoms)
+    if checked is None:
+        return Harmonised(_empty(layer, settings.crs), n_read, choice)
+    frame = checked
+
+    attrs, reject = _attributes(ctx, frame, layer, schema)
+    keys = attrs[layer.key]
+    dup = keys.duplicated(keep="first").to_numpy() & keys.notna().to_numpy() & ~reject
+    ctx.log("duplicate-id", frame.index[dup], f"{layer.key} occurs more than once in this delivery; the first is kept.",
+            field=layer.key, values=keys[dup])
+    reject |= dup
+
+    keep = ~reject
+    out = attrs.loc[keep].copy()
+    geoms = np.asarray(frame.geometry.array, dtype=object)[keep]
+    out["source_id"] = pd.Series(src.id, index=out.index, dtype="string")
+    out["source_layer"] = pd.Series(sf.layer_name, index=out.index, dtype="string")
+    out["source_fid"] = pd.Series(out.index.to_numpy(), index=out.index, dtype="Int64")
+    out["source_hash"] = pd.Series(sf.content_hash, index=out.index, dtype="string")
+    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(shapely_to_multi(geoms), index=out.index), crs=settings.crs)
+
+    if layer.name == "parcels" and len(result):
+        _area_findings(ctx, result, settings.area_tolerance)
+    return Harmonised(result, n_read, choice)
+
+
+def shapely_to_multi(geoms: np.ndarray) -> np.ndarray:
+    """Promote polygons to multipolygons so a layer has one geometry type."""
+    geoms = np.array(geoms, dtype=object)
+    single = shapely.get_type_id(geoms) == 3
+    if single.any():
+        parts, index = shapely.get_parts(geoms[single], return_index=True)
+        geoms[single] = shapely.multipolygons(parts, indices=index)
+    return geoms
+
+
+def _area_findings(ctx: _Ctx, parcels: gpd.GeoDataFrame, tolerance: float) -> None:
+    official = parcels["official_area"].astype("Float64")
+    computed = shapely.area(np.asarray(parcels.geometry.array, dtype=object))
+    ratio = computed / official.to_numpy(dtype=float, na_value=np.nan)
+    deviates = np.abs(ratio - 1.0) > tolerance
+    deviates &= np.isfinite(ratio)
+    if deviates.any():
+        ctx.log(
+            "area-deviation", parcels.index[deviates],
+            [f"Computed area {c:,.1f} m² deviates {r - 1:+.2%} from the official {o:,.1f} m² "
+             f"(tolerance {tolerance:.1%})." for c, r, o in
+             zip(computed[deviates], ratio[deviates], official.to_numpy(dtype=float, na_value=np.nan)[deviates], strict=True)],
+            field="official_area", values=[f"{r:.4f}" for r in ratio[deviates]],
+        )
+
+
+def _empty(layer: LayerDef, crs: CRS) -> gpd.GeoDataFrame:
+    columns: dict[str, Any] = {f.name: pd.Series(dtype=f.dtype) for f in layer.fields}
+    columns.update({
+        "source_id": pd.Series(dtype="string"), "source_layer": pd.Series(dtype="string"),
+        "source_fid": pd.Series(dtype="Int64"), "source_hash": pd.Series(dtype="string"),
+    })
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+def canonical_columns(layer: LayerDef) -> list[str]:
+    """Column order of a canonical layer: its fields, then provenance, then geometry."""
+    return [*layer.field_names, *PROVENANCE_FIELDS, "geometry"]
+

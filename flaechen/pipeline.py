@@ -1,0 +1,300 @@
+"""The district pipeline: declared sources → read → harmonise → merge → account → write.
+
+Examples
+--------
+>>> from flaechen.config import load_config
+>>> from flaechen.pipeline import run
+>>> result = run(load_config("district.toml"), out_dir="out/district")  # doctest: +SKIP
+>>> result.gpkg  # doctest: +SKIP
+PosixPath('out/district/district.gpkg')
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from flaechen.config import BoundaryConfig, DistrictConfig
+from flaechen.crs import use_grid_dirs
+from flaechen.errors import AccountingError, FlaechenError, SourceError
+from flaechen.gpkg import write_gpkg
+from flaechen.harmonise import HarmoniseSettings, canonical_columns, harmonise_source, shapely_to_multi
+from flaechen.issues import IssueLog
+from flaechen.layers import CANONICAL_LAYERS, load_schema
+from flaechen.merge import concat_layer, resolve_border_duplicates
+from flaechen.read import inspect_source, read_source
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""Called as progress(step, done, total) on long steps."""
+
+BOUNDARY_SOURCE_ID = "boundaries"
+
+
+def _no_progress(step: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class DistrictDataset:
+    """The merged district dataset and everything known about how it was made."""
+
+    crs: CRS
+    layers: dict[str, gpd.GeoDataFrame]
+    issues: pd.DataFrame
+    accounting: pd.DataFrame
+    """One row per source: features read, in the dataset, rejected; ``balanced`` says whether they add up."""
+    quality: pd.DataFrame
+    """Per municipality: parcels, median ratio computed/official area, share deviating beyond the tolerance."""
+    sources: pd.DataFrame
+    """One row per source: file, layer, content hash, transformation used."""
+
+
+@dataclass
+class RunResult:
+    """What `flaechen run` produced."""
+
+    dataset: DistrictDataset
+    out_dir: Path
+    gpkg: Path
+    issues_csv: Path
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_boundaries(config: DistrictConfig, issues: IssueLog, crs: CRS) -> tuple[gpd.GeoDataFrame, list[dict]]:
+    """Municipality boundaries from [boundaries] and/or per-municipality boundary sources."""
+    wanted = {m.ags: m for m in config.municipalities}
+    rows: list[dict] = []
+    accounting: list[dict] = []
+    for b, codes in _boundary_groups(config):
+        sf = read_source(b)
+        frame = sf.frame
+        file_crs = CRS.from_user_input(b.crs) if b.crs else sf.file_crs
+        if file_crs is None:
+            raise SourceError(f"{b.key} ({b.path}): no CRS in the file; declare crs for the boundaries")
+        raw = frame[b.ags_field]
+        text = raw.map(lambda v: pd.NA if pd.isna(v) else (str(int(v)) if isinstance(v, float) else str(v).strip()))
+        padded = text.str.fullmatch(r"\d{7}").fillna(False)
+        if padded.any():
+            issues.add_many(
+                "repaired-value", ags=list(("0" + text[padded]).astype(str)), source_id=BOUNDARY_SOURCE_ID,
+                layer="municipalities", source_fids=frame.index[padded.to_numpy()].tolist(), field="ags",
+                values=list(text[padded]), messages="AGS read as a number lost its leading zero; restored.",
+            )
+        text = text.where(~padded, "0" + text)
+        geoms = shapely.make_valid(np.asarray(gpd.GeoSeries(frame.geometry.values, crs=file_crs).to_crs(crs).array))
+        used = np.zeros(len(frame), dtype=bool)
+        for code in codes:
+            hit = (text == code).fillna(False).to_numpy()
+            if not hit.any():
+                raise SourceError(
+                    f"{b.key} ({b.path}): no feature with {b.ags_field} = {code!r} for municipality "
+                    f"{wanted[code].name}; fix the AGS in the configuration or the boundary file."
+                )
+            used |= hit
+            geom = shapely.union_all(np.asarray(geoms[hit], dtype=object))
+            rows.append({
+                "ags": code, "name": wanted[code].name, "population": wanted[code].population,
+                "source_id": BOUNDARY_SOURCE_ID, "source_layer": sf.layer_name,
+                "source_fid": int(frame.index[hit][0]), "source_hash": sf.content_hash,
+                "geometry": geom,
+            })
+        unused = ~used
+        if unused.any():
+            issues.add_many(
+                "filtered", ags=list(text[unused].fillna("").astype(str)), source_id=BOUNDARY_SOURCE_ID,
+                layer="municipalities", source_fids=frame.index[unused].tolist(),
+                feature_ids=list(text[unused].fillna("").astype(str)),
+                messages="Boundary of a municipality that is not part of the district configuration.",
+            )
+        accounting.append({"source_id": BOUNDARY_SOURCE_ID, "layer": "municipalities", "path": str(b.path),
+                           "read": len(frame), "kept": int(used.sum()), "rejected": int(unused.sum())})
+    layer = load_schema().layer("municipalities")
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+    gdf["geometry"] = shapely_to_multi(np.asarray(gdf.geometry.array, dtype=object))
+    for f in layer.fields:
+        gdf[f.name] = gdf[f.name].astype(f.dtype)
+    for col, dtype in (("source_id", "string"), ("source_layer", "string"), ("source_fid", "Int64"),
+                       ("source_hash", "string")):
+        gdf[col] = gdf[col].astype(dtype)
+    return gdf[canonical_columns(layer)], accounting
+
+
+def _boundary_groups(config: DistrictConfig) -> list[tuple[BoundaryConfig, list[str]]]:
+    """Each boundary source with the AGS of the municipalities it serves."""
+    groups: dict[str, tuple[BoundaryConfig, list[str]]] = {}
+    for m in config.municipalities:
+        b = m.boundary or config.boundaries
+        assert b is not None  # the configuration guarantees one
+        groups.setdefault(b.key, (b, []))[1].append(m.ags)
+    return list(groups.values())
+
+
+def build_district(config: DistrictConfig, *, progress: Progress | None = None) -> DistrictDataset:
+    """Read, harmonise and merge every declared source into the district dataset.
+
+    Raises
+    ------
+    FlaechenError
+        For a source that cannot be read, a CRS that cannot be resolved, an invalid geometry under the
+        ``raise`` policy, or lost features (the accounting check).
+    """
+    progress = progress or _no_progress
+    schema = load_schema()
+    crs = CRS.from_user_input(config.crs)
+    use_grid_dirs(config.grid_dirs)
+    settings = HarmoniseSettings(
+        crs=crs, outside_share=config.outside_share, outside_buffer=config.outside_buffer,
+        area_tolerance=config.area_tolerance,
+    )
+    issues = IssueLog()
+    municipalities, accounting = _read_boundaries(config, issues, crs)
+    boundaries = dict(zip(municipalities["ags"], municipalities.geometry.array, strict=True))
+
+    per_layer: dict[str, list[gpd.GeoDataFrame]] = {name: [] for name in CANONICAL_LAYERS if name != "municipalities"}
+    source_rows: list[dict] = []
+    read_counts: dict[str, int] = {}
+    sources = config.sources
+    for i, src in enumerate(sources):
+        progress("read and harmonise", i, len(sources))
+        sf = read_source(src)
+        result = harmonise_source(
+            sf, src, layer=schema.layer(src.layer), schema=schema, settings=settings,
+            boundary=boundaries.get(src.ags), issues=issues,
+        )
+        per_layer[src.layer].append(result.frame)
+        read_counts[src.id] = result.read
+        t = result.transformation
+        source_rows.append({
+            "source_id": src.id, "ags": src.ags, "layer": src.layer, "path": str(src.path),
+            "source_layer": sf.layer_name, "content_hash": sf.content_hash, "features": result.read,
+            "transformation": None if t is None else t.description,
+            "accuracy_m": None if t is None else t.accuracy,
+            "missing_grids": None if t is None or not t.missing_grids else ", ".join(t.missing_grids),
+        })
+    progress("read and harmonise", len(sources), len(sources))
+
+    progress("merge", 0, 1)
+    layers: dict[str, gpd.GeoDataFrame] = {"municipalities": municipalities}
+    for name, frames in per_layer.items():
+        merged = concat_layer(frames, crs=crs)
+        if name == "parcels":
+            merged = resolve_border_duplicates(
+                merged, boundaries=boundaries, overlap=config.border_overlap, issues=issues,
+            )
+        columns = canonical_columns(schema.layer(name))
+        if merged.empty:
+            merged = _empty_layer(name, crs)
+        layers[name] = merged[columns]
+    progress("merge", 1, 1)
+
+    issue_frame = issues.to_frame()
+    accounting_frame = _accounting(sources, read_counts, layers, issue_frame, accounting)
+    unbalanced = accounting_frame[~accounting_frame["balanced"]]
+    if not unbalanced.empty:
+        lines = [f"{r.source_id}: read {r.read}, in dataset {r.kept}, rejected {r.rejected}"
+                 for r in unbalanced.itertuples()]
+        raise AccountingError("features were lost (read != in dataset + rejected):\n  " + "\n  ".join(lines))
+    return DistrictDataset(
+        crs=crs, layers=layers, issues=issue_frame, accounting=accounting_frame,
+        quality=_quality(config, layers["parcels"], issue_frame), sources=pd.DataFrame(source_rows),
+    )
+
+
+def _empty_layer(name: str, crs: CRS) -> gpd.GeoDataFrame:
+    from flaechen.harmonise import _empty
+
+    return _empty(load_schema().layer(name), crs)
+
+
+def _accounting(sources, read_counts, layers, issues: pd.DataFrame, boundary_rows: list[dict]) -> pd.DataFrame:
+    rows = list(boundary_rows)
+    rejected = issues[issues["rejected"].fillna(False)]
+    for src in sources:
+        kept = int((layers[src.layer]["source_id"] == src.id).sum())
+        rej = rejected.loc[rejected["source_id"] == src.id, "source_fid"].dropna().nunique()
+        rows.append({"source_id": src.id, "layer": src.layer, "path": str(src.path),
+                     "read": read_counts[src.id], "kept": kept, "rejected": int(rej)})
+    frame = pd.DataFrame(rows)
+    frame["balanced"] = frame["read"] == frame["kept"] + frame["rejected"]
+    return frame
+
+
+def _quality(config: DistrictConfig, parcels: gpd.GeoDataFrame, issues: pd.DataFrame) -> pd.DataFrame:
+    """Area findings per municipality: median computed/official ratio and the share beyond the tolerance."""
+    official = parcels["official_area"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    ratio = shapely.area(np.asarray(parcels.geometry.array, dtype=object)) / official
+    frame = pd.DataFrame({"ags": parcels["ags"].to_numpy(), "ratio": ratio})
+    frame = frame[np.isfinite(frame["ratio"])]
+    rows = []
+    for m in config.municipalities:
+        r = frame.loc[frame["ags"] == m.ags, "ratio"]
+        n_parcels = int((parcels["ags"] == m.ags).sum())
+        rows.append({
+            "ags": m.ags, "name": m.name, "parcels": n_parcels, "with_official_area": len(r),
+            "median_area_ratio": float(r.median()) if len(r) else None,
+            "share_deviating": float((np.abs(r - 1) > config.area_tolerance).mean()) if len(r) else None,
+            "tolerance": config.area_tolerance,
+            "issues": int((issues["ags"] == m.ags).sum()),
+            "rejected": int(issues.loc[(issues["ags"] == m.ags) & issues["rejected"].fillna(False)].shape[0]),
+        })
+    return pd.DataFrame(rows)
+
+
+def write_dataset(dataset: DistrictDataset, out_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``district.gpkg`` (atomically) and ``issues.csv`` into `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    gpkg = write_gpkg(
+        out / "district.gpkg",
+        layers=dataset.layers,
+        tables={"issues": dataset.issues, "accounting": dataset.accounting, "quality": dataset.quality,
+                "sources": dataset.sources},
+    )
+    csv_path = out / "issues.csv"
+    fd, tmp = tempfile.mkstemp(prefix=".issues-", suffix=".csv", dir=out)
+    os.close(fd)
+    try:
+        dataset.issues.to_csv(tmp, index=False, encoding="utf-8")
+        os.replace(tmp, csv_path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return gpkg, csv_path
+
+
+def run(config: DistrictConfig, out_dir: str | os.PathLike, *, progress: Progress | None = None) -> RunResult:
+    """Build the district dataset from a configuration and write it into `out_dir`."""
+    dataset = build_district(config, progress=progress)
+    gpkg, csv_path = write_dataset(dataset, out_dir)
+    return RunResult(dataset=dataset, out_dir=Path(out_dir), gpkg=gpkg, issues_csv=csv_path)
+
+
+def check(config: DistrictConfig) -> list[str]:
+    """Open every declared source and check it against its settings without reading features or writing.
+
+    Returns every problem found (an empty list when all is well).
+    """
+    problems: list[str] = []
+    for b, _ in _boundary_groups(config):
+        try:
+            inspect_source(b)
+        except FlaechenError as exc:
+            problems.append(str(exc))
+    for src in config.sources:
+        try:
+            inspect_source(src)
+        except FlaechenError as exc:
+            problems.append(str(exc))
+    return problems

@@ -1,0 +1,204 @@
+"""Reading declared sources with pyogrio (GDAL, Arrow): one I/O engine for every format GDAL reads.
+
+This is the input edge of the pipeline: it turns a :class:`~flaechen.config.SourceConfig` into a raw
+GeoDataFrame indexed by the source's feature id (GDAL FID), with the file's CRS and a content hash, and
+turns every way a delivery can be unreadable into one clear :class:`~flaechen.errors.SourceError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+from pyogrio.errors import DataLayerError, DataSourceError, FieldError
+from pyproj import CRS
+
+from flaechen.config import BoundaryConfig, SourceConfig
+from flaechen.crs import resolve_crs
+from flaechen.errors import CRSError, SourceError
+
+log = logging.getLogger(__name__)
+
+_GML_SUFFIXES = {".gml", ".xml"}
+_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+Declared = SourceConfig | BoundaryConfig
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    """A source as read: raw columns, FID index, the CRS the file states, provenance facts."""
+
+    frame: gpd.GeoDataFrame
+    layer_name: str
+    file_crs: CRS | None
+    content_hash: str
+    excluded: np.ndarray
+    """FIDs the configured filter (``where``) excluded."""
+
+
+def _open_options(src: Declared) -> dict[str, Any]:
+    options: dict[str, Any] = dict(src.open_options)
+    if src.path.suffix.lower() in _GML_SUFFIXES:
+        # GDAL's GML driver writes a .gfs file beside the source unless told not to: never write there.
+        options.setdefault("WRITE_GFS", "NO")
+    return options
+
+
+def _label(src: Declared) -> str:
+    return f"{src.key} ({src.path})"
+
+
+def list_source_layers(path: Path) -> list[str]:
+    """Layer names of a file, without writing anything beside it (GML is listed from a temporary copy)."""
+    if path.suffix.lower() in _GML_SUFFIXES:
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / path.name
+            shutil.copyfile(path, copy)
+            return [str(name) for name, _ in pyogrio.list_layers(copy)]
+    return [str(name) for name, _ in pyogrio.list_layers(path)]
+
+
+def _resolve_layer(src: Declared) -> str | None:
+    if not src.path.exists():
+        raise SourceError(
+            f"{_label(src)}: file not found. Fix `path` (relative to the configuration's folder) "
+            "or put the delivery there."
+        )
+    if src.source_layer:
+        return src.source_layer
+    try:
+        layers = list_source_layers(src.path)
+    except DataSourceError as exc:
+        raise _unreadable(src, exc) from None
+    if len(layers) > 1:
+        raise SourceError(
+            f"{_label(src)}: the file holds {len(layers)} layers ({', '.join(layers)}); "
+            "name the one to read with `source_layer`."
+        )
+    return layers[0] if layers else None
+
+
+def _unreadable(src: Declared, exc: Exception) -> SourceError:
+    return SourceError(
+        f"{_label(src)}: GDAL cannot read the file ({exc}). Is it complete and of the format its "
+        "extension says? Ask the municipality for a new delivery."
+    )
+
+
+def inspect_source(src: Declared) -> dict[str, Any]:
+    """Open a source's layer and check the declared settings against it, without reading features.
+
+    Returns pyogrio's layer information (fields, CRS, feature count, …) plus ``layer_name``.
+
+    Raises
+    ------
+    SourceError
+        Missing file, unknown layer, corrupt file, or a mapped field that the layer does not have.
+    CRSError
+        The file has no CRS and the configuration declares none, or the file's CRS cannot be resolved.
+    """
+    layer = _resolve_layer(src)
+    try:
+        info = pyogrio.read_info(src.path, layer=layer, encoding=src.encoding, **_open_options(src))
+    except DataLayerError:
+        try:
+            known = list_source_layers(src.path)
+        except DataSourceError:
+            known = []
+        hint = difflib.get_close_matches(str(layer), known, n=1)
+        raise SourceError(
+            f"{_label(src)}: no layer {layer!r} in the file"
+            + (f"; did you mean {hint[0]!r}?" if hint else "")
+            + f" Layers: {', '.join(known) or 'none'}. Fix `source_layer`."
+        ) from None
+    except DataSourceError as exc:
+        raise _unreadable(src, exc) from None
+    fields = [str(f) for f in info["fields"]]
+    mapped: list[str] = []
+    if isinstance(src, SourceConfig):
+        mapped = [str(v) for v in src.fields.values()]
+    else:
+        mapped = [src.ags_field] + ([src.name_field] if src.name_field else [])
+    missing = [m for m in mapped if m not in fields]
+    if missing:
+        problems = []
+        for m in missing:
+            close = difflib.get_close_matches(m, fields, n=1, cutoff=0.6) or [
+                f for f in fields if f.lower() == m.lower()
+            ]
+            problems.append(f"{m!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise SourceError(
+            f"{_label(src)}, layer {info.get('layer_name') or layer!r}: mapped field(s) "
+            f"{', '.join(problems)} not in the layer. Its fields: {', '.join(fields)}. Fix `fields`."
+        )
+    if info.get("crs") is None and src.crs is None:
+        raise CRSError(
+            f"{_label(src)}: the file carries no CRS and the configuration declares none. "
+            f"Add crs = \"EPSG:…\" to {src.key} (ask the municipality which system the coordinates are in)."
+        )
+    if info.get("crs") is not None:
+        resolve_crs(info["crs"], where=_label(src))
+    info["layer_name"] = layer or (info.get("layer_name") if "layer_name" in info else None)
+    return info
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of a source file (with a Shapefile's sidecar files), to tell deliveries apart."""
+    digest = hashlib.sha256()
+    paths = [path]
+    if path.suffix.lower() == ".shp":
+        paths = [p for p in (path.with_suffix(s) for s in _SIDECARS) if p.exists()]
+    for p in paths:
+        with p.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_source(src: Declared) -> SourceFrame:
+    """Read every feature of a declared source, indexed by its FID.
+
+    Features the configured filter (``where``) excludes are read too, and their FIDs returned in
+    ``excluded``, so the harmonising step can log them: nothing is lost in silence.
+    """
+    info = inspect_source(src)
+    layer = info["layer_name"]
+    options = _open_options(src)
+    try:
+        frame = pyogrio.read_dataframe(
+            src.path, layer=layer, encoding=src.encoding, fid_as_index=True, use_arrow=True, **options
+        )
+        excluded = np.array([], dtype=np.int64)
+        if src.where:
+            kept = pyogrio.read_dataframe(
+                src.path, layer=layer, encoding=src.encoding, fid_as_index=True, read_geometry=False,
+                columns=[], where=src.where, **options,
+            ).index
+            excluded = np.setdiff1d(frame.index.to_numpy(), kept.to_numpy())
+    except (FieldError, DataLayerError) as exc:
+        raise SourceError(f"{_label(src)}: the filter where = {src.where!r} is invalid ({exc}). Fix `where`.") from None
+    except DataSourceError as exc:
+        raise _unreadable(src, exc) from None
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise SourceError(f"{_label(src)}: layer {layer!r} has no geometry; name a spatial layer.")
+    frame.index = frame.index.astype(np.int64)
+    frame.index.name = "fid"
+    file_crs = resolve_crs(info["crs"], where=_label(src)) if info.get("crs") else None
+    log.info("read %s: %d features from %s", getattr(src, "id", src.key), len(frame), src.path.name)
+    return SourceFrame(
+        frame=frame,
+        layer_name=str(layer or info.get("layer_name") or src.path.stem),
+        file_crs=file_crs,
+        content_hash=content_hash(src.path),
+        excluded=excluded,
+    )
