@@ -1,0 +1,20 @@
+"""Exports of the district dataset for planners and analysts: QGIS, GeoParquet and PostGIS.
+
+- :func:`style_gpkg` embeds the QGIS styles of `layers/styles/` in the GeoPackage (`layer_styles`);
+- :func:`write_qgis_project` writes `district.qgz` beside it: grouped, styled, relative paths;
+- :func:`to_parquet` writes every layer as GeoParquet with bounding-box columns;
+- :func:`to_postgis` replaces a PostGIS schema with the dataset in one transaction.
+
+Examples
+--------
+>>> from flaechen.export import style_gpkg, write_qgis_project, to_parquet
+>>> style_gpkg("out/demo/district.gpkg")  # doctest: +SKIP
+>>> write_qgis_project("out/demo/district.gpkg", crs="EPSG:25832")  # doctest: +SKIP
+>>> to_parquet("out/demo/district.gpkg", "out/demo/parquet")  # doctest: +SKIP
+"""
+
+from flaechen.export.errors import ExportError
+from flaechen.export.qgis_project import write_qgis_project
+from flaechen.export.styles import style_gpkg
+
+__all__ = ["ExportError", "style_gpkg", "write_qgis_project"]

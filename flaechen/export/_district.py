@@ -1,0 +1,101 @@
+"""Reading the district GeoPackage for export: which layers and tables it holds, in a stable order."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from flaechen.export.errors import ExportError
+from flaechen.layers import CANONICAL_LAYERS
+
+DISTRICT_FILE = "district.gpkg"
+"""The name of the district dataset inside an output folder."""
+
+LAYER_ORDER = ("candidates", *CANONICAL_LAYERS)
+"""Spatial layers in the order they are exported: derived results first, then the merged data."""
+
+TABLE_ORDER = ("issues", "summary", "rules")
+"""Attribute tables in the order they are exported."""
+
+INTERNAL_TABLES = frozenset({"layer_styles"})
+"""Tables of the GeoPackage that belong to a GIS, not to the dataset."""
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What a district GeoPackage holds.
+
+    Attributes
+    ----------
+    layers
+        Spatial layers (name, geometry type), canonical ones in `LAYER_ORDER` first.
+    tables
+        Attribute tables without geometry (issues, summary, rules, …), `layer_styles` excluded.
+    """
+
+    layers: tuple[tuple[str, str], ...]
+    tables: tuple[str, ...]
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.layers)
+
+
+def resolve_gpkg(path: str | os.PathLike) -> Path:
+    """Return the district GeoPackage for an output folder or a GeoPackage path.
+
+    Raises
+    ------
+    ExportError
+        Where neither the file nor `<folder>/district.gpkg` exists.
+    """
+    given = Path(path)
+    target = given / DISTRICT_FILE if given.is_dir() else given
+    if not target.is_file():
+        raise ExportError(
+            f"{target}: no district GeoPackage here; run `flaechen run CONFIG --out DIR` first, "
+            "then pass DIR or DIR/district.gpkg"
+        )
+    return target
+
+
+def _ordered(names: list[str], order: tuple[str, ...]) -> list[str]:
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(names, key=lambda n: (rank.get(n, len(order)), n))
+
+
+def contents(gpkg: Path) -> Contents:
+    """List the spatial layers and attribute tables of a district GeoPackage."""
+    try:
+        listed = pyogrio.list_layers(gpkg)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise ExportError(f"{gpkg}: cannot be read as a GeoPackage ({exc})") from exc
+    geometry = {str(name): gtype for name, gtype in listed}
+    spatial = _ordered([n for n, g in geometry.items() if g], LAYER_ORDER)
+    tables = _ordered([n for n, g in geometry.items() if not g and n not in INTERNAL_TABLES], TABLE_ORDER)
+    return Contents(layers=tuple((n, str(geometry[n])) for n in spatial), tables=tuple(tables))
+
+
+def read_layer(gpkg: Path, name: str) -> gpd.GeoDataFrame:
+    """Read one spatial layer (CRS kept, attribute types as stored)."""
+    return pyogrio.read_dataframe(gpkg, layer=name)
+
+
+def read_table(gpkg: Path, name: str) -> pd.DataFrame:
+    """Read one attribute table."""
+    frame = pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
+    return pd.DataFrame(frame)
+
+
+def geometry_columns(gpkg: Path) -> dict[str, str]:
+    """Map each spatial table to its geometry column name (`gpkg_geometry_columns`)."""
+    with closing(sqlite3.connect(f"file:{gpkg}?mode=ro", uri=True)) as db:
+        rows = db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall()
+    return {str(t): str(c) for t, c in rows}

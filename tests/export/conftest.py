@@ -1,0 +1,226 @@
+"""Fixtures of the export tests: a small synthetic district dataset that follows layers/*.yaml.
+
+Two municipalities side by side (1 km × 1 km each, EPSG:25832), a handful of parcels, zoning areas,
+brownfields, buildings and candidates, plus the `issues`, `summary` and `rules` tables, written with the
+project's own GeoPackage writer.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import MultiPolygon, box
+
+from flaechen.gpkg import write_gpkg
+from flaechen.layers import PROVENANCE_FIELDS, load_schema
+
+CRS = "EPSG:25832"
+X0, Y0 = 500_000.0, 5_600_000.0
+AGS = ("10044111", "10044112")
+
+
+def _frame(layer: str, rows: list[dict], geoms: list) -> gpd.GeoDataFrame:
+    schema = load_schema().layer(layer)
+    data = {}
+    for field in schema.fields:
+        data[field.name] = pd.Series([row.get(field.name) for row in rows], dtype=field.dtype)
+    for i, name in enumerate(PROVENANCE_FIELDS):
+        values = [f"{layer}-{n}" if i != 2 else str(n) for n in range(len(rows))]
+        data[name] = pd.Series(values, dtype="string")
+    return gpd.GeoDataFrame(data, geometry=[MultiPolygon([g]) for g in geoms], crs=CRS)
+
+
+def _cell(i: int, j: int, size: float = 100.0, inset: float = 0.0):
+    x, y = X0 + i * size, Y0 + j * size
+    return box(x + inset, y + inset, x + size - inset, y + size - inset)
+
+
+def build_district(out: Path) -> Path:
+    """Write a synthetic district dataset to `out/district.gpkg` and return its path."""
+    municipalities = _frame(
+        "municipalities",
+        [
+            {"ags": AGS[0], "name": "Neustadt", "population": 12000},
+            {"ags": AGS[1], "name": "Altdorf", "population": 3500},
+        ],
+        [box(X0, Y0, X0 + 1000, Y0 + 1000), box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)],
+    )
+    parcel_rows, parcel_geoms = [], []
+    for i in range(20):
+        for j in range(3):
+            ags = AGS[0] if i < 10 else AGS[1]
+            number = i * 3 + j + 1
+            parcel_rows.append(
+                {
+                    "parcel_id": f"0644{ags[-2:]}001{number:05d}0000__",
+                    "ags": ags,
+                    "gemarkung": "4411",
+                    "flur": "001",
+                    "zaehler": str(number),
+                    "official_area": 10000.0,
+                    "actual_use": "Wohnbaufläche;512",
+                    "owner": "Erika Mustermann",
+                    "ownership": "private" if j else "public",
+                }
+            )
+            parcel_geoms.append(_cell(i, j))
+    parcels = _frame("parcels", parcel_rows, parcel_geoms)
+    zoning = _frame(
+        "zoning",
+        [
+            {
+                "zoning_id": "bp1-1",
+                "ags": AGS[0],
+                "plan_name": "BP 1",
+                "plan_type": "BPlan",
+                "allg_art": 1000,
+                "bes_art": 1200,
+                "grz": 0.4,
+                "storeys": 2,
+            },
+            {
+                "zoning_id": "bp1-2",
+                "ags": AGS[0],
+                "plan_name": "BP 1",
+                "plan_type": "BPlan",
+                "allg_art": 2000,
+                "bes_art": 1500,
+                "grz": 0.6,
+            },
+            {
+                "zoning_id": "bp2-1",
+                "ags": AGS[1],
+                "plan_name": "BP 2",
+                "plan_type": "BPlan",
+                "allg_art": 3000,
+                "bes_art": 1700,
+                "grz": 0.8,
+                "gfz": 1.6,
+            },
+            {"zoning_id": "fnp-1", "ags": AGS[1], "plan_name": "FNP", "plan_type": "FNP", "allg_art": 1000},
+        ],
+        [
+            box(X0, Y0, X0 + 500, Y0 + 300),
+            box(X0 + 500, Y0, X0 + 1000, Y0 + 300),
+            box(X0 + 1000, Y0, X0 + 1500, Y0 + 300),
+            box(X0 + 1500, Y0, X0 + 2000, Y0 + 300),
+        ],
+    )
+    brownfields = _frame(
+        "brownfields",
+        [
+            {
+                "site_id": "B-1",
+                "ags": AGS[0],
+                "name": "Alte Ziegelei",
+                "former_use": "industry",
+                "since_year": 1998,
+                "contamination_suspected": True,
+                "ownership": "private",
+            },
+            {
+                "site_id": "B-2",
+                "ags": AGS[1],
+                "name": "Bahnhof Altdorf",
+                "former_use": "rail",
+                "since_year": 2005,
+                "contamination_suspected": False,
+                "ownership": "public",
+            },
+        ],
+        [_cell(3, 1, inset=5), _cell(14, 2, inset=5)],
+    )
+    buildings = _frame(
+        "buildings",
+        [
+            {
+                "building_id": f"DE{n:04d}",
+                "ags": AGS[0] if i < 10 else AGS[1],
+                "storeys": 2,
+                "state": 2100 if n == 3 else None,
+            }
+            for n, i in enumerate(range(0, 20, 2))
+        ],
+        [_cell(i, 0, inset=30) for i in range(0, 20, 2)],
+    )
+    categories = ["Baulücke", "Brachfläche", "Untergenutzte Fläche", "Außenreserve", "Leerstand"]
+    cand_idx = [3, 10, 20, 40, 55]
+    candidates = _frame(
+        "candidates",
+        [
+            {
+                "parcel_id": parcel_rows[k]["parcel_id"],
+                "ags": parcel_rows[k]["ags"],
+                "category": cat,
+                "categories": cat,
+                "area_m2": 10000.0,
+                "zoning_class": "WA",
+                "ownership": parcel_rows[k]["ownership"],
+                "capacity_dwellings": 12.0 + n,
+                "capacity_floor_area": 4000.0,
+                "reasons": f"Das Flurstück ist eine {cat}.",
+                "reasons_json": json.dumps([{"rule": "demo", "category": cat, "values": {}}]),
+            }
+            for n, (k, cat) in enumerate(zip(cand_idx, categories, strict=True))
+        ],
+        [parcel_geoms[k] for k in cand_idx],
+    )
+    issues = pd.DataFrame(
+        {
+            "source_id": pd.Series(["neustadt-alkis"], dtype="string"),
+            "source_layer": pd.Series(["flurstuecke"], dtype="string"),
+            "source_fid": pd.Series(["17"], dtype="string"),
+            "layer": pd.Series(["parcels"], dtype="string"),
+            "field": pd.Series(["ags"], dtype="string"),
+            "issue_type": pd.Series(["invalid-ags"], dtype="string"),
+            "severity": pd.Series(["error"], dtype="string"),
+            "value": pd.Series(["1004411"], dtype="string"),
+            "message": pd.Series(["AGS '1004411' is not 8 digits"], dtype="string"),
+        }
+    )
+    summary = pd.DataFrame(
+        {
+            "ags": pd.Series(list(AGS), dtype="string"),
+            "category": pd.Series(["Baulücke", "Leerstand"], dtype="string"),
+            "count": pd.Series([3, 2], dtype="Int64"),
+            "area_m2": pd.Series([30000.0, 20000.0], dtype="Float64"),
+        }
+    )
+    rules = pd.DataFrame(
+        {
+            "rule": pd.Series(["baulücke-min-area"], dtype="string"),
+            "parameter": pd.Series(["min_area_m2"], dtype="string"),
+            "value": pd.Series(["200"], dtype="string"),
+        }
+    )
+    return write_gpkg(
+        out / "district.gpkg",
+        layers={
+            "municipalities": municipalities,
+            "parcels": parcels,
+            "zoning": zoning,
+            "brownfields": brownfields,
+            "buildings": buildings,
+            "candidates": candidates,
+        },
+        tables={"issues": issues, "summary": summary, "rules": rules},
+    )
+
+
+@pytest.fixture(scope="session")
+def district_template(tmp_path_factory) -> Path:
+    """The synthetic district dataset, built once per session (do not modify: use `district`)."""
+    return build_district(tmp_path_factory.mktemp("district-template"))
+
+
+@pytest.fixture
+def district(district_template, tmp_path) -> Path:
+    """A private copy of the synthetic district dataset: `tmp_path/out/district.gpkg`."""
+    out = tmp_path / "out"
+    out.mkdir()
+    return Path(shutil.copy(district_template, out / "district.gpkg"))

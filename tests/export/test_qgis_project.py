@@ -1,0 +1,134 @@
+import json
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import pyogrio
+import pytest
+
+from flaechen.errors import CRSError
+from flaechen.export import style_gpkg, write_qgis_project
+from flaechen.export.styles import styles_dir
+from tests.conftest import require
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+CHECK = Path(__file__).with_name("qgis_check.py")
+
+
+def _document(qgz: Path) -> ET.Element:
+    with zipfile.ZipFile(qgz) as archive:
+        assert archive.namelist() == [f"{qgz.stem}.qgs"]
+        return ET.fromstring(archive.read(f"{qgz.stem}.qgs"))
+
+
+def test_project_has_groups_relative_paths_crs_and_extent(district):
+    qgz = write_qgis_project(district, crs="EPSG:25832")
+    assert qgz == district.with_suffix(".qgz")
+    root = _document(qgz)
+    groups = {
+        g.get("name"): [layer.get("id") for layer in g.iter("layer-tree-layer")]
+        for g in root.find("layer-tree-group").findall("layer-tree-group")
+    }
+    assert list(groups) == [
+        "Verwaltungsgrenzen",
+        "Potenziale",
+        "Planung",
+        "Liegenschaftskataster",
+        "Prüfung und Auswertung",
+    ]
+    assert groups["Potenziale"] == ["flaechen_candidates", "flaechen_brownfields"]
+    sources = [e.text for e in root.iter("datasource")]
+    assert sources and all(s.startswith("./district.gpkg|layername=") for s in sources)
+    assert root.findtext("properties/Paths/Absolute") == "false"
+    assert root.findtext("projectCrs/spatialrefsys/authid") == "EPSG:25832"
+    extent = [float(root.findtext(f"mapcanvas/extent/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")]
+    xmin, ymin, xmax, ymax = pyogrio.read_info(district, layer="municipalities")["total_bounds"]
+    assert extent[0] < xmin and extent[1] < ymin and extent[2] > xmax and extent[3] > ymax
+    assert extent[2] - extent[0] < 1.2 * (xmax - xmin)
+    zoning = root.find("projectlayers/maplayer[id='flaechen_zoning']")
+    assert zoning.find("renderer-v2").get("type") == "RuleRenderer"
+
+
+def test_project_is_reproducible_and_may_live_elsewhere(district, tmp_path):
+    first = write_qgis_project(district, crs="EPSG:25832").read_bytes()
+    assert write_qgis_project(district, crs="EPSG:25832").read_bytes() == first
+    other = write_qgis_project(district, tmp_path / "projects" / "kreis.qgz", crs="EPSG:25832")
+    sources = {e.text for e in _document(other).iter("datasource")}
+    assert "../out/district.gpkg|layername=parcels" in sources
+
+
+def test_project_refuses_a_crs_the_layers_are_not_in(district):
+    with pytest.raises(CRSError, match="EPSG:25833"):
+        write_qgis_project(district, crs="EPSG:25833")
+
+
+def _qgis_available() -> bool:
+    if not Path(SYSTEM_PYTHON).exists():
+        return False
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def _run_check(gpkg: Path, qgz: Path) -> tuple[dict, str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(gpkg.parent)}
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(CHECK), str(gpkg), str(qgz), str(styles_dir())],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+@pytest.mark.qgis
+def test_qgis_opens_the_geopackage_and_the_project_with_the_styles(district, tmp_path):
+    require(_qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    style_gpkg(district)
+    write_qgis_project(district, crs="EPSG:25832")
+    # the folder is copied elsewhere, as to another computer: relative paths must still resolve
+    moved = Path(shutil.copytree(district.parent, tmp_path / "usb-stick" / "kreis"))
+    report, stderr = _run_check(moved / "district.gpkg", moved / "district.qgz")
+
+    assert "may only be partially supported" not in stderr
+    for name, layer in report["gpkg"].items():
+        assert layer["valid"], name
+        assert layer["features"] > 0, name
+        if layer["spatial"]:
+            assert layer["signature"] == report["qml"][name]["signature"], f"{name}: default style"
+    assert set(report["qml"]) == {"municipalities", "parcels", "zoning", "brownfields", "buildings", "candidates"}
+    assert all(q["ok"] for q in report["qml"].values())
+
+    project = report["project"]
+    assert project["read"] and project["crs"] == "EPSG:25832" and not project["absolute_paths"]
+    assert project["default_extent_crs"] == "EPSG:25832"
+    assert project["groups"]["Potenziale"] == ["Innenentwicklungspotenziale", "Brachflächen"]
+    assert set(project["layers"]) == set(report["gpkg"]) - {"layer_styles"}
+    for name, layer in project["layers"].items():
+        assert layer["valid"] and layer["features"] > 0, name
+        assert layer["source"].startswith(str(moved)), name
+        if layer["spatial"]:
+            assert layer["crs"] == "EPSG:25832"
+            assert layer["signature"] == report["qml"][name]["signature"], f"{name}: project style"
+    candidates = report["qml"]["candidates"]["signature"]
+    assert candidates["renderer"] == "categorizedSymbol"
+    assert ["Brachfläche", "Brachfläche"] in candidates["classes"]
+    assert report["qml"]["municipalities"]["signature"]["label_field"] == "name"
+
+
+@pytest.mark.qgis
+def test_the_version_check_would_catch_a_geopackage_1_4(district, tmp_path):
+    """Negative control: the warning the test above looks for does appear for a GeoPackage 1.4."""
+    require(_qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    newer = tmp_path / "v14" / "district.gpkg"
+    newer.parent.mkdir()
+    frame = pyogrio.read_dataframe(district, layer="municipalities")
+    pyogrio.write_dataframe(frame, newer, layer="municipalities", VERSION="1.4")
+    qgz = write_qgis_project(newer, crs="EPSG:25832")
+    _, stderr = _run_check(newer, qgz)
+    assert "may only be partially supported" in stderr
