@@ -14,7 +14,8 @@ Examples
 """
 
 from flaechen.export.errors import ExportError
+from flaechen.export.parquet import to_parquet
 from flaechen.export.qgis_project import write_qgis_project
 from flaechen.export.styles import style_gpkg
 
-__all__ = ["ExportError", "style_gpkg", "write_qgis_project"]
+__all__ = ["ExportError", "style_gpkg", "to_parquet", "write_qgis_project"]

@@ -13,7 +13,7 @@ import pandas as pd
 import pyogrio
 
 from flaechen.export.errors import ExportError
-from flaechen.layers import CANONICAL_LAYERS
+from flaechen.layers import CANONICAL_LAYERS, PROVENANCE_FIELDS, load_schema
 
 DISTRICT_FILE = "district.gpkg"
 """The name of the district dataset inside an output folder."""
@@ -84,8 +84,22 @@ def contents(gpkg: Path) -> Contents:
 
 
 def read_layer(gpkg: Path, name: str) -> gpd.GeoDataFrame:
-    """Read one spatial layer (CRS kept, attribute types as stored)."""
-    return pyogrio.read_dataframe(gpkg, layer=name)
+    """Read one spatial layer, CRS kept, fields of a canonical layer in their schema's nullable types.
+
+    A GeoPackage cannot tell an integer column with empty values from a float column, nor an empty text
+    column from anything else; the schema in `layers/` restores the types (an AGS stays a string, a
+    building state an integer).
+    """
+    frame = pyogrio.read_dataframe(gpkg, layer=name)
+    schema = load_schema()
+    if name in schema.layers:
+        for field in schema.layer(name).fields:
+            if field.name in frame.columns:
+                frame[field.name] = frame[field.name].astype(field.dtype)
+    for column in PROVENANCE_FIELDS:
+        if column in frame.columns:
+            frame[column] = frame[column].astype("string")
+    return frame
 
 
 def read_table(gpkg: Path, name: str) -> pd.DataFrame:

@@ -1,0 +1,89 @@
+"""GeoParquet export: one file per layer, with bounding-box columns for fast spatial filtering.
+
+Each spatial layer becomes `<layer>.parquet` in GeoParquet 1.1 with a `bbox` covering column
+(xmin, ymin, xmax, ymax per feature), so readers such as `geopandas.read_parquet(..., bbox=...)`,
+DuckDB or GDAL skip row groups outside an area of interest. Attribute tables (issues, summary, rules)
+become plain Parquet files. Nothing in the files needs flaechen to be read.
+
+Examples
+--------
+>>> from flaechen.export import to_parquet
+>>> to_parquet("out/demo/district.gpkg", "out/demo/parquet")  # doctest: +SKIP
+[PosixPath('out/demo/parquet/candidates.parquet'), ...]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from flaechen.export._district import contents, read_layer, read_table, resolve_gpkg
+
+log = logging.getLogger(__name__)
+
+GEOPARQUET_VERSION = "1.1.0"
+"""GeoParquet version written: the first with the `bbox` covering column."""
+
+
+def _atomic_write(target: Path, write) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".parquet", dir=target.parent)
+    os.close(fd)
+    try:
+        write(tmp_name)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def to_parquet(gpkg_path: str | os.PathLike, out_dir: str | os.PathLike) -> list[Path]:
+    """Write every layer and table of a district GeoPackage as (Geo)Parquet.
+
+    Parameters
+    ----------
+    gpkg_path
+        The district GeoPackage, or the output folder holding `district.gpkg`.
+    out_dir
+        Folder for the Parquet files (created if needed); files of the same name are replaced, each
+        atomically.
+
+    Returns
+    -------
+    list of Path
+        The files written: spatial layers first, then tables.
+
+    Examples
+    --------
+    >>> paths = to_parquet("out/demo", "out/demo/parquet")  # doctest: +SKIP
+    >>> import geopandas
+    >>> geopandas.read_parquet(paths[0], bbox=(500000, 5600000, 501000, 5601000))  # doctest: +SKIP
+    """
+    gpkg = resolve_gpkg(gpkg_path)
+    target_dir = Path(out_dir)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    found = contents(gpkg)
+    written: list[Path] = []
+    for name in found.layer_names:
+        frame = read_layer(gpkg, name)
+        target = target_dir / f"{name}.parquet"
+        _atomic_write(
+            target,
+            lambda tmp, frame=frame: frame.to_parquet(
+                tmp,
+                index=False,
+                compression="zstd",
+                schema_version=GEOPARQUET_VERSION,
+                write_covering_bbox=True,
+            ),
+        )
+        log.info("wrote %s (%d features)", target, len(frame))
+        written.append(target)
+    for name in found.tables:
+        table = read_table(gpkg, name)
+        target = target_dir / f"{name}.parquet"
+        _atomic_write(target, lambda tmp, t=table: t.to_parquet(tmp, index=False, compression="zstd"))
+        log.info("wrote %s (%d rows)", target, len(table))
+        written.append(target)
+    return written
