@@ -32,7 +32,9 @@ GEOMETRY_POLICIES = ("raise", "fix", "drop")
 SOURCE_LAYERS = tuple(name for name in CANONICAL_LAYERS if name != "municipalities")
 
 _AGS = re.compile(r"^\d{8}$")
-_SETTING_KEYS = {"crs", "encoding", "open_options", "fields", "values", "codes", "where", "geometry_policy"}
+_SETTING_KEYS = {
+    "crs", "encoding", "open_options", "fields", "values", "codes", "where", "geometry_policy", "outside_share",
+}
 _MERGED_TABLES = {"open_options", "fields", "values"}
 _SOURCE_KEYS = {"id", "layer", "path", "source_layer", *_SETTING_KEYS}
 _BOUNDARY_KEYS = {"path", "source_layer", "layer", "ags_field", "name_field", "crs", "encoding", "open_options", "where"}
@@ -60,6 +62,8 @@ class SourceConfig:
     codes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     where: str | None = None
     geometry_policy: str = "fix"
+    outside_share: float | None = None
+    """Overrides the district's ``outside_share`` for this source (e.g. a plan covering a Samtgemeinde)."""
     key: str = ""
     """Where the source is declared in the configuration, e.g. ``municipalities[2].sources[0]``."""
 
@@ -282,6 +286,9 @@ def _source(
     policy = settings.get("geometry_policy", "fix")
     if policy not in GEOMETRY_POLICIES:
         col.add(f"{key}.geometry_policy", f"must be one of {', '.join(GEOMETRY_POLICIES)}, not {policy!r}")
+    outside = settings.get("outside_share")
+    if outside is not None:
+        outside = col.number(f"{key}.outside_share", outside, 0.5, low=0, high=1)
     codes = {
         f: MappingProxyType({str(k): v for k, v in m.items()})
         for f, m in settings.get("codes", {}).items()
@@ -301,6 +308,7 @@ def _source(
         codes=MappingProxyType(codes),
         where=settings.get("where"),
         geometry_policy=policy,
+        outside_share=outside,
         key=key,
     )
 

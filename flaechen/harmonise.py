@@ -220,12 +220,13 @@ def _outside(
     points = shapely.point_on_surface(np.asarray(frame.geometry.array, dtype=object))
     inside = shapely.contains(area, points)
     share = 1.0 - inside.mean()
-    if share > settings.outside_share:
+    limit = ctx.src.outside_share if ctx.src.outside_share is not None else settings.outside_share
+    if share > limit:
         hint = _diagnose_outside(raw_geoms, boundary)
         ctx.log(
             "source-outside-municipality", frame.index,
             f"{share:.0%} of the features of {ctx.where} fall outside municipality {ctx.src.ags} "
-            f"(more than {settings.outside_share:.0%}): its CRS is wrong or undeclared ({hint}). "
+            f"(more than {limit:.0%}): its CRS is wrong or undeclared ({hint}). "
             "Declare the right crs for this source or ask for a corrected delivery.",
         )
         return None

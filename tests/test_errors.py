@@ -1,0 +1,132 @@
+"""Bad input gives one clear message naming what and where, and the CLI prints it without a traceback."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from flaechen.cli import main
+from flaechen.config import load_config
+from flaechen.errors import ConfigError, CRSError, SourceError
+from flaechen.pipeline import build_district, check
+from mini_district import write_mini_district
+
+
+def _edit(config_path, old, new):
+    text = config_path.read_text(encoding="utf-8")
+    assert old in text
+    config_path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture
+def mini(tmp_path):
+    return write_mini_district(tmp_path)
+
+
+def test_missing_file_names_the_source_key_and_path(mini):
+    _edit(mini, 'path = "sources/a.gpkg"', 'path = "sources/nowhere.gpkg"')
+    with pytest.raises(SourceError, match=r"municipalities\[0\]\.sources\[0\] \(.*nowhere\.gpkg\): file not found"):
+        build_district(load_config(mini))
+
+
+def test_unknown_layer_lists_the_layers_and_suggests_the_closest(mini):
+    _edit(mini, 'source_layer = "flurstuecke"', 'source_layer = "flurstueck"')
+    with pytest.raises(SourceError, match=r"no layer 'flurstueck'.*did you mean 'flurstuecke'\?.*Fix `source_layer`"):
+        build_district(load_config(mini))
+
+
+def test_mapped_field_that_is_not_there_lists_the_fields(mini):
+    _edit(mini, 'building_id = "gid", state = "zustand"', 'building_id = "gid", state = "zustnd"')
+    with pytest.raises(SourceError, match=r"mapped field\(s\) 'zustnd' \(did you mean 'zustand'\?\) not in the layer"):
+        build_district(load_config(mini))
+
+
+def test_unresolvable_crs_is_a_config_error_naming_the_key(mini):
+    _edit(mini, 'crs = "EPSG:25832"\nopen_options', 'crs = "EPSG:99999"\nopen_options')
+    with pytest.raises(ConfigError, match=r"municipalities\[1\]\.sources\[1\]\.crs: cannot resolve CRS 'EPSG:99999'"):
+        load_config(mini)
+
+
+def test_source_without_any_crs_says_to_declare_one(mini):
+    _edit(mini, 'crs = "EPSG:25832"\nopen_options', 'open_options')
+    with pytest.raises(CRSError, match=r"carries no CRS and the configuration declares none.*crs = "):
+        build_district(load_config(mini))
+
+
+def test_corrupt_file_says_gdal_cannot_read_it(mini):
+    (mini.parent / "sources" / "a_gebaeude.geojson").write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
+    with pytest.raises(SourceError, match=r"a_gebaeude\.geojson\): GDAL cannot read the file"):
+        build_district(load_config(mini))
+
+
+def test_invalid_where_filter_names_the_expression(mini):
+    _edit(mini, 'source_layer = "flurstuecke"', 'source_layer = "flurstuecke"\nwhere = "no_such_column = 1"')
+    with pytest.raises(SourceError, match=r"where = 'no_such_column = 1' is invalid"):
+        build_district(load_config(mini))
+
+
+def test_config_problems_are_all_reported_at_once(tmp_path):
+    path = tmp_path / "district.toml"
+    path.write_text(
+        """
+        [district]
+        crs = "EPSG:4326"
+        colour = "blue"
+        [[municipalities]]
+        ags = 7999001
+        [[municipalities.sources]]
+        layer = "parcel"
+        path = "x.gpkg"
+        [[municipalities.sources]]
+        layer = "parcels"
+        path = "y.gpkg"
+        geometry_policy = "ignore"
+        fields = { parcel = "id" }
+        """.replace("\n        ", "\n"),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = str(info.value)
+    for expected in (
+        "district.name: is required",
+        "district.crs: must be a projected CRS",
+        "district.colour: unknown key",
+        'municipalities[0].ags: must be a quoted 8-character string (e.g. "07999001")',
+        "municipalities[0].name: is required",
+        "municipalities[0].boundary: no boundary",
+        "municipalities[0].sources[0].layer: must be one of parcels, zoning, brownfields, buildings, not 'parcel'",
+        "municipalities[0].sources[1].geometry_policy: must be one of raise, fix, drop",
+        "municipalities[0].sources[1].fields.parcel: 'parcel' is not a field of layer 'parcels'",
+    ):
+        assert expected in text, text
+    assert str(path) in text
+
+
+def test_check_reports_every_bad_source_at_once(mini):
+    _edit(mini, 'path = "sources/a.gpkg"', 'path = "sources/nowhere.gpkg"')
+    _edit(mini, 'building_id = "gid", state = "zustand"', 'building_id = "gid", state = "zustnd"')
+    problems = check(load_config(mini))
+    assert len(problems) == 2
+    assert "nowhere.gpkg" in problems[0] and "zustnd" in problems[1]
+
+
+def test_cli_prints_user_errors_without_traceback(mini, capsys):
+    _edit(mini, 'path = "sources/a.gpkg"', 'path = "sources/nowhere.gpkg"')
+    assert main(["run", str(mini), "--out", str(mini.parent / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and "nowhere.gpkg" in err
+    assert main(["check", str(mini)]) == 2
+    assert "1 problem(s)" in capsys.readouterr().err
+    assert main(["check", str(mini.parent / "missing.toml")]) == 2
+    assert re.search(r"missing\.toml: 1 problem.*no such file", capsys.readouterr().err, re.S)
+
+
+def test_a_failed_run_leaves_the_previous_dataset_in_place(mini):
+    out = mini.parent / "out"
+    assert main(["run", str(mini), "--out", str(out), "--quiet"]) == 0
+    before = (out / "district.gpkg").read_bytes()
+    _edit(mini, 'path = "sources/a.gpkg"', 'path = "sources/nowhere.gpkg"')
+    assert main(["run", str(mini), "--out", str(out), "--quiet"]) == 2
+    assert (out / "district.gpkg").read_bytes() == before
