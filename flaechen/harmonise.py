@@ -236,17 +236,31 @@ def _outside(
 
 
 def _as_text(series: pd.Series) -> pd.Series:
-    """Text form of source values: integers without '.0', strings stripped, empty → NA."""
-    def conv(v: Any) -> Any:
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            return pd.NA
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        if isinstance(v, bytes):
-            v = v.decode("utf-8", "replace")
-        text = str(v).strip()
-        return text if text else pd.NA
-    return pd.Series([conv(v) for v in series], index=series.index, dtype="string")
+    """Text form of source values: whole numbers without '.0', strings stripped, empty → NA (vectorised)."""
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind in ("floating", "integer", "mixed-integer-float", "decimal"):
+        numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        out = pd.Series(pd.NA, index=series.index, dtype="string")
+        finite = np.isfinite(numbers)
+        whole = finite & (numbers == np.round(numbers))
+        out[whole] = numbers[whole].astype(np.int64).astype(str)
+        out[finite & ~whole] = numbers[finite & ~whole].astype(str)
+        return out
+    if kind in ("string", "empty", "boolean"):
+        out = series.astype("string")
+    else:
+        def conv(v: Any) -> Any:
+            if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+                return pd.NA
+            if isinstance(v, float) and v.is_integer():
+                return str(int(v))
+            if isinstance(v, bytes):
+                return v.decode("utf-8", "replace")
+            return str(v)
+
+        out = pd.Series([conv(v) for v in series], index=series.index, dtype="string")
+    out = out.str.strip()
+    return out.mask(out == "")
 
 
 def _coerce(ctx: _Ctx, name: str, dtype: str, series: pd.Series) -> pd.Series:
