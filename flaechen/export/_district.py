@@ -102,10 +102,12 @@ def read_layer(gpkg: Path, name: str) -> gpd.GeoDataFrame:
     return frame
 
 
-def read_table(gpkg: Path, name: str) -> pd.DataFrame:
-    """Read one attribute table."""
-    frame = pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
-    return pd.DataFrame(frame)
+def read_table(gpkg: Path, name: str, *, with_fid: bool = False) -> pd.DataFrame:
+    """Read one attribute table; with `with_fid`, its GeoPackage row id as first column `fid`."""
+    frame = pd.DataFrame(pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False, fid_as_index=with_fid))
+    if with_fid:
+        frame = frame.rename_axis("fid").reset_index()
+    return frame
 
 
 def geometry_columns(gpkg: Path) -> dict[str, str]:

@@ -8,16 +8,24 @@ project's own GeoPackage writer.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import psycopg
 import pytest
 from shapely.geometry import MultiPolygon, box
 
 from flaechen.gpkg import write_gpkg
 from flaechen.layers import PROVENANCE_FIELDS, load_schema
+from tests.conftest import require
 
 CRS = "EPSG:25832"
 X0, Y0 = 500_000.0, 5_600_000.0
@@ -224,3 +232,106 @@ def district(district_template, tmp_path) -> Path:
     out = tmp_path / "out"
     out.mkdir()
     return Path(shutil.copy(district_template, out / "district.gpkg"))
+
+
+# ------------------------------------------------------------------------------ a throwaway PostGIS server
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+POSTGIS_CONTROL = Path("/usr/share/postgresql/15/extension/postgis.control")
+PLANNER_PASSWORD = "Kr3is-Geheim!pw"
+"""Password of the `planner` role of the test server (the tests check it never shows up)."""
+
+
+@dataclass(frozen=True)
+class PostgisServer:
+    """A PostgreSQL server started for the test session, reachable by unix socket and TCP."""
+
+    socket_dir: Path
+    port: int
+    template: str
+
+    def admin_conninfo(self, dbname: str = "postgres") -> str:
+        return f"host={self.socket_dir} port={self.port} user=postgres dbname={dbname}"
+
+    def new_database(self, name: str) -> str:
+        """Create a database with PostGIS from the template; return its admin conninfo."""
+        with psycopg.connect(self.admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return self.admin_conninfo(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(*args: str) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
+
+
+@pytest.fixture(scope="session")
+def postgis_server():
+    """Start a throwaway PostgreSQL 15 + PostGIS 3 cluster in a temporary folder; stop it afterwards.
+
+    Runs `initdb` and `pg_ctl` as the `postgres` OS user when the tests run as root (PostgreSQL refuses
+    root). Local connections are trusted; TCP connections on 127.0.0.1 need a password (scram-sha-256).
+    """
+    require(
+        (PG_BIN / "initdb").exists() and POSTGIS_CONTROL.exists(),
+        "PostgreSQL 15 with PostGIS 3 (Debian packages postgresql, postgresql-15-postgis-3)",
+    )
+    root = Path(tempfile.mkdtemp(prefix="flaechen-pg-"))
+    root.chmod(0o755)
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    data, port = root / "data", _free_port()
+    quiet = {"capture_output": True, "text": True, "timeout": 120}
+    done = subprocess.run(
+        _as_postgres(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "-N",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+        ),
+        **quiet,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c full_page_writes=off"
+    done = subprocess.run(
+        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"),
+        **quiet,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr + (root / "log").read_text()
+    try:
+        server = PostgisServer(socket_dir=root, port=port, template="postgis_template")
+        with psycopg.connect(server.admin_conninfo(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE postgis_template")
+            conn.execute(f"CREATE ROLE planner LOGIN PASSWORD '{PLANNER_PASSWORD}'")
+        with psycopg.connect(server.admin_conninfo("postgis_template"), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION postgis")
+        yield server
+    finally:
+        subprocess.run(
+            _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
+            **quiet,
+            check=False,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgis_db(postgis_server, request) -> str:
+    """A fresh PostGIS database for one test; returns the admin (trusted, no password) conninfo."""
+    name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:50]
+    return postgis_server.new_database(name)

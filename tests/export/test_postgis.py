@@ -1,0 +1,189 @@
+"""PostGIS export against a real PostgreSQL 15 + PostGIS 3 server started by the `postgis_server` fixture."""
+
+import logging
+
+import geopandas as gpd
+import pandas as pd
+import psycopg
+import pytest
+import shapely
+
+import flaechen.export.postgis as postgis
+from flaechen.export import ExportError, to_postgis
+from flaechen.export._district import read_layer
+from flaechen.gpkg import update_gpkg
+from flaechen.layers import load_schema
+from tests.export.conftest import PLANNER_PASSWORD
+
+pytestmark = pytest.mark.postgis
+
+LAYERS = ("candidates", "municipalities", "parcels", "zoning", "brownfields", "buildings")
+
+
+def _read_back(conninfo: str, schema: str, table: str) -> gpd.GeoDataFrame:
+    with psycopg.connect(conninfo) as conn:
+        cur = conn.execute(f'SELECT *, ST_AsBinary(geom) AS wkb FROM "{schema}"."{table}"')
+        frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+    geometry = gpd.GeoSeries.from_wkb(frame.pop("wkb").map(bytes), crs="EPSG:25832")
+    return gpd.GeoDataFrame(frame.drop(columns="geom"), geometry=geometry)
+
+
+def _counts(conninfo: str, schema: str = "flaechen") -> dict[str, int]:
+    with psycopg.connect(conninfo) as conn:
+        return {t: conn.execute(f'SELECT count(*) FROM "{schema}"."{t}"').fetchone()[0] for t in (*LAYERS, "issues")}
+
+
+def test_round_trip_with_srid_keys_indexes_and_comments(district, postgis_db):
+    to_postgis(district, postgis_db)
+
+    for layer in LAYERS:
+        back = _read_back(postgis_db, "flaechen", layer).sort_values(load_schema().layer(layer).key)
+        original = read_layer(district, layer).sort_values(load_schema().layer(layer).key)
+        assert len(back) == len(original) > 0
+        assert shapely.equals(back.geometry.values, original.geometry.values).all()
+        assert back["ags"].tolist() == original["ags"].tolist()
+    with psycopg.connect(postgis_db) as conn:
+        geometry = conn.execute(
+            "SELECT f_table_name, type, srid FROM geometry_columns WHERE f_table_schema='flaechen'"
+        ).fetchall()
+        assert sorted(geometry) == sorted((t, "MULTIPOLYGON", 25832) for t in LAYERS)
+        keys = dict(
+            conn.execute(
+                "SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc "
+                "JOIN information_schema.key_column_usage kcu USING (constraint_schema, constraint_name) "
+                "WHERE tc.table_schema='flaechen' AND tc.constraint_type='PRIMARY KEY'"
+            ).fetchall()
+        )
+        assert keys["parcels"] == "parcel_id" and keys["candidates"] == "parcel_id"
+        assert keys["issues"] == "fid" and keys["municipalities"] == "ags"
+        gist = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_indexes WHERE schemaname='flaechen' AND indexdef LIKE '%gist%'"
+            )
+        }
+        assert gist == set(LAYERS)
+        comment = conn.execute(
+            "SELECT col_description('flaechen.parcels'::regclass, attnum) FROM pg_attribute "
+            "WHERE attrelid='flaechen.parcels'::regclass AND attname='official_area'"
+        ).fetchone()[0]
+        assert comment == "amtliche Fläche (book area) in m² [m²]"
+        table_comment = conn.execute("SELECT obj_description('flaechen.zoning'::regclass)").fetchone()[0]
+        assert table_comment.startswith("Bauleitplanung: ")
+        ags_type = conn.execute(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid='flaechen.parcels'::regclass AND attname='ags'"
+        ).fetchone()[0]
+        assert ags_type == "character varying(8)"
+        issue = conn.execute("SELECT issue_type, value FROM flaechen.issues").fetchall()
+        assert issue == [("invalid-ags", "1004411")]
+        state = conn.execute("SELECT count(*) FROM flaechen.buildings WHERE state IS NULL").fetchone()[0]
+        assert state == 9
+
+
+def test_re_export_replaces_the_content_and_keeps_other_tables(district, postgis_db):
+    to_postgis(district, postgis_db, schema="kreis")
+    with psycopg.connect(postgis_db) as conn:
+        conn.execute("CREATE TABLE kreis.notizen (text text)")
+    parcels = read_layer(district, "parcels")
+    update_gpkg(district, layers={"parcels": parcels.iloc[:7]})
+    to_postgis(district, postgis_db, schema="kreis")
+    assert _counts(postgis_db, "kreis")["parcels"] == 7
+    with psycopg.connect(postgis_db) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname='kreis'")}
+        schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace")}
+        info = conn.execute("SELECT source, tables FROM kreis.export_info").fetchall()
+    assert "notizen" in tables
+    assert "kreis__staging" not in schemas
+    assert info == [("district.gpkg", [*LAYERS, "issues", "summary", "rules"])]
+
+
+def test_a_failure_mid_export_leaves_the_previous_content_and_readers_see_it(district, postgis_db, monkeypatch):
+    to_postgis(district, postgis_db)
+    before = _counts(postgis_db)
+    update_gpkg(district, layers={"parcels": read_layer(district, "parcels").iloc[:3]})
+    real_copy = postgis.copy_rows
+    seen_by_reader = []
+
+    def copy_then_fail(cur, schema, table):
+        real_copy(cur, schema, table)
+        if table.name == "zoning":  # candidates, municipalities, parcels and zoning are written by now
+            seen_by_reader.append(_counts(postgis_db))
+            raise psycopg.errors.DiskFull("could not extend file: No space left on device")
+
+    monkeypatch.setattr(postgis, "copy_rows", copy_then_fail)
+    with pytest.raises(ExportError, match="rolled back, the previous content is unchanged"):
+        to_postgis(district, postgis_db)
+    assert seen_by_reader == [before]
+    assert _counts(postgis_db) == before
+    with psycopg.connect(postgis_db) as conn:
+        schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace")}
+    assert "flaechen__staging" not in schemas
+
+
+def test_a_foreign_table_of_the_same_name_is_not_replaced(district, postgis_db):
+    with psycopg.connect(postgis_db) as conn:
+        conn.execute("CREATE TABLE public.parcels (id int)")
+    with pytest.raises(ExportError, match=r"no flaechen export created; choose another --schema"):
+        to_postgis(district, postgis_db, schema="public")
+    with psycopg.connect(postgis_db) as conn:
+        assert conn.execute("SELECT to_regclass('public.municipalities')").fetchone()[0] is None
+
+
+def test_password_is_never_printed_or_logged(district, postgis_db, postgis_server, caplog, capsys):
+    dbname = postgis_db.rsplit("=", 1)[1]
+    with psycopg.connect(postgis_db, autocommit=True) as conn:
+        conn.execute(f'GRANT CREATE ON DATABASE "{dbname}" TO planner')
+    url = f"postgresql://planner:{PLANNER_PASSWORD}@127.0.0.1:{postgis_server.port}/{dbname}"
+    caplog.set_level(logging.DEBUG)
+
+    to_postgis(district, url, schema="planung")
+    assert _counts(postgis_db, "planung")["parcels"] == 60
+    assert "planner" in caplog.text  # the target is named ...
+    wrong = url.replace(PLANNER_PASSWORD, PLANNER_PASSWORD[::-1])
+    with pytest.raises(ExportError, match="password authentication failed") as failed:
+        to_postgis(district, wrong, schema="planung")
+    keyword = f"host=127.0.0.1 port={postgis_server.port} dbname={dbname} user=planner " + (
+        f"password={PLANNER_PASSWORD}"
+    )
+    with pytest.raises(ExportError):
+        to_postgis(district, keyword.replace("dbname=", "dbname=missing_"), schema="planung")
+
+    out, err = capsys.readouterr()
+    for text in (caplog.text, out, err, str(failed.value)):
+        assert PLANNER_PASSWORD not in text  # ... but never its password
+        assert PLANNER_PASSWORD[::-1] not in text
+
+
+def test_connection_from_service_file_and_environment(district, postgis_db, postgis_server, tmp_path, monkeypatch):
+    dbname = postgis_db.rsplit("=", 1)[1]
+    services = tmp_path / "pg_service.conf"
+    services.write_text(
+        f"[kreis]\nhost={postgis_server.socket_dir}\nport={postgis_server.port}\nuser=postgres\ndbname={dbname}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    to_postgis(district, "service=kreis", schema="aus_service")
+    monkeypatch.setenv("FLAECHEN_PG_DSN", postgis_db)
+    to_postgis(district, "env", schema="aus_env")
+    assert _counts(postgis_db, "aus_service") == _counts(postgis_db, "aus_env")
+
+
+def test_unusable_targets_are_clean_errors(district, monkeypatch):
+    monkeypatch.delenv("FLAECHEN_PG_DSN", raising=False)
+    for name in ("PGHOST", "PGSERVICE", "PGDATABASE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ExportError, match="FLAECHEN_PG_DSN"):
+        to_postgis(district, "env")
+    with pytest.raises(ExportError, match="service=NAME"):
+        to_postgis(district, "kreis-db")
+    with pytest.raises(ExportError, match="plain PostgreSQL name"):
+        to_postgis(district, "service=kreis", schema="Kreis; DROP")
+
+
+def test_database_without_postgis_is_a_clean_error(district, postgis_server):
+    with psycopg.connect(postgis_server.admin_conninfo(), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS plain")
+        conn.execute("CREATE DATABASE plain")
+    with pytest.raises(ExportError, match="CREATE EXTENSION postgis"):
+        to_postgis(district, postgis_server.admin_conninfo("plain"))
