@@ -147,3 +147,22 @@ def test_drop_policy_rejects_and_logs_the_invalid_geometry(tmp_path):
     rows = dataset.issues[dataset.issues["issue_type"] == "invalid-geometry"]
     assert rows["feature_id"].tolist() == ["079101001000500000__"]
     assert dataset.accounting["balanced"].all()
+
+
+def test_a_lost_feature_fails_the_run_loudly(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    import flaechen.pipeline as pipeline
+    from flaechen.errors import AccountingError
+
+    real = pipeline.harmonise_source
+
+    def lossy(sf, src, **kwargs):
+        result = real(sf, src, **kwargs)
+        if src.id == "a-buildings":
+            return replace(result, frame=result.frame.iloc[1:])  # silently lose one feature
+        return result
+
+    monkeypatch.setattr(pipeline, "harmonise_source", lossy)
+    with pytest.raises(AccountingError, match=r"a-buildings: read 2, in dataset 1, rejected 0"):
+        build_district(load_config(write_mini_district(tmp_path)))
