@@ -1,0 +1,99 @@
+"""Publishing: an offline map site for public workshops, built from the district dataset.
+
+``publish()`` reads ``district.gpkg`` through the publishing profile's allow-list, simplifies and
+reprojects the layers for display, and writes a self-contained folder ``site/`` (pages, data scripts,
+Leaflet from npm) that opens from a USB stick with no network. See ``flaechen/publish/README.md``.
+
+Examples
+--------
+>>> from flaechen.publish import publish
+>>> index = publish("out/demo/district.gpkg", "out/demo", profile={"private_candidates": "grid"})  # doctest: +SKIP
+>>> index.name  # doctest: +SKIP
+'index.html'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flaechen.publish.assets import AssetError, copy_assets
+from flaechen.publish.prepare import PublishError, read_district
+from flaechen.publish.profile import PublishProfile, load_profile
+from flaechen.publish.site import build_site
+
+__all__ = ["AssetError", "PublishError", "PublishProfile", "load_profile", "publish"]
+
+log = logging.getLogger(__name__)
+
+
+def publish(
+    gpkg_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    profile: Mapping[str, Any] | None = None,
+    base_dir: Path | None = None,
+    generated: date | None = None,
+) -> Path:
+    """Build the offline map site ``out_dir/site/`` from a district GeoPackage.
+
+    The site is built in a temporary folder beside the target and moved into place when complete, so a
+    failed run never leaves a half-written site (nor a mix of old and new files).
+
+    Parameters
+    ----------
+    gpkg_path
+        The district dataset (``district.gpkg``) with municipalities, candidates and the other layers.
+    out_dir
+        Folder receiving ``site/`` (replaced if present).
+    profile
+        The raw ``[publish]`` table of the district configuration; ``None`` publishes with the defaults
+        (fields marked ``public: true``, private land aggregated per municipality, no tile server).
+    base_dir
+        Folder that relative paths in the profile are resolved against (the configuration's folder).
+    generated
+        Date printed on the pages; today by default.
+
+    Returns
+    -------
+    Path
+        ``out_dir/site/index.html``.
+
+    Raises
+    ------
+    ConfigError
+        The profile is invalid (every problem listed).
+    PublishError
+        The GeoPackage or a required layer is missing.
+    AssetError
+        The front-end packages are not installed (``npm ci``).
+    """
+    checked = load_profile(profile, base_dir=base_dir)
+    district = read_district(gpkg_path, profile=checked)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "site"
+    tmp = Path(tempfile.mkdtemp(prefix=".site-", dir=out))
+    try:
+        links = copy_assets(tmp)
+        build_site(district, profile=checked, site_dir=tmp, links=links, generated=generated or date.today())
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=".site-old-", dir=out))
+            os.replace(target, old / "site")
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    os.chmod(target, 0o755)
+    index = target / "index.html"
+    log.info("map site written: %s", index)
+    return index

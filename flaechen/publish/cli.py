@@ -1,0 +1,61 @@
+"""``flaechen publish OUT_DIR``: the map site from an existing district dataset.
+
+A thin layer over :func:`flaechen.publish.publish`; user errors are
+:class:`~flaechen.errors.FlaechenError` subclasses, which the main CLI prints cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from flaechen.errors import FlaechenError
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add the ``publish`` command to the main CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "publish",
+        help="build the offline map site OUT_DIR/site/ from OUT_DIR/district.gpkg",
+        description=(
+            "Build the offline map site for public workshops: OUT_DIR/site/index.html and one page per "
+            "municipality, from OUT_DIR/district.gpkg. Only fields the publishing profile ([publish] in the "
+            "district configuration) allows reach the site; the folder works without network."
+        ),
+    )
+    parser.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="folder holding district.gpkg")
+    parser.add_argument(
+        "--config",
+        metavar="DISTRICT_CONFIG",
+        type=Path,
+        default=None,
+        help="district configuration whose [publish] table is the publishing profile (defaults otherwise)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from flaechen.publish import publish
+
+    profile: dict[str, Any] = {}
+    base_dir = None
+    if args.config is not None:
+        from flaechen.config import load_config
+
+        if not args.config.is_file():
+            raise FlaechenError(f"{args.config}: no such configuration file")
+        config = load_config(args.config)
+        profile = dict(config.publish)
+        base_dir = config.base_dir
+        if "title" not in profile and getattr(config, "name", None):
+            profile["title"] = f"Flächenpotenziale {config.name}"
+    gpkg = Path(args.out_dir) / "district.gpkg"
+    index = publish(gpkg, args.out_dir, profile=profile, base_dir=base_dir)
+    if not args.quiet:
+        print(index)
+    return 0

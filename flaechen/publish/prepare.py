@@ -1,0 +1,363 @@
+"""Preparing the district dataset for display: allow-list, private land, aggregates, simplification.
+
+Reading happens at the edge (:func:`read_district`) and reads only the columns the profile allows plus
+the few the site needs to decide what to show (``ags``, ``ownership``, ``category``, ``population``):
+values of other fields never even enter memory. Everything else here takes and returns frames.
+
+Geometry is simplified in the district's projected CRS, coverage by coverage, with
+:func:`shapely.coverage_simplify` so that shared borders (municipalities, neighbouring parcels) stay
+shared; it is reprojected to EPSG:4326 and rounded only at the end (:func:`to_display`).
+
+Examples
+--------
+>>> data = read_district("out/demo/district.gpkg", profile=load_profile())  # doctest: +SKIP
+>>> shown, hidden = split_private(data.layers["candidates"], mode="municipality")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from flaechen.errors import FlaechenError
+from flaechen.layers import load_schema
+from flaechen.publish.profile import PublishProfile
+
+log = logging.getLogger(__name__)
+
+DISPLAY_CRS = "EPSG:4326"
+
+CONTROL_COLUMNS = {
+    "municipalities": ("ags", "name", "population"),
+    "zoning": ("ags", "plan_type", "allg_art", "bes_art"),
+    "brownfields": ("ags", "ownership"),
+    "candidates": ("ags", "ownership", "category", "area_m2"),
+    "buildings": ("ags",),
+}
+"""Columns read besides the allow-list, to decide what to show and to aggregate. They reach the site
+only where the allow-list names them; control columns carry the prefix ``_`` in the frames."""
+
+COVERAGE_GROUPS = {"zoning": "plan_type"}
+"""Layers that are a coverage per group (FNP and B-Plan areas overlap each other, not themselves)."""
+
+PUBLIC_OWNERSHIP = "public"
+
+
+class PublishError(FlaechenError):
+    """The district dataset cannot be published as it is (missing file or layer)."""
+
+
+@dataclass(frozen=True)
+class District:
+    """The layers read for publishing, in the district CRS.
+
+    Each frame holds the allowed fields under their own names, the control columns prefixed with ``_``
+    and the geometry.
+    """
+
+    crs: object
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+
+
+def _control(name: str) -> str:
+    return f"_{name}"
+
+
+def read_district(path: str | os.PathLike, *, profile: PublishProfile) -> District:
+    """Read the layers the profile shows, restricted to allowed and control columns.
+
+    Parameters
+    ----------
+    path
+        The district GeoPackage written by ``flaechen run``.
+    profile
+        The validated publishing profile.
+
+    Raises
+    ------
+    PublishError
+        If the file or its `municipalities` or `candidates` layer is missing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PublishError(f"{path}: no district GeoPackage here; run `flaechen run` first")
+    available = {name for name, _ in pyogrio.list_layers(path)}
+    schema = load_schema()
+    for needed in ("municipalities", "candidates"):
+        if needed in profile.layers and needed not in available:
+            raise PublishError(f"{path}: layer {needed!r} is missing; run `flaechen run` (with the flag step) first")
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    crs = None
+    for layer in profile.layers:
+        if layer not in available:
+            log.warning("%s: layer %r not found; the site shows it empty", path, layer)
+            layers[layer] = _empty(layer, profile)
+            continue
+        present = set(pyogrio.read_info(path, layer=layer)["fields"])
+        allowed = [f for f in profile.allowed(layer) if f in present]
+        for missing in sorted(set(profile.allowed(layer)) - present):
+            log.warning("%s: layer %r has no field %r; not shown", path, layer, missing)
+        control = [c for c in CONTROL_COLUMNS.get(layer, ()) if c in present]
+        columns = list(dict.fromkeys([*allowed, *control]))
+        gdf = pyogrio.read_dataframe(path, layer=layer, columns=columns)
+        if gdf.crs is None:
+            raise PublishError(f"{path}: layer {layer!r} has no CRS; the district dataset must declare one")
+        if gdf.crs.is_geographic:
+            raise PublishError(
+                f"{path}: layer {layer!r} is in geographic {gdf.crs.to_string()}; "
+                "the district dataset must be in its projected district CRS"
+            )
+        crs = crs or gdf.crs
+        if gdf.crs != crs:
+            gdf = gdf.to_crs(crs)
+        out = gpd.GeoDataFrame(
+            {name: gdf[name] for name in allowed}
+            | {_control(c): gdf[c] for c in control}
+            | {"geometry": gdf.geometry.values},
+            geometry="geometry",
+            crs=gdf.crs,
+        )
+        dtypes = {f.name: f.dtype for f in schema.layer(layer).fields}
+        for column in out.columns:
+            name = column.lstrip("_")
+            if name in dtypes and column != "geometry":
+                out[column] = _as_dtype(out[column], dtypes[name])
+        layers[layer] = out[~(out.geometry.isna() | out.geometry.is_empty)].reset_index(drop=True)
+        log.debug("read %s: %d features, fields %s", layer, len(out), allowed)
+    return District(crs=crs, layers=layers)
+
+
+def _as_dtype(series: pd.Series, dtype: str) -> pd.Series:
+    try:
+        if dtype == "string":
+            return series.astype("string")
+        return series.astype(dtype)
+    except (TypeError, ValueError):
+        return series
+
+
+def _empty(layer: str, profile: PublishProfile) -> gpd.GeoDataFrame:
+    columns = {name: pd.Series([], dtype="object") for name in profile.allowed(layer)}
+    columns |= {_control(c): pd.Series([], dtype="object") for c in CONTROL_COLUMNS.get(layer, ())}
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([]))
+
+
+def private_mask(gdf: gpd.GeoDataFrame) -> pd.Series:
+    """Return True for features on private land or land of unknown ownership.
+
+    Only an explicit ``ownership == "public"`` counts as public: when in doubt, a feature is private.
+    """
+    if "_ownership" not in gdf.columns:
+        return pd.Series(True, index=gdf.index)
+    return ~gdf["_ownership"].astype("string").fillna("").eq(PUBLIC_OWNERSHIP)
+
+
+def split_private(gdf: gpd.GeoDataFrame, *, mode: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Split potentials into those drawn per feature and those shown only as aggregates.
+
+    Parameters
+    ----------
+    gdf
+        Candidates or brownfields with the control column ``_ownership``.
+    mode
+        The profile's ``private_candidates``: ``"parcels"`` shows everything per feature.
+
+    Returns
+    -------
+    (shown, hidden)
+        Both keep the input index.
+    """
+    if mode == "parcels":
+        return gdf, gdf.iloc[0:0]
+    private = private_mask(gdf)
+    return gdf[~private], gdf[private]
+
+
+def candidate_areas(candidates: gpd.GeoDataFrame) -> pd.Series:
+    """Area in m² of each candidate: ``area_m2`` where given, else computed from the geometry."""
+    computed = pd.Series(candidates.geometry.area, index=candidates.index, dtype="float64")
+    if "_area_m2" in candidates.columns:
+        given = pd.to_numeric(candidates["_area_m2"], errors="coerce").astype("float64")
+        return given.fillna(computed)
+    return computed
+
+
+def summarise(
+    municipalities: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    *,
+    categories: Sequence[str],
+    hidden_index: pd.Index,
+) -> pd.DataFrame:
+    """Count and area of the candidates per municipality and category.
+
+    Parameters
+    ----------
+    municipalities
+        With control columns ``_ags``, ``_name`` and (optionally) ``_population``.
+    candidates
+        All candidates, with ``_ags`` and ``_category``.
+    categories
+        The categories in display order.
+    hidden_index
+        Index of the candidates shown only as aggregates (private land).
+
+    Returns
+    -------
+    DataFrame
+        One row per municipality (in AGS order), indexed by AGS, with ``name``, ``population``,
+        ``n_<i>``/``ha_<i>`` per category position ``i``, ``n``, ``ha``, ``n_private``, ``ha_private``,
+        ``m2_per_inhabitant``.
+    """
+    area = candidate_areas(candidates)
+    frame = pd.DataFrame(
+        {
+            "ags": candidates["_ags"].astype("string"),
+            "category": candidates["_category"].astype("string"),
+            "m2": area,
+            "hidden": candidates.index.isin(hidden_index),
+        }
+    )
+    table = pd.DataFrame(index=pd.Index(sorted(municipalities["_ags"].astype(str)), name="ags"))
+    names = municipalities.set_index(municipalities["_ags"].astype(str))
+    table["name"] = names["_name"].astype("string").reindex(table.index)
+    if "_population" in names.columns:
+        table["population"] = pd.to_numeric(names["_population"], errors="coerce").reindex(table.index)
+    else:
+        table["population"] = np.nan
+    for i, category in enumerate(categories):
+        sub = frame[frame["category"] == category].groupby("ags")["m2"]
+        table[f"n_{i}"] = sub.count().reindex(table.index).fillna(0).astype(int)
+        table[f"ha_{i}"] = (sub.sum() / 10_000).reindex(table.index).fillna(0.0)
+    grouped = frame.groupby("ags")["m2"]
+    table["n"] = grouped.count().reindex(table.index).fillna(0).astype(int)
+    table["ha"] = (grouped.sum() / 10_000).reindex(table.index).fillna(0.0)
+    hidden = frame[frame["hidden"]].groupby("ags")["m2"]
+    table["n_private"] = hidden.count().reindex(table.index).fillna(0).astype(int)
+    table["ha_private"] = (hidden.sum() / 10_000).reindex(table.index).fillna(0.0)
+    population = pd.to_numeric(table["population"], errors="coerce").astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (table["ha"] * 10_000) / population
+    table["m2_per_inhabitant"] = ratio.where(population > 0)
+    unknown = sorted(set(frame["ags"].dropna()) - set(table.index))
+    if unknown:
+        log.warning("candidates with AGS not in municipalities (not in the table): %s", ", ".join(unknown))
+    return table
+
+
+def grid_cells(
+    hidden: gpd.GeoDataFrame,
+    *,
+    size: float,
+    min_count: int,
+    categories: Sequence[str],
+) -> gpd.GeoDataFrame:
+    """Aggregate hidden (private) candidates into square grid cells per municipality.
+
+    A cell is kept only if it holds at least `min_count` candidates, so that no cell points at a
+    single owner's parcel; candidates of dropped cells still count in the municipality's totals.
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns ``_ags``, ``n``, ``ha`` and ``n_<i>`` per category position, in the input CRS.
+    """
+    columns = ["_ags", "n", "ha", *(f"n_{i}" for i in range(len(categories)))]
+    if hidden.empty:
+        return gpd.GeoDataFrame(
+            {c: pd.Series([], dtype="object") for c in columns}, geometry=gpd.GeoSeries([], crs=hidden.crs)
+        )
+    points = hidden.geometry.representative_point()
+    frame = pd.DataFrame(
+        {
+            "_ags": hidden["_ags"].astype("string").to_numpy(),
+            "cx": np.floor(points.x.to_numpy() / size).astype(np.int64),
+            "cy": np.floor(points.y.to_numpy() / size).astype(np.int64),
+            "m2": candidate_areas(hidden).to_numpy(),
+            "category": hidden["_category"].astype("string").to_numpy(),
+        }
+    )
+    rows = []
+    for (ags, cx, cy), cell in frame.groupby(["_ags", "cx", "cy"], sort=True):
+        if len(cell) < min_count:
+            continue
+        row = {"_ags": ags, "n": len(cell), "ha": cell["m2"].sum() / 10_000}
+        for i, category in enumerate(categories):
+            row[f"n_{i}"] = int((cell["category"] == category).sum())
+        row["geometry"] = shapely.box(cx * size, cy * size, (cx + 1) * size, (cy + 1) * size)
+        rows.append(row)
+    log.info(
+        "grid: %d private candidates in %d cells of %g m (%d cells under %d candidates dropped)",
+        len(hidden),
+        len(rows),
+        size,
+        frame.groupby(["_ags", "cx", "cy"]).ngroups - len(rows),
+        min_count,
+    )
+    if not rows:
+        return grid_cells(hidden.iloc[0:0], size=size, min_count=min_count, categories=categories)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=hidden.crs)
+
+
+def simplify(gdf: gpd.GeoDataFrame, *, tolerance: float, group_by: str | None = None) -> gpd.GeoDataFrame:
+    """Simplify polygons for display, keeping shared borders shared.
+
+    Each group (the whole frame, or each value of `group_by`) that forms a valid coverage is simplified
+    as a coverage (:func:`shapely.coverage_simplify`); a group that is not a coverage (overlaps) is
+    simplified feature by feature with topology preserved, and the fallback is logged.
+
+    Parameters
+    ----------
+    gdf
+        Polygons in a projected CRS (metres).
+    tolerance
+        Simplification tolerance in CRS units; 0 returns the input unchanged.
+    group_by
+        Column whose values each form a coverage of their own.
+    """
+    if tolerance <= 0 or gdf.empty:
+        return gdf
+    if gdf.crs is not None and gdf.crs.is_geographic:
+        raise PublishError("simplify() needs a projected CRS (metres); reproject after simplifying")
+    geoms = gdf.geometry.to_numpy().copy()
+    keys = gdf[group_by].astype("string").fillna("") if group_by and group_by in gdf.columns else None
+    groups = (
+        [np.arange(len(gdf))] if keys is None else [np.flatnonzero(keys.to_numpy() == value) for value in keys.unique()]
+    )
+    for positions in groups:
+        part = geoms[positions]
+        if shapely.coverage_is_valid(part):
+            geoms[positions] = shapely.coverage_simplify(part, tolerance)
+        else:
+            log.info("%d features are not a clean coverage; simplified one by one", len(part))
+            geoms[positions] = shapely.simplify(part, tolerance, preserve_topology=True)
+    out = gdf.copy()
+    out.geometry = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    return out
+
+
+def to_display(gdf: gpd.GeoDataFrame, *, decimals: int) -> gpd.GeoDataFrame:
+    """Reproject to EPSG:4326 and round coordinates to `decimals` places; drop what collapses.
+
+    Rounding is applied vertex by vertex, so vertices shared by neighbours stay identical.
+    """
+    if gdf.empty:
+        return gdf.set_crs(DISPLAY_CRS, allow_override=True) if gdf.crs is None else gdf.to_crs(DISPLAY_CRS)
+    out = gdf.to_crs(DISPLAY_CRS)
+    rounded = shapely.transform(out.geometry.to_numpy(), lambda xy: np.round(xy, decimals))
+    out.geometry = gpd.GeoSeries(rounded, index=out.index, crs=DISPLAY_CRS)
+    arr = out.geometry.to_numpy()
+    keep = ~(shapely.is_empty(arr) | (shapely.area(arr) == 0))
+    dropped = int((~keep).sum())
+    if dropped:
+        log.info("%d features collapsed when rounded to %d decimals; not drawn", dropped, decimals)
+    return out[keep]

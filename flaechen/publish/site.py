@@ -1,0 +1,670 @@
+"""The pages of the map site: Folium maps with the district's layers, tables and charts.
+
+Layout of the site folder::
+
+    site/index.html                 district overview (map, table per municipality, chart)
+    site/gemeinde-<AGS>.html        one page per municipality (map zoomed to it, its table and lists)
+    site/data/gemeinden.js          municipality boundaries and their aggregates
+    site/data/gemeinde-<AGS>.js     the municipality's zoning, brownfields, candidates, grid cells
+    site/assets/                    Leaflet and plugins (from npm), the site's own script and styles
+
+Data files are scripts, not JSON fetched at run time, so the pages work from ``file://`` (a USB stick)
+where browsers refuse ``fetch``. Every data value is written as JSON with ``<``, ``>`` and ``&``
+escaped, and the browser script puts values into the page only as text (``textContent``), never as
+markup; the tables here are rendered by Jinja with autoescaping.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import jinja2
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, Figure, MacroElement
+from folium.elements import JSCSSMixin
+from folium.plugins import Fullscreen
+from folium.template import Template
+from markupsafe import Markup, escape
+
+from flaechen.layers import Schema, load_schema
+from flaechen.publish import prepare
+from flaechen.publish.assets import AssetLinks
+from flaechen.publish.profile import PublishProfile
+from flaechen.publish.texts import (
+    CATEGORY_COLOURS,
+    LAYER_STYLES,
+    OTHER_COLOUR,
+    UI,
+    ZONING_COLOURS,
+    field_label,
+)
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+_SAFE_KEY = re.compile(r"[^0-9A-Za-z_-]")
+
+ROUNDING = {"area_m2": 0, "capacity_floor_area": 0, "capacity_dwellings": 1, "grz": 2, "gfz": 2}
+
+
+def js_json(value: Any) -> str:
+    """JSON for embedding in a script: ``<``, ``>``, ``&`` and line separators escaped.
+
+    Non-ASCII text stays readable (no ``\\u`` escapes for umlauts), so a search for a value finds it.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def page_name(ags: str) -> str:
+    """File name of a municipality's page (the AGS reduced to safe characters)."""
+    return f"gemeinde-{_SAFE_KEY.sub('_', str(ags))}.html"
+
+
+def data_name(ags: str) -> str:
+    """File name of a municipality's data script."""
+    return f"data/gemeinde-{_SAFE_KEY.sub('_', str(ags))}.js"
+
+
+def format_number(value: Any, *, decimals: int = 0, language: str = "de") -> str:
+    """Format a number for a table: German separators by default, '–' for missing values."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)) or pd.isna(value):
+        return "–"
+    text = f"{float(value):,.{decimals}f}"
+    if language == "de":
+        text = text.replace(",", "\u2009").replace(".", ",")
+    return text
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+@dataclass(frozen=True)
+class _Context:
+    profile: PublishProfile
+    schema: Schema
+    categories: tuple[str, ...]
+
+    @property
+    def language(self) -> str:
+        return self.profile.language
+
+    @property
+    def ui(self) -> Mapping[str, str]:
+        return UI[self.profile.language]
+
+    def colour(self, category: str) -> str:
+        return CATEGORY_COLOURS.get(category, OTHER_COLOUR)
+
+
+def _display_value(ctx: _Context, layer: str, field: str, value: Any) -> Any:
+    """A property value as shown: code-list codes as labels, booleans as ja/nein, floats rounded."""
+    value = _plain(value)
+    if value is None:
+        return None
+    layer_def = ctx.schema.layer(layer)
+    field_def = layer_def.field(field) if field in layer_def.field_names else None
+    if field_def is not None and field_def.codelist:
+        entry = ctx.schema.codelist(field_def.codelist).values.get(value)
+        if entry is not None:
+            return entry.get("label" if ctx.language == "de" else "title", value)
+    if isinstance(value, bool):
+        return ctx.ui["yes"] if value else ctx.ui["no"]
+    if isinstance(value, float):
+        digits = ROUNDING.get(field, 2)
+        value = round(value, digits)
+        return int(value) if digits == 0 else value
+    return value
+
+
+def _zoning_class(ctx: _Context, row: pd.Series) -> str | None:
+    allowed = ctx.profile.allowed("zoning")
+    if "allg_art" not in allowed and "bes_art" not in allowed:
+        return None
+    code = _plain(row.get("_allg_art"))
+    if code is None:
+        bes = _plain(row.get("_bes_art"))
+        entry = ctx.schema.codelist("xplan_bes_art").values.get(bes) if bes is not None else None
+        code = entry.get("allg_art") if entry else None
+    if code is None:
+        return None
+    return ctx.schema.codelist("xplan_allg_art").label(code)
+
+
+def feature_collection(ctx: _Context, layer: str, gdf: gpd.GeoDataFrame) -> str:
+    """Serialise display-ready features: only allowed fields (and a style key) become properties."""
+    fields = ctx.profile.allowed(layer) if layer != "grid" else ()
+    parts = []
+    geojson = shapely.to_geojson(gdf.geometry.to_numpy()) if len(gdf) else []
+    for (_, row), geometry in zip(gdf.iterrows(), geojson, strict=True):
+        props: dict[str, Any] = {}
+        for name in fields:
+            value = _display_value(ctx, layer, name, row.get(name))
+            if value is not None and value != "":
+                props[name] = value
+        if layer == "zoning":
+            style = _zoning_class(ctx, row)
+            if style:
+                props["_s"] = style
+        if layer == "grid":
+            props["n"] = int(row["n"])
+            props["ha"] = round(float(row["ha"]), 2)
+            props["cats"] = [int(row[f"n_{i}"]) for i in range(len(ctx.categories))]
+        parts.append(f'{{"type":"Feature","properties":{js_json(props)},"geometry":{geometry}}}')
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+class _Block(MacroElement):
+    """Ready-made (already escaped) markup placed in the page body."""
+
+    _template = Template("{% macro html(this, kwargs) %}{{ this.markup }}{% endmacro %}")
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self._name = "Block"
+        self.markup = markup
+
+
+class _SiteLayers(JSCSSMixin, MacroElement):
+    """Loads the site script and data scripts, and builds the layers on the Folium map."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "FlaechenSite.init({{ this._parent.get_name() }}, {{ this.config_js }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, *, config_js: str, js: Sequence[tuple[str, str]], css: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self._name = "FlaechenSite"
+        self._id = "flaechen"
+        self.config_js = config_js
+        self.default_js = list(js)
+        self.default_css = list(css)
+
+
+def _render_map_page(
+    *,
+    ctx: _Context,
+    title: str,
+    links: AssetLinks,
+    data_scripts: Sequence[str],
+    config: Mapping[str, Any],
+    top: str,
+    bottom: str,
+    center: tuple[float, float],
+) -> str:
+    leaflet_js = [(n, u) for n, u in links.js if "leaflet/" in u]
+    leaflet_css = [(n, u) for n, u in links.css if "leaflet/" in u]
+    full_js = [(n, u) for n, u in links.js if "fullscreen/" in u]
+    full_css = [(n, u) for n, u in links.css if "fullscreen/" in u]
+    own_js = [(n, u) for n, u in links.js if "flaechen/" in u]
+    own_css = [(n, u) for n, u in links.css if "flaechen/" in u]
+
+    figure = Figure()
+    figure.header.add_child(Element(f"<title>{escape(title)}</title>"), name="title")
+    figure.add_child(_Block(top))
+    fmap = folium.Map(
+        location=list(center),
+        zoom_start=11,
+        tiles=None,
+        control_scale=False,
+        zoom_snap=0.25,
+        width="100%",
+        height="100%",
+    )
+    fmap._id = "flaechen"
+    # instance attributes: the class-level CDN lists of Folium stay untouched
+    fmap.default_js = leaflet_js
+    fmap.default_css = leaflet_css
+    if ctx.profile.tiles:
+        folium.TileLayer(
+            ctx.profile.tiles, attr=escape(ctx.profile.tiles_attribution or ""), name="Hintergrund", control=False
+        ).add_to(fmap)
+    fullscreen = Fullscreen(position="topleft", title=ctx.ui["fullscreen"], title_cancel=ctx.ui["fullscreen_exit"])
+    fullscreen._id = "flaechen"
+    fullscreen.default_js = full_js
+    fullscreen.default_css = full_css
+    fullscreen.add_to(fmap)
+    scripts = own_js + [(f"data_{i}", src) for i, src in enumerate(data_scripts)]
+    _SiteLayers(config_js=js_json(dict(config)), js=scripts, css=own_css).add_to(fmap)
+    figure.add_child(fmap)
+    figure.add_child(_Block(bottom))
+    html = figure.render()
+    return html.replace("<html>", f'<html lang="{ctx.language}">', 1)
+
+
+def _bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float]:
+    if gdf.empty:
+        return (51.0, 10.0)
+    minx, miny, maxx, maxy = gdf.total_bounds
+    return (round((miny + maxy) / 2, 6), round((minx + maxx) / 2, 6))
+
+
+def _chart(env: jinja2.Environment, ctx: _Context, *, caption: str, rows: list[tuple[str, list[float]]]) -> Markup:
+    label_width, bar_width, bar, gap = 190, 560, 22, 10
+    largest = max((sum(values) for _, values in rows), default=0.0) or 1.0
+    out_rows = []
+    for i, (label, values) in enumerate(rows):
+        y = 10 + i * (bar + gap)
+        x = float(label_width)
+        segments = []
+        for category, value in zip(ctx.categories, values, strict=True):
+            if value <= 0:
+                continue
+            w = bar_width * value / largest
+            segments.append(
+                {
+                    "x": round(x, 1),
+                    "w": round(max(w, 0.5), 1),
+                    "colour": ctx.colour(category),
+                    "title": f"{category}: {format_number(value, decimals=2, language=ctx.language)} ha",
+                }
+            )
+            x += w
+        out_rows.append(
+            {
+                "label": label,
+                "y": y,
+                "segments": segments,
+                "end": round(x, 1),
+                "total": format_number(sum(values), decimals=2, language=ctx.language) + " ha",
+            }
+        )
+    height = 20 + len(rows) * (bar + gap)
+    keys = [{"label": c, "colour": ctx.colour(c)} for c in ctx.categories]
+    return Markup(
+        env.get_template("chart.html").render(
+            caption=caption,
+            rows=out_rows,
+            keys=keys,
+            width=label_width + bar_width + 110,
+            height=height,
+            label_width=label_width,
+            bar=bar,
+        )
+    )
+
+
+def _notes(env: jinja2.Environment, ctx: _Context, *, large: bool, generated: date) -> Markup:
+    ui = ctx.ui
+    notes = [ui["note_offline"]]
+    mode = ctx.profile.private_candidates
+    if mode == "parcels":
+        notes.append(ui["note_parcels"])
+    elif mode == "grid":
+        notes.append(ui["note_private_grid"].format(n=ctx.profile.grid_min_count))
+    else:
+        notes.append(ui["note_private"])
+    if large:
+        notes.append(ui["note_large"])
+    return Markup(
+        env.get_template("notes.html").render(
+            ui=ui,
+            notes=notes,
+            generated=generated.strftime("%d.%m.%Y" if ctx.language == "de" else "%Y-%m-%d"),
+            attribution=ctx.profile.tiles_attribution if ctx.profile.tiles else None,
+        )
+    )
+
+
+def _by_ags(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    if gdf.empty or "_ags" not in gdf.columns:
+        return {}
+    keys = gdf["_ags"].astype("string").fillna("")
+    return {str(k): gdf[keys == k] for k in keys.unique()}
+
+
+def _categories(ctx_schema: Schema, candidates: gpd.GeoDataFrame) -> tuple[str, ...]:
+    known = list(ctx_schema.codelist("candidate_category").values)
+    if "_category" in candidates.columns:
+        seen = candidates["_category"].dropna().astype(str).unique()
+        known += sorted(c for c in seen if c not in known)
+    return tuple(known)
+
+
+def _stats(ctx: _Context, table: pd.DataFrame, brownfields_hidden: Mapping[str, int]) -> dict[str, Any]:
+    stats = {}
+    for ags, row in table.iterrows():
+        stats[str(ags)] = {
+            "n": int(row["n"]),
+            "ha": round(float(row["ha"]), 2),
+            "nPrivate": int(row["n_private"]),
+            "haPrivate": round(float(row["ha_private"]), 2),
+            "bfPrivate": int(brownfields_hidden.get(str(ags), 0)),
+            "cats": [[int(row[f"n_{i}"]), round(float(row[f"ha_{i}"]), 2)] for i in range(len(ctx.categories))],
+            "page": page_name(str(ags)),
+        }
+    return stats
+
+
+def _js_config(ctx: _Context, *, focus: str | None, show_parts: bool) -> dict[str, Any]:
+    ui = ctx.ui
+    keys = [
+        "municipalities",
+        "zoning",
+        "brownfields",
+        "candidates",
+        "buildings",
+        "grid",
+        "legend",
+        "layers",
+        "count",
+        "hectares",
+        "total",
+        "private_count",
+        "open_page",
+        "cell",
+        "cell_text",
+        "yes",
+        "no",
+        "m2_per_inhabitant",
+        "population",
+    ]
+    return {
+        "lang": ctx.language,
+        "locale": "de-DE" if ctx.language == "de" else "en-GB",
+        "ui": {k: ui[k] for k in keys},
+        "layers": list(ctx.profile.layers) + (["grid"] if ctx.profile.private_candidates == "grid" else []),
+        "fields": {
+            layer: [[f, field_label(f, ctx.language)] for f in ctx.profile.allowed(layer)]
+            for layer in ctx.profile.layers
+        },
+        "categories": [[c, ctx.colour(c)] for c in ctx.categories],
+        "zoningColours": ZONING_COLOURS,
+        "styles": LAYER_STYLES,
+        "focus": focus,
+        "showParts": show_parts,
+        "collapseWidth": 760,
+    }
+
+
+def build_site(
+    district: prepare.District,
+    *,
+    profile: PublishProfile,
+    site_dir: Path,
+    links: AssetLinks,
+    generated: date,
+) -> Path:
+    """Write the pages and data scripts of the site into `site_dir` (assets already copied).
+
+    Returns
+    -------
+    Path
+        The overview page ``site_dir/index.html``.
+    """
+    schema = load_schema()
+    layers = district.layers
+    candidates = layers.get("candidates", prepare._empty("candidates", profile))
+    ctx = _Context(profile=profile, schema=schema, categories=_categories(schema, candidates))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    ui = ctx.ui
+    municipalities = layers["municipalities"]
+    mode = profile.private_candidates
+
+    shown_candidates, hidden_candidates = prepare.split_private(candidates, mode=mode)
+    table = prepare.summarise(
+        municipalities, candidates, categories=ctx.categories, hidden_index=hidden_candidates.index
+    )
+    display: dict[str, gpd.GeoDataFrame] = {}
+    hidden_brownfields: dict[str, int] = {}
+    tolerance = profile.simplify_tolerance_m
+    for layer in profile.layers:
+        gdf = layers[layer]
+        if layer == "candidates":
+            gdf = shown_candidates
+        elif layer == "brownfields":
+            gdf, hidden = prepare.split_private(gdf, mode=mode)
+            hidden_brownfields = hidden["_ags"].astype(str).value_counts().to_dict() if len(hidden) else {}
+        gdf = prepare.simplify(gdf, tolerance=tolerance, group_by=prepare.COVERAGE_GROUPS.get(layer))
+        display[layer] = prepare.to_display(gdf, decimals=profile.coordinate_decimals)
+    if mode == "grid":
+        cells = prepare.grid_cells(
+            hidden_candidates, size=profile.grid_size_m, min_count=profile.grid_min_count, categories=ctx.categories
+        )
+        display["grid"] = prepare.to_display(cells, decimals=profile.coordinate_decimals)
+
+    data_dir = site_dir / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stats = _stats(ctx, table, hidden_brownfields)
+    muni = display["municipalities"]
+    (data_dir / "gemeinden.js").write_text(
+        "window.FLAECHEN_DATA.district={"
+        f'"municipalities":{feature_collection(ctx, "municipalities", muni)},'
+        f'"stats":{js_json(stats)}}};\n',
+        encoding="utf-8",
+    )
+    part_layers = [layer for layer in display if layer != "municipalities"]
+    split = {layer: _by_ags(display[layer]) for layer in part_layers}
+    all_ags = [str(a) for a in table.index]
+    drawn = 0
+    for ags in all_ags:
+        payload = []
+        for layer in part_layers:
+            gdf = split[layer].get(ags)
+            if gdf is not None and len(gdf):
+                drawn += len(gdf)
+                payload.append(f'"{layer}":{feature_collection(ctx, layer, gdf)}')
+        (site_dir / data_name(ags)).write_text(
+            f'window.FLAECHEN_DATA.parts.push({{"ags":{js_json(ags)},"layers":{{{",".join(payload)}}}}});\n',
+            encoding="utf-8",
+        )
+    orphans = {layer: sum(len(g) for a, g in split[layer].items() if a not in set(all_ags)) for layer in part_layers}
+    for layer, n in orphans.items():
+        if n:
+            log.warning("%d %s features carry an AGS of no municipality; not drawn", n, layer)
+    large = drawn > profile.max_overview_features
+    if large:
+        log.info(
+            "%d features exceed max_overview_features=%d: the overview shows aggregates only",
+            drawn,
+            profile.max_overview_features,
+        )
+
+    logo = None
+    if profile.logo is not None:
+        logo_target = site_dir / "assets" / f"logo{profile.logo.suffix.lower()}"
+        logo_target.write_bytes(profile.logo.read_bytes())
+        logo = f"assets/{logo_target.name}"
+
+    names = {str(a): str(n) if not pd.isna(n) else str(a) for a, n in table["name"].items()}
+    pages = [{"href": page_name(a), "name": names[a], "current": False} for a in all_ags]
+    notes = _notes(env, ctx, large=large, generated=generated)
+    lang = ctx.language
+
+    # overview
+    def cells_of(row: pd.Series) -> list[dict[str, str]]:
+        return [
+            {
+                "n": format_number(row[f"n_{i}"], language=lang),
+                "ha": format_number(row[f"ha_{i}"], decimals=2, language=lang),
+            }
+            for i in range(len(ctx.categories))
+        ]
+
+    rows = []
+    for ags, row in table.iterrows():
+        rows.append(
+            {
+                "href": page_name(str(ags)),
+                "name": names[str(ags)],
+                "population": format_number(row["population"], language=lang),
+                "cells": cells_of(row),
+                "n": format_number(row["n"], language=lang),
+                "ha": format_number(row["ha"], decimals=2, language=lang),
+                "m2": format_number(row["m2_per_inhabitant"], decimals=1, language=lang),
+                "private": f"{format_number(row['n_private'], language=lang)} / "
+                f"{format_number(row['ha_private'], decimals=2, language=lang)} ha",
+            }
+        )
+    sums = table.select_dtypes("number").sum()
+    population = pd.to_numeric(table["population"], errors="coerce")
+    total_m2 = sums["ha"] * 10_000 / population.sum() if population.notna().all() and population.sum() > 0 else None
+    total = {
+        "population": format_number(population.sum() if population.notna().all() else None, language=lang),
+        "cells": cells_of(sums),
+        "n": format_number(sums["n"], language=lang),
+        "ha": format_number(sums["ha"], decimals=2, language=lang),
+        "m2": format_number(total_m2, decimals=1, language=lang),
+        "private": f"{format_number(sums['n_private'], language=lang)} / "
+        f"{format_number(sums['ha_private'], decimals=2, language=lang)} ha",
+    }
+    chart = _chart(
+        env,
+        ctx,
+        caption=ui["chart_title"],
+        rows=[(names[str(a)], [float(r[f"ha_{i}"]) for i in range(len(ctx.categories))]) for a, r in table.iterrows()],
+    )
+    top = env.get_template("top.html").render(
+        ui=ui, title=profile.title, subtitle=ui["overview"], back=False, pages=pages, logo=logo
+    )
+    bottom = env.get_template("overview.html").render(
+        ui=ui,
+        categories=[{"name": c, "colour": ctx.colour(c)} for c in ctx.categories],
+        rows=rows,
+        total=total,
+        chart=chart,
+        notes=notes,
+    )
+    index = site_dir / "index.html"
+    index.write_text(
+        _render_map_page(
+            ctx=ctx,
+            title=f"{profile.title} – {ui['overview']}",
+            links=links,
+            data_scripts=["data/gemeinden.js"] + ([] if large else [data_name(a) for a in all_ags]),
+            config=_js_config(ctx, focus=None, show_parts=not large),
+            top=top,
+            bottom=bottom,
+            center=_bounds(muni),
+        ),
+        encoding="utf-8",
+    )
+
+    # one page per municipality
+    listing_layers = [("candidates", ui["list_candidates"]), ("brownfields", ui["list_brownfields"])]
+    for ags, row in table.iterrows():
+        ags = str(ags)
+        name = names[ags]
+        cells = [
+            {
+                "name": c,
+                "colour": ctx.colour(c),
+                "n": format_number(row[f"n_{i}"], language=lang),
+                "ha": format_number(row[f"ha_{i}"], decimals=2, language=lang),
+            }
+            for i, c in enumerate(ctx.categories)
+        ]
+        totals = {
+            "n": format_number(row["n"], language=lang),
+            "ha": format_number(row["ha"], decimals=2, language=lang),
+            "n_private": format_number(row["n_private"], language=lang),
+            "ha_private": format_number(row["ha_private"], decimals=2, language=lang),
+            "population": format_number(row["population"], language=lang),
+            "m2": format_number(row["m2_per_inhabitant"], decimals=1, language=lang),
+        }
+        listings = []
+        for layer, heading in listing_layers:
+            if layer not in display:
+                continue
+            gdf = split.get(layer, {}).get(ags)
+            fields = [f for f in profile.allowed(layer) if f != "ags"]
+            listing_rows = []
+            if gdf is not None:
+                for _, feature in gdf.iterrows():
+                    values = [_display_value(ctx, layer, f, feature.get(f)) for f in fields]
+                    listing_rows.append(
+                        [
+                            ""
+                            if v is None
+                            else (
+                                format_number(v, decimals=0 if isinstance(v, int) else 2, language=lang)
+                                if isinstance(v, int | float) and f not in ("since_year",)
+                                else str(v)
+                            )
+                            for f, v in zip(fields, values, strict=True)
+                        ]
+                    )
+            listings.append({"title": heading, "header": [field_label(f, lang) for f in fields], "rows": listing_rows})
+        chart = _chart(
+            env,
+            ctx,
+            caption=ui["chart_title"],
+            rows=[
+                (c, [float(row[f"ha_{i}"]) if j == i else 0.0 for j in range(len(ctx.categories))])
+                for i, c in enumerate(ctx.categories)
+            ],
+        )
+        top = env.get_template("top.html").render(
+            ui=ui,
+            title=profile.title,
+            subtitle=f"{ui['municipality']} {name}",
+            back=True,
+            pages=[p | {"current": p["href"] == page_name(ags)} for p in pages],
+            logo=logo,
+        )
+        bottom = env.get_template("municipality.html").render(
+            ui=ui, name=name, cells=cells, total=totals, chart=chart, listings=listings, notes=notes
+        )
+        focus = muni[muni["_ags"].astype(str) == ags]
+        (site_dir / page_name(ags)).write_text(
+            _render_map_page(
+                ctx=ctx,
+                title=f"{profile.title} – {name}",
+                links=links,
+                data_scripts=["data/gemeinden.js", data_name(ags)],
+                config=_js_config(ctx, focus=ags, show_parts=True),
+                top=top,
+                bottom=bottom,
+                center=_bounds(focus if len(focus) else muni),
+            ),
+            encoding="utf-8",
+        )
+    log.info(
+        "site: %d pages, %d features drawn in all (%s private candidates aggregated)",
+        1 + len(all_ags),
+        drawn,
+        len(hidden_candidates),
+    )
+    return index
+
+
+def iter_site_files(site_dir: Path) -> Iterable[Path]:
+    """Every file of a generated site (for checks such as the leak test)."""
+    return sorted(p for p in site_dir.rglob("*") if p.is_file())

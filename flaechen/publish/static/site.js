@@ -1,0 +1,280 @@
+/*
+ * flaechen map site: builds the map layers from window.FLAECHEN_DATA (filled by data/*.js).
+ * Safety rule of this file: data values reach the page only as text (textContent, createTextNode),
+ * never as markup. The only markup strings are fixed UI texts, escaped with esc() all the same.
+ */
+(function () {
+  'use strict';
+
+  window.FLAECHEN_DATA = window.FLAECHEN_DATA || { district: null, parts: [] };
+
+  function esc(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
+    });
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function Site(map, cfg) {
+    this.map = map;
+    this.cfg = cfg;
+    this.number = new Intl.NumberFormat(cfg.locale, { maximumFractionDigits: 2 });
+    this.counts = {};
+    this.groups = {};
+  }
+
+  Site.prototype.fmt = function (value) {
+    if (typeof value === 'number') { return this.number.format(value); }
+    return String(value);
+  };
+
+  Site.prototype.table = function (rows) {
+    var table = el('table', 'fl-props');
+    rows.forEach(function (row) {
+      var tr = table.insertRow();
+      var th = el('th', null, row[0]);
+      th.scope = 'row';
+      tr.appendChild(th);
+      tr.insertCell().textContent = row[1];
+    });
+    return table;
+  };
+
+  Site.prototype.box = function (title, props, layer) {
+    var self = this;
+    var box = el('div', 'fl-popup');
+    box.appendChild(el('h3', null, title));
+    var rows = [];
+    (this.cfg.fields[layer] || []).forEach(function (field) {
+      var value = props[field[0]];
+      if (value !== undefined && value !== null && value !== '') { rows.push([field[1], self.fmt(value)]); }
+    });
+    box.appendChild(this.table(rows));
+    return box;
+  };
+
+  Site.prototype.style = function (layer, props) {
+    var base = L.extend({}, this.cfg.styles[layer] || {});
+    if (layer === 'candidates') {
+      var colour = this.colours[props.category] || '#555555';
+      base.color = colour;
+      base.fillColor = colour;
+    } else if (layer === 'zoning') {
+      base.fillColor = this.cfg.zoningColours[props._s] || '#dddddd';
+    }
+    return base;
+  };
+
+  Site.prototype.titleOf = function (layer, props) {
+    var ui = this.cfg.ui;
+    if (layer === 'candidates') { return props.category || ui.candidates; }
+    if (layer === 'brownfields') { return props.name || props.site_id || ui.brownfields; }
+    if (layer === 'zoning') { return props.plan_name || props.bes_art || props.allg_art || ui.zoning; }
+    if (layer === 'buildings') { return props.function || ui.buildings; }
+    return ui[layer] || layer;
+  };
+
+  Site.prototype.geoJson = function (layer, data, extra) {
+    var self = this;
+    var options = {
+      pane: 'fl-' + layer,
+      className: 'fl-' + layer,
+      style: function (feature) {
+        var s = self.style(layer, feature.properties);
+        s.className = 'fl-' + layer;
+        return s;
+      },
+      onEachFeature: function (feature, lyr) {
+        var props = feature.properties || {};
+        if (layer === 'grid') {
+          var text = self.cfg.ui.cell_text.replace('{n}', self.fmt(props.n)).replace('{ha}', self.fmt(props.ha));
+          lyr.bindTooltip(function () { return el('span', null, text); });
+          lyr.bindPopup(function () {
+            var box = el('div', 'fl-popup');
+            box.appendChild(el('h3', null, self.cfg.ui.cell));
+            box.appendChild(el('p', null, text));
+            var rows = [];
+            self.cfg.categories.forEach(function (c, i) { if (props.cats[i]) { rows.push([c[0], self.fmt(props.cats[i])]); } });
+            box.appendChild(self.table(rows));
+            return box;
+          });
+          return;
+        }
+        var title = self.titleOf(layer, props);
+        lyr.bindTooltip(function () { return el('span', null, title); }, { sticky: true });
+        lyr.bindPopup(function () { return self.box(title, props, layer); }, { maxWidth: 360 });
+      }
+    };
+    return L.geoJSON(data, L.extend(options, extra || {}));
+  };
+
+  Site.prototype.municipalityLayer = function (district) {
+    var self = this;
+    var ui = this.cfg.ui;
+    var focus = this.cfg.focus;
+    return L.geoJSON(district.municipalities, {
+      pane: 'fl-municipalities',
+      style: function (feature) {
+        var s = L.extend({}, self.cfg.styles.municipalities);
+        s.className = 'fl-municipalities';
+        if (focus && feature.properties.ags !== focus) {
+          s.color = '#888888';
+          s.weight = 1;
+          s.fillColor = '#ffffff';
+          s.fillOpacity = 0.55;
+        } else {
+          s.fillColor = '#ffffff';
+          s.fillOpacity = 0.01;
+        }
+        return s;
+      },
+      onEachFeature: function (feature, lyr) {
+        var props = feature.properties || {};
+        var stats = district.stats[props.ags] || null;
+        lyr.bindTooltip(function () { return el('span', null, props.name); }, { sticky: true });
+        lyr.bindPopup(function () {
+          var box = self.box(props.name, props, 'municipalities');
+          if (stats) {
+            var rows = [];
+            self.cfg.categories.forEach(function (c, i) {
+              var cell = stats.cats[i];
+              if (cell && cell[0]) { rows.push([c[0], self.fmt(cell[0]) + ' · ' + self.fmt(cell[1]) + ' ' + ui.hectares]); }
+            });
+            rows.push([ui.total, self.fmt(stats.n) + ' · ' + self.fmt(stats.ha) + ' ' + ui.hectares]);
+            if (stats.nPrivate) { rows.push([ui.private_count, self.fmt(stats.nPrivate) + ' · ' + self.fmt(stats.haPrivate) + ' ' + ui.hectares]); }
+            box.appendChild(self.table(rows));
+            if (props.ags !== focus) {
+              var link = el('a', 'fl-open', ui.open_page);
+              link.href = stats.page;
+              box.appendChild(link);
+            }
+          }
+          return box;
+        }, { maxWidth: 360 });
+      }
+    });
+  };
+
+  Site.prototype.legend = function () {
+    var self = this;
+    var cfg = this.cfg;
+    var control = L.control({ position: 'bottomright' });
+    control.onAdd = function () {
+      var root = el('div', 'fl-legend leaflet-bar');
+      var details = el('details');
+      details.open = window.innerWidth >= cfg.collapseWidth;
+      details.appendChild(el('summary', null, cfg.ui.legend));
+      var list = el('ul');
+      function item(swatchClass, colour, label) {
+        var li = el('li');
+        var sw = el('span', 'fl-swatch ' + swatchClass);
+        if (colour) { sw.style.background = colour; }
+        li.appendChild(sw);
+        li.appendChild(document.createTextNode(label));
+        list.appendChild(li);
+      }
+      if (self.has('candidates')) {
+        cfg.categories.forEach(function (c) { item('', c[1], c[0]); });
+      }
+      if (self.has('grid')) { item('fl-swatch-grid', null, cfg.ui.grid); }
+      if (self.has('brownfields')) { item('fl-swatch-brownfield', null, cfg.ui.brownfields); }
+      if (self.has('zoning')) {
+        Object.keys(cfg.zoningColours).forEach(function (k) { item('', cfg.zoningColours[k], cfg.ui.zoning + ' ' + k); });
+      }
+      item('fl-swatch-boundary', null, cfg.ui.municipalities);
+      details.appendChild(list);
+      root.appendChild(details);
+      L.DomEvent.disableClickPropagation(root);
+      L.DomEvent.disableScrollPropagation(root);
+      return root;
+    };
+    return control;
+  };
+
+  Site.prototype.has = function (layer) { return this.cfg.layers.indexOf(layer) >= 0; };
+
+  Site.prototype.build = function () {
+    var self = this;
+    var cfg = this.cfg;
+    var map = this.map;
+    var data = window.FLAECHEN_DATA;
+    if (!data.district) { throw new Error('flaechen: data/gemeinden.js did not load'); }
+    this.colours = {};
+    cfg.categories.forEach(function (c) { self.colours[c[0]] = c[1]; });
+
+    var z = { municipalities: 405, zoning: 410, buildings: 415, brownfields: 420, grid: 425, candidates: 430 };
+    Object.keys(z).forEach(function (name) { map.createPane('fl-' + name).style.zIndex = z[name]; });
+
+    var overlays = [];
+    var municipalities = this.municipalityLayer(data.district).addTo(map);
+    this.groups.municipalities = municipalities;
+    overlays.push([esc(cfg.ui.municipalities), municipalities]);
+
+    var parts = cfg.showParts ? data.parts : [];
+    var collect = {};
+    parts.forEach(function (part) {
+      Object.keys(part.layers).forEach(function (layer) {
+        (collect[layer] = collect[layer] || []).push.apply(collect[layer], part.layers[layer].features);
+      });
+    });
+    ['zoning', 'buildings', 'brownfields', 'grid'].forEach(function (layer) {
+      if (!self.has(layer)) { return; }
+      var group = self.geoJson(layer, { type: 'FeatureCollection', features: collect[layer] || [] });
+      self.groups[layer] = group;
+      self.counts[layer] = group.getLayers().length;
+      group.addTo(map);
+      overlays.push([esc(cfg.ui[layer]), group]);
+    });
+    if (this.has('candidates')) {
+      var features = collect.candidates || [];
+      var total = 0;
+      cfg.categories.forEach(function (c) {
+        var group = self.geoJson('candidates', { type: 'FeatureCollection', features: features }, {
+          filter: function (f) { return f.properties.category === c[0]; }
+        });
+        var n = group.getLayers().length;
+        total += n;
+        self.groups['candidates:' + c[0]] = group;
+        group.addTo(map);
+        var label = '<span class="fl-swatch" style="background:' + esc(c[1]) + '"></span>' + esc(c[0]) + ' (' + n + ')';
+        overlays.push([label, group]);
+      });
+      this.counts.candidates = total;
+    }
+
+    var overlayMap = {};
+    overlays.forEach(function (o) { overlayMap[o[0]] = o[1]; });
+    this.layerControl = L.control.layers(null, overlayMap, {
+      collapsed: window.innerWidth < cfg.collapseWidth,
+      position: 'topright'
+    }).addTo(map);
+    L.control.scale({ imperial: false, maxWidth: 200 }).addTo(map);
+    this.legend().addTo(map);
+
+    var bounds = null;
+    municipalities.eachLayer(function (lyr) {
+      if (!cfg.focus || lyr.feature.properties.ags === cfg.focus) {
+        bounds = bounds ? bounds.extend(lyr.getBounds()) : L.latLngBounds(lyr.getBounds().getSouthWest(), lyr.getBounds().getNorthEast());
+      }
+    });
+    if (bounds && bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12] }); }
+    this.readyAt = window.performance ? window.performance.now() : null;
+    document.documentElement.setAttribute('data-fl-ready', '1');
+  };
+
+  window.FlaechenSite = {
+    site: null,
+    init: function (map, cfg) {
+      var site = new Site(map, cfg);
+      this.site = site;
+      site.build();
+      return site;
+    }
+  };
+}());

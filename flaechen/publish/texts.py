@@ -1,0 +1,206 @@
+"""User-interface texts of the map site (German by default, English as an option), and display styles.
+
+All texts are fixed strings of this module; no data value is ever used as markup.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
+    {
+        "de": MappingProxyType(
+            {
+                "overview": "Übersicht",
+                "municipalities": "Gemeinden",
+                "municipality": "Gemeinde",
+                "zoning": "Bauleitplanung",
+                "brownfields": "Brachflächen",
+                "candidates": "Potenzialflächen",
+                "buildings": "Gebäude",
+                "grid": "Private Flächen (zusammengefasst)",
+                "legend": "Legende",
+                "layers": "Ebenen",
+                "fullscreen": "Vollbild",
+                "fullscreen_exit": "Vollbild beenden",
+                "table_title": "Innenentwicklungspotenziale je Gemeinde",
+                "chart_title": "Fläche der Potenziale nach Kategorie (Hektar)",
+                "population": "Einwohner",
+                "count": "Anzahl",
+                "hectares": "ha",
+                "area_ha": "Fläche (ha)",
+                "total": "Summe",
+                "m2_per_inhabitant": "m² je Einwohner",
+                "private_aggregated": "davon auf Privatgrund (nur zusammengefasst)",
+                "private_count": "auf Privatgrund",
+                "category": "Kategorie",
+                "open_page": "Gemeindeseite öffnen",
+                "back": "Zur Übersicht",
+                "list_candidates": "Einzeln dargestellte Potenzialflächen",
+                "list_brownfields": "Brachflächen",
+                "none": "keine",
+                "note_title": "Hinweise",
+                "note_private": "Potenziale auf privaten Grundstücken (und solche mit unbekanntem Eigentum) "
+                "werden nicht einzeln, sondern nur zusammengefasst gezeigt.",
+                "note_private_grid": "Potenziale auf privaten Grundstücken werden nur zusammengefasst "
+                "gezeigt: als Summe je Gemeinde und als Rasterzellen mit mindestens {n} Flächen.",
+                "note_parcels": "Alle Potenziale werden einzeln gezeigt, auch auf privaten Grundstücken "
+                "(§ 200 Abs. 3 BauGB).",
+                "note_large": "Die Übersicht zeigt wegen der großen Zahl an Flächen nur die Summen je "
+                "Gemeinde; die einzelnen Flächen zeigen die Gemeindeseiten.",
+                "note_offline": "Diese Karte funktioniert ohne Internetverbindung.",
+                "generated": "Erstellt am",
+                "licences": "Lizenzen der verwendeten Software",
+                "cell": "Rasterzelle",
+                "cell_text": "{n} Flächen auf Privatgrund, zusammen {ha} ha",
+                "yes": "ja",
+                "no": "nein",
+                "no_data": "Für diese Gemeinde liegen keine Potenzialflächen vor.",
+                "skip": "Zur Tabelle springen",
+                "map_label": "Karte",
+            }
+        ),
+        "en": MappingProxyType(
+            {
+                "overview": "Overview",
+                "municipalities": "Municipalities",
+                "municipality": "Municipality",
+                "zoning": "Zoning",
+                "brownfields": "Brownfields",
+                "candidates": "Potential sites",
+                "buildings": "Buildings",
+                "grid": "Private land (aggregated)",
+                "legend": "Legend",
+                "layers": "Layers",
+                "fullscreen": "Full screen",
+                "fullscreen_exit": "Exit full screen",
+                "table_title": "Inner development potential per municipality",
+                "chart_title": "Area of potential sites by category (hectares)",
+                "population": "Inhabitants",
+                "count": "Count",
+                "hectares": "ha",
+                "area_ha": "Area (ha)",
+                "total": "Total",
+                "m2_per_inhabitant": "m² per inhabitant",
+                "private_aggregated": "of which on private land (aggregated only)",
+                "private_count": "on private land",
+                "category": "Category",
+                "open_page": "Open the municipality's page",
+                "back": "Back to the overview",
+                "list_candidates": "Potential sites shown individually",
+                "list_brownfields": "Brownfields",
+                "none": "none",
+                "note_title": "Notes",
+                "note_private": "Potential sites on private land (or of unknown ownership) are shown only "
+                "as totals, not one by one.",
+                "note_private_grid": "Potential sites on private land are shown only as totals per "
+                "municipality and as grid cells holding at least {n} sites.",
+                "note_parcels": "All potential sites are shown one by one, on private land too.",
+                "note_large": "With this many sites the overview shows only totals per municipality; the "
+                "municipality pages show the sites.",
+                "note_offline": "This map works without an internet connection.",
+                "generated": "Generated on",
+                "licences": "Licences of the software used",
+                "cell": "Grid cell",
+                "cell_text": "{n} sites on private land, {ha} ha in all",
+                "yes": "yes",
+                "no": "no",
+                "no_data": "No potential sites for this municipality.",
+                "skip": "Skip to the table",
+                "map_label": "Map",
+            }
+        ),
+    }
+)
+
+FIELD_LABELS: dict[str, dict[str, str]] = {
+    "de": {
+        "ags": "Gemeindeschlüssel",
+        "name": "Name",
+        "population": "Einwohner",
+        "parcel_id": "Flurstück",
+        "category": "Kategorie",
+        "categories": "Alle Kategorien",
+        "area_m2": "Fläche (m²)",
+        "zoning_class": "Baugebiet",
+        "ownership": "Eigentum",
+        "capacity_dwellings": "Wohneinheiten (geschätzt)",
+        "capacity_floor_area": "Geschossfläche (m², geschätzt)",
+        "reasons": "Begründung",
+        "site_id": "Kennung",
+        "former_use": "Frühere Nutzung",
+        "since_year": "Brach seit",
+        "contamination_suspected": "Altlastenverdacht",
+        "zoning_id": "Kennung",
+        "plan_name": "Plan",
+        "plan_type": "Planart",
+        "allg_art": "Art der Baufläche",
+        "bes_art": "Baugebiet",
+        "grz": "GRZ",
+        "gfz": "GFZ",
+        "storeys": "Geschosse",
+        "rechtsstand": "Rechtsstand",
+        "building_id": "Gebäude",
+        "function": "Gebäudefunktion",
+        "state": "Zustand",
+    },
+    "en": {
+        "ags": "Municipality key (AGS)",
+        "name": "Name",
+        "population": "Inhabitants",
+        "parcel_id": "Parcel",
+        "category": "Category",
+        "categories": "All categories",
+        "area_m2": "Area (m²)",
+        "zoning_class": "Zoning",
+        "ownership": "Ownership",
+        "capacity_dwellings": "Dwellings (estimated)",
+        "capacity_floor_area": "Floor area (m², estimated)",
+        "reasons": "Reasons",
+        "site_id": "Reference",
+        "former_use": "Former use",
+        "since_year": "Vacant since",
+        "contamination_suspected": "Suspected contamination",
+        "zoning_id": "Reference",
+        "plan_name": "Plan",
+        "plan_type": "Plan type",
+        "allg_art": "Land-use class",
+        "bes_art": "Zone",
+        "grz": "Site coverage (GRZ)",
+        "gfz": "Floor area ratio (GFZ)",
+        "storeys": "Storeys",
+        "rechtsstand": "Legal status",
+        "building_id": "Building",
+        "function": "Function",
+        "state": "State",
+    },
+}
+
+CATEGORY_COLOURS = {
+    "Brachfläche": "#8c510a",
+    "Baulücke": "#d7301f",
+    "Untergenutzte Fläche": "#ef8a2b",
+    "Außenreserve": "#2c7bb6",
+    "Leerstand": "#7b3294",
+}
+"""Colours of the candidate categories (colour-blind-safe enough with the legend's labels)."""
+
+OTHER_COLOUR = "#555555"
+
+ZONING_COLOURS = {"W": "#f4b6b6", "M": "#e8c39e", "G": "#c8c8c8", "S": "#f7e08e"}
+"""Fill colours of the Bauflächen after PlanZV conventions (W red, M brown, G grey, S yellow/orange)."""
+
+LAYER_STYLES: dict[str, dict[str, Any]] = {
+    "municipalities": {"color": "#222222", "weight": 2, "fillOpacity": 0.0},
+    "zoning": {"color": "#999999", "weight": 0.5, "fillOpacity": 0.45},
+    "brownfields": {"color": "#5a3a12", "weight": 2, "dashArray": "6 4", "fillColor": "#b08a5a", "fillOpacity": 0.25},
+    "candidates": {"weight": 1.5, "fillOpacity": 0.6},
+    "buildings": {"color": "#444444", "weight": 0.5, "fillColor": "#888888", "fillOpacity": 0.5},
+    "grid": {"color": "#444444", "weight": 1, "dashArray": "3 3", "fillColor": "#9e9e9e", "fillOpacity": 0.35},
+}
+
+
+def field_label(field: str, language: str) -> str:
+    """The display label of a field, falling back to its name."""
+    return FIELD_LABELS.get(language, FIELD_LABELS["de"]).get(field, field)
