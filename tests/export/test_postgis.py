@@ -130,11 +130,12 @@ def test_a_foreign_table_of_the_same_name_is_not_replaced(district, postgis_db):
         assert conn.execute("SELECT to_regclass('public.municipalities')").fetchone()[0] is None
 
 
-def test_password_is_never_printed_or_logged(district, postgis_db, postgis_server, caplog, capsys):
+def test_password_is_never_printed_or_logged(district, postgis_db, postgis_server, caplog, capsys, monkeypatch):
     dbname = postgis_db.rsplit("=", 1)[1]
     with psycopg.connect(postgis_db, autocommit=True) as conn:
         conn.execute(f'GRANT CREATE ON DATABASE "{dbname}" TO planner')
     url = f"postgresql://planner:{PLANNER_PASSWORD}@127.0.0.1:{postgis_server.port}/{dbname}"
+    monkeypatch.setattr(logging.getLogger("flaechen"), "propagate", True)  # the CLI may have cut it
     caplog.set_level(logging.DEBUG)
 
     to_postgis(district, url, schema="planung")
