@@ -50,8 +50,8 @@ class Group:
 GROUPS: tuple[Group, ...] = (
     Group("Verwaltungsgrenzen", ("municipalities",)),
     Group("Potenziale", ("candidates", "brownfields")),
-    Group("Planung", ("zoning",)),
     Group("Liegenschaftskataster", ("buildings", "parcels")),
+    Group("Planung", ("zoning",)),
     Group("Prüfung und Auswertung", ("issues", "summary", "rules")),
 )
 """The layer tree of the project, top (drawn last) to bottom. Unknown layers go to "Weitere Ebenen"."""

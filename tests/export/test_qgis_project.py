@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pyogrio
 import pytest
 
@@ -35,8 +36,8 @@ def test_project_has_groups_relative_paths_crs_and_extent(district):
     assert list(groups) == [
         "Verwaltungsgrenzen",
         "Potenziale",
-        "Planung",
         "Liegenschaftskataster",
+        "Planung",
         "Prüfung und Auswertung",
     ]
     assert groups["Potenziale"] == ["flaechen_candidates", "flaechen_brownfields"]
@@ -132,3 +133,29 @@ def test_the_version_check_would_catch_a_geopackage_1_4(district, tmp_path):
     qgz = write_qgis_project(newer, crs="EPSG:25832")
     _, stderr = _run_check(newer, qgz)
     assert "may only be partially supported" in stderr
+
+
+@pytest.mark.qgis
+def test_render_script_draws_the_project(district, tmp_path):
+    require(_qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    from PIL import Image
+
+    qgz = write_qgis_project(district, crs="EPSG:25832")
+    png = tmp_path / "map.png"
+    script = Path(__file__).parents[2] / "scripts" / "render_qgis.py"
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(script), str(qgz), str(png), "--width", "400"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    image = Image.open(png).convert("RGB")
+    assert image.size == (400, 200)
+    colours = {tuple(int(v) for v in c) for c in np.unique(np.asarray(image).reshape(-1, 3), axis=0)}
+    assert len(colours) > 20  # not a blank canvas
+    # the Baulücke green of the candidates style is drawn
+    assert any(abs(r - 0x5F) < 25 and abs(g - 0xA0) < 30 and b < 110 for r, g, b in colours)
