@@ -21,7 +21,7 @@ DISTRICT_FILE = "district.gpkg"
 LAYER_ORDER = ("candidates", *CANONICAL_LAYERS)
 """Spatial layers in the order they are exported: derived results first, then the merged data."""
 
-TABLE_ORDER = ("issues", "summary", "rules")
+TABLE_ORDER = ("issues", "summary", "rules", "quality", "accounting", "sources")
 """Attribute tables in the order they are exported."""
 
 INTERNAL_TABLES = frozenset({"layer_styles"})

@@ -77,6 +77,9 @@ TABLE_COMMENTS = {
     "issues": "Prüfprotokoll: issue log, one row per problem found in a delivery (layers/issue_types.yaml)",
     "summary": "Zusammenfassung: candidates per municipality and category",
     "rules": "Regeln: the flagging rules and parameters the candidates were derived with",
+    "quality": "Flächenabgleich: computed against official parcel area per municipality",
+    "accounting": "Bilanz je Quelle: features read, kept and rejected per source",
+    "sources": "Quellen: the deliveries the dataset was built from",
     INFO_TABLE: "flaechen export: when and from what this schema was last exported, and its tables",
 }
 

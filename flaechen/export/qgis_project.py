@@ -52,13 +52,23 @@ GROUPS: tuple[Group, ...] = (
     Group("Potenziale", ("candidates", "brownfields")),
     Group("Liegenschaftskataster", ("buildings", "parcels")),
     Group("Planung", ("zoning",)),
-    Group("Prüfung und Auswertung", ("issues", "summary", "rules")),
+    Group(
+        "Prüfung und Auswertung",
+        ("issues", "summary", "rules", "quality", "accounting", "sources"),
+    ),
 )
 """The layer tree of the project, top (drawn last) to bottom. Unknown layers go to "Weitere Ebenen"."""
 
 OTHER_GROUP = "Weitere Ebenen"
 
-TABLE_TITLES = {"issues": "Prüfprotokoll", "summary": "Zusammenfassung", "rules": "Regeln"}
+TABLE_TITLES = {
+    "issues": "Prüfprotokoll",
+    "summary": "Zusammenfassung",
+    "rules": "Regeln",
+    "quality": "Flächenabgleich",
+    "accounting": "Bilanz je Quelle",
+    "sources": "Quellen",
+}
 """Layer-tree names of the attribute tables."""
 
 EXTENT_MARGIN = 0.05
