@@ -57,6 +57,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 _SAFE_KEY = re.compile(r"[^0-9A-Za-z_-]")
 
+AS_TEXT = {"since_year"}
+"""Numeric fields shown as plain text (a year is not written 1.998)."""
+
 ROUNDING = {"area_m2": 0, "capacity_floor_area": 0, "capacity_dwellings": 1, "grz": 2, "gfz": 2}
 
 
@@ -143,6 +146,8 @@ def _display_value(ctx: _Context, layer: str, field: str, value: Any) -> Any:
             return entry.get("label" if ctx.language == "de" else "title", value)
     if isinstance(value, bool):
         return ctx.ui["yes"] if value else ctx.ui["no"]
+    if field in AS_TEXT:
+        return str(int(value)) if isinstance(value, int | float) else str(value)
     if isinstance(value, float):
         digits = ROUNDING.get(field, 2)
         value = round(value, digits)
@@ -382,6 +387,8 @@ def _js_config(ctx: _Context, *, focus: str | None, show_parts: bool) -> dict[st
         "grid",
         "legend",
         "layers",
+        "zoom_in",
+        "zoom_out",
         "count",
         "hectares",
         "total",
@@ -615,7 +622,7 @@ def build_site(
                             if v is None
                             else (
                                 format_number(v, decimals=0 if isinstance(v, int) else 2, language=lang)
-                                if isinstance(v, int | float) and f not in ("since_year",)
+                                if isinstance(v, int | float)
                                 else str(v)
                             )
                             for f, v in zip(fields, values, strict=True)

@@ -197,6 +197,19 @@
     return control;
   };
 
+  Site.prototype.localise = function () {
+    var ui = this.cfg.ui;
+    var root = this.map.getContainer();
+    [['.leaflet-control-layers-toggle', ui.layers], ['.leaflet-control-zoom-in', ui.zoom_in],
+      ['.leaflet-control-zoom-out', ui.zoom_out]].forEach(function (pair) {
+      var node = root.querySelector(pair[0]);
+      if (node) {
+        node.title = pair[1];
+        node.setAttribute('aria-label', pair[1]);
+      }
+    });
+  };
+
   Site.prototype.has = function (layer) { return this.cfg.layers.indexOf(layer) >= 0; };
 
   Site.prototype.build = function () {
@@ -255,6 +268,7 @@
       position: 'topright'
     }).addTo(map);
     L.control.scale({ imperial: false, maxWidth: 200 }).addTo(map);
+    this.localise();
     this.legend().addTo(map);
 
     var bounds = null;

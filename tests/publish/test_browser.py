@@ -1,0 +1,103 @@
+"""End to end in a real headless Chromium with the network disabled (fails under CI if it is missing)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyogrio
+import pytest
+
+from tests.conftest import require
+from tests.publish.browser import browser, chromium_path, drawn, open_site_page, playwright_available
+from tests.publish.conftest import XSS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    require(chromium_path() is not None, "Debian's chromium (headless browser)")
+    require(playwright_available(), "Python playwright (pip install -e '.[dev]')")
+    with browser() as b:
+        yield b
+
+
+def _expected(gpkg: Path, ags: str | None = None) -> int:
+    frame = pyogrio.read_dataframe(gpkg, layer="candidates", columns=["ags", "ownership"], read_geometry=False)
+    if ags:
+        frame = frame[frame["ags"] == ags]
+    return int((frame["ownership"] == "public").sum())
+
+
+def _screenshot_dir(tmp_path: Path) -> Path:
+    target = Path(os.environ.get("FLAECHEN_SCREENSHOTS", tmp_path))
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def test_every_page_offline(chromium, district_gpkg, fixture_site, tmp_path):
+    gpkg, _ = district_gpkg
+    shots = _screenshot_dir(tmp_path)
+    for page_path in sorted(fixture_site.glob("*.html")):
+        page, log, seconds = open_site_page(chromium, page_path)
+        ags = None if page_path.name == "index.html" else page_path.stem.removeprefix("gemeinde-")
+        assert log.errors == [], page_path.name
+        assert log.requests == [], f"{page_path.name} tried the network"
+        assert drawn(page, "candidates") == _expected(gpkg, ags), page_path.name
+        assert drawn(page, "municipalities") == 2
+        assert seconds < 2.0
+        page.screenshot(path=str(shots / f"{page_path.stem}.png"))
+        page.context.close()
+
+
+def test_layer_switcher_and_popups(chromium, fixture_site, tmp_path):
+    page, log, _ = open_site_page(chromium, fixture_site / "gemeinde-07999001.html")
+    control = page.locator(".leaflet-control-layers")
+    control.hover()
+    before = drawn(page, "candidates")
+    counts = page.evaluate("FlaechenSite.site.counts")
+    assert counts["candidates"] == before > 0
+    # switch every candidate category off through the layer switcher
+    boxes = control.locator("label", has=page.locator(".fl-swatch"))
+    for i in range(boxes.count()):
+        boxes.nth(i).locator("input").uncheck()
+    assert drawn(page, "candidates") == 0
+    # the brownfield with the hostile name: click it, the popup shows the name as text
+    point = page.evaluate(
+        """() => {
+            const site = FlaechenSite.site;
+            const layer = site.groups.brownfields.getLayers()[0];
+            site.map.setView(layer.getCenter(), 17, {animate: false});
+            const p = site.map.latLngToContainerPoint(layer.getCenter());
+            const box = site.map.getContainer().getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }"""
+    )
+    page.mouse.click(point[0], point[1])
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    assert XSS in popup.inner_text()
+    assert popup.locator("img").count() == 0
+    assert "1998" in popup.inner_text()
+    page.wait_for_timeout(400)  # let the popup fade in before the screenshot
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / "popup.png"))
+    # switch a category back on: its features are drawn again
+    boxes.nth(0).locator("input").check()
+    assert drawn(page, "candidates") > 0
+    assert log.errors == [] and log.dialogs == [] and log.requests == []
+    page.context.close()
+
+
+def test_phone_viewport(chromium, fixture_site, tmp_path):
+    page, log, _ = open_site_page(chromium, fixture_site / "index.html", viewport=(390, 844))
+    # the layer switcher is collapsed on a phone (German title), and opens when touched
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0
+    assert page.locator(".leaflet-control-layers-toggle").get_attribute("title") == "Ebenen"
+    assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "Vergrößern"
+    box = page.locator(".leaflet-control-layers-toggle").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert page.locator(".leaflet-control-layers-expanded").count() == 1
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / "phone.png"))
+    assert log.errors == [] and log.requests == []
+    page.context.close()
