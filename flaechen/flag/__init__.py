@@ -1,0 +1,39 @@
+"""Flagging reuse candidates (Innenentwicklungspotenziale): flag, explain and size them.
+
+For every parcel of the district dataset the step measures, with exact geometry through one STRtree per
+layer, its zoning (dominant class, share, permitted GRZ/GFZ), the share of registered brownfields, its
+buildings (count, footprint, coverage, derelict and unused ones) and the building density around it
+(an Innenbereich estimate). Rules from ``layers/rules.yaml`` (overridable per district) turn the measures
+into categories — Brachfläche, Leerstand, Baulücke, Untergenutzte Fläche, Außenreserve — each with its
+reasons in German and in JSON; constraints (vector layers, rasters) lower or exclude candidates; a
+capacity estimate and a per-municipality summary follow. See ``flaechen/flag/README.md``.
+
+Examples
+--------
+>>> from flaechen.flag import flag, load_rules, load_constraints
+>>> rules = load_rules("my_rules.yaml")  # doctest: +SKIP
+>>> result = flag(layers, rules=rules, workers=2)  # doctest: +SKIP
+>>> result.candidates.category.value_counts()  # doctest: +SKIP
+"""
+
+from flaechen.flag.constraints import Constraint, RasterConstraint, VectorConstraint, load_constraints
+from flaechen.flag.core import FlagResult, check_layers, flag, measure
+from flaechen.flag.gpkg import flag_gpkg, read_district
+from flaechen.flag.rules import Rules, load_rules
+from flaechen.flag.settings import parse_flag_section
+
+__all__ = [
+    "Constraint",
+    "FlagResult",
+    "RasterConstraint",
+    "Rules",
+    "VectorConstraint",
+    "check_layers",
+    "flag",
+    "flag_gpkg",
+    "load_constraints",
+    "load_rules",
+    "measure",
+    "parse_flag_section",
+    "read_district",
+]

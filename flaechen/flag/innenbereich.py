@@ -1,0 +1,91 @@
+"""An estimate of the built-up area (Innenbereich, §34 BauGB) from building density, in the spirit of IBTool.
+
+IBTool (a QGIS plugin) derives the Innenbereich from building coverage with three parameters: a coverage
+threshold (18 %), a gap that is still bridged (4,900 m²) and a minimum building size (56.8 m²). This
+module applies the same three parameters on a grid, fully vectorised:
+
+* the plane is cut into square cells of ``innenbereich.gap_area_m2`` (70 m × 70 m by default), anchored
+  at the CRS origin so the grid does not depend on the data's extent;
+* each building of at least ``innenbereich.min_building_area_m2`` adds its footprint to the cell holding
+  its centroid;
+* a parcel's *building density* is the footprint in the ``window_cells`` × ``window_cells`` cells around
+  the cell of its centroid, divided by their area; it is inside the built-up area where the density
+  reaches ``innenbereich.coverage_threshold``. An empty cell (a gap up to the cell's area) among built
+  cells therefore stays inside.
+
+It is an estimate for flagging, not a legal finding: the planner decides §34 case by case.
+
+Examples
+--------
+>>> import numpy as np
+>>> from flaechen.flag.rules import load_rules
+>>> density = building_density(
+...     np.array([[35.0, 35.0], [10_000.0, 10_000.0]]),
+...     np.array([[100.0, 100.0]]), np.array([9_000.0]), rules=load_rules())
+>>> density.round(3).tolist()
+[0.204, 0.0]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from flaechen.flag.rules import Rules
+
+_SHIFT = np.int64(1) << np.int64(31)
+
+
+def _keys(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
+    return (ix.astype(np.int64) + _SHIFT) * (np.int64(1) << np.int64(32)) + (iy.astype(np.int64) + _SHIFT)
+
+
+def building_density(
+    parcel_xy: np.ndarray,
+    building_xy: np.ndarray,
+    building_area: np.ndarray,
+    *,
+    rules: Rules,
+) -> np.ndarray:
+    """Building coverage of the neighbourhood of each parcel (0 … 1).
+
+    Parameters
+    ----------
+    parcel_xy
+        Parcel centroids, n × 2.
+    building_xy, building_area
+        Building centroids (m × 2) and footprint areas.
+    rules
+        Uses ``innenbereich.gap_area_m2``, ``min_building_area_m2`` and ``window_cells``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Density per parcel (float64).
+    """
+    cell = math.sqrt(float(rules["innenbereich.gap_area_m2"]))
+    width = int(rules["innenbereich.window_cells"])
+    half = width // 2
+    n = len(parcel_xy)
+    if n == 0:
+        return np.zeros(0)
+    big = building_area >= float(rules["innenbereich.min_building_area_m2"])
+    bxy = building_xy[big]
+    if len(bxy) == 0:
+        return np.zeros(n)
+    bkeys = _keys(np.floor(bxy[:, 0] / cell), np.floor(bxy[:, 1] / cell))
+    keys, inverse = np.unique(bkeys, return_inverse=True)
+    sums = np.bincount(inverse, weights=building_area[big], minlength=len(keys))
+
+    px = np.floor(parcel_xy[:, 0] / cell).astype(np.int64)
+    py = np.floor(parcel_xy[:, 1] / cell).astype(np.int64)
+    total = np.zeros(n)
+    for dx in range(-half, width - half):
+        for dy in range(-half, width - half):
+            k = _keys(px + dx, py + dy)
+            pos = np.searchsorted(keys, k)
+            pos_c = np.minimum(pos, len(keys) - 1)
+            found = keys[pos_c] == k
+            total += np.where(found, sums[pos_c], 0.0)
+    return total / (width * width * cell * cell)
