@@ -1,0 +1,835 @@
+"""Write the true district the way its municipalities deliver, and plant the defects.
+
+Each municipality has its own habits (see ``data/demo/district.toml``, which declares them):
+
+========  =============================================================================================
+07999001  Hohenmaar: one GeoPackage (EPSG:25832, ALKIS field names) + two XPlanGML B-Plans
+07999002  Mühlental: Shapefiles in DHDN / Gauß-Krüger zone 2 (EPSG:31466), cp1252 .dbf without .cpg
+07999003  Kelberath: GeoJSON (EPSG:4326)
+07999004  Wiesenau: CSV with a WKT column and no CRS (declared EPSG:25832) + an XPlanGML B-Plan
+07999005  Steinbüchel: a GeoPackage with other field names, buildings as GeoJSON, a wrongly labelled
+          supplementary buildings file (UTM zone prefix on the easting)
+07999006  Lindenhöh: Shapefile in EPSG:25832 with a UTF-8 .cpg, GeoJSON, CSV, and a supplementary
+          brownfield file whose coordinates are Gauß-Krüger values labelled EPSG:25832
+========  =============================================================================================
+
+Every planted defect is recorded as ``{"source_id", "feature_id", "issue_type", "detail"}`` using the
+issue type names of ``layers/issue_types.yaml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+import shapely.affinity
+
+from flaechen.demo.district import CRS, Truth
+from flaechen.demo.names import MUNICIPALITIES
+from flaechen.demo.xplan import write_bplan
+
+logger = logging.getLogger(__name__)
+
+GK_CRS = "EPSG:31466"
+_BETA_GRIDS = ("de_adv_BETA2007.tif", "BETA2007.gsb")
+
+
+@dataclass
+class Manifest:
+    """Planted defects and notes collected while writing the sources."""
+
+    defects: list[dict] = field(default_factory=list)
+    transformation: str = ""
+
+    def add(self, source_id: str, feature_id: str | None, issue_type: str, detail: str) -> None:
+        self.defects.append(
+            {"source_id": source_id, "feature_id": feature_id, "issue_type": issue_type, "detail": detail}
+        )
+
+
+# ------------------------------------------------------------------------------------------- transformations
+
+
+def _find_beta2007() -> Path | None:
+    dirs = [Path(d) for d in pyproj.datadir.get_data_dir().split(os.pathsep) if d]
+    for env in ("PROJ_DATA", "PROJ_LIB"):
+        dirs += [Path(d) for d in os.environ.get(env, "").split(os.pathsep) if d]
+    dirs += [Path(pyproj.datadir.get_user_data_dir()), Path("/usr/share/proj"), Path("/usr/local/share/proj")]
+    for name in _BETA_GRIDS:
+        for d in dirs:
+            if (d / name).is_file():
+                return d / name
+    return None
+
+
+def gk_transformer() -> tuple[pyproj.Transformer, str]:
+    """ETRS89 / UTM 32N → DHDN / Gauß-Krüger zone 2, as accurately as this machine allows.
+
+    The most accurate transformation is EPSG "DHDN to ETRS89 (8)", the NTv2 grid BETA2007 (about 0.1 m),
+    run here in reverse as an explicit PROJ pipeline with the grid's absolute path (no global PROJ search
+    path is changed). A reader that also uses BETA2007 gets the true coordinates back to millimetres.
+    Without the grid, the best available (Helmert, metres off) runs and the returned description says so.
+
+    Returns
+    -------
+    tuple
+        The transformer (always_xy) and a description of the transformation that ran.
+    """
+    grid = _find_beta2007()
+    if grid is not None:
+        pipeline = (
+            "+proj=pipeline +step +inv +proj=utm +zone=32 +ellps=GRS80 "
+            f"+step +inv +proj=hgridshift +grids={grid} "
+            "+step +proj=tmerc +lat_0=0 +lon_0=6 +k=1 +x_0=2500000 +y_0=0 +ellps=bessel"
+        )
+        return pyproj.Transformer.from_pipeline(pipeline), f"Inverse of DHDN to ETRS89 (8), NTv2 grid {grid.name}"
+    group = pyproj.transformer.TransformerGroup(CRS, GK_CRS, always_xy=True)
+    best = group.transformers[0]
+    logger.warning("BETA2007 grid not found: Gauß-Krüger demo sources use %r (metres off)", best.description)
+    return best, best.description
+
+
+def _transform(geoms: np.ndarray, transformer: pyproj.Transformer) -> np.ndarray:
+    def fn(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, fn)
+
+
+def _to_crs(gdf: gpd.GeoDataFrame, crs: str, gk: pyproj.Transformer) -> gpd.GeoDataFrame:
+    if crs == GK_CRS:
+        out = gdf.copy()
+        out["geometry"] = _transform(gdf.geometry.to_numpy(), gk)
+        return out.set_crs(GK_CRS, allow_override=True)
+    return gdf.to_crs(crs)
+
+
+# ---------------------------------------------------------------------------------------------- writers
+
+
+def _write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+    pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", promote_to_multi=False)
+
+
+def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    pyogrio.write_dataframe(
+        gdf.to_crs("EPSG:4326") if gdf.crs and gdf.crs != "EPSG:4326" else gdf,
+        path,
+        driver="GeoJSON",
+        layer_options={"COORDINATE_PRECISION": 8, "RFC7946": "NO"},
+    )
+
+
+def _write_shapefile(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str, cpg: bool) -> None:
+    pyogrio.write_dataframe(gdf, path, driver="ESRI Shapefile", encoding=encoding)
+    if not cpg:
+        path.with_suffix(".cpg").unlink(missing_ok=True)
+        with open(path.with_suffix(".dbf"), "r+b") as f:  # no language driver id either: encoding undeclared
+            f.seek(29)
+            f.write(b"\x00")
+
+
+def _write_csv(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    df = pd.DataFrame(gdf.drop(columns="geometry"))
+    wkt = shapely.to_wkt(gdf.geometry.to_numpy(), rounding_precision=3, trim=True)
+    df.insert(0, "wkt", wkt)
+    df.to_csv(path, index=False, lineterminator="\n")
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _public(df: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Drop the truth's internal helper columns."""
+    cols = [c for c in df.columns if not c.startswith("_")]
+    return gpd.GeoDataFrame(df[cols].copy(), geometry="geometry", crs=CRS)
+
+
+def _bow_tie(geom: shapely.Geometry) -> shapely.Geometry:
+    """The same four corners in the order 0, 1, 3, 2: a self-intersecting (bow-tie) polygon."""
+    coords = np.asarray(shapely.get_exterior_ring(geom).coords)[:4]
+    return shapely.Polygon(coords[[0, 1, 3, 2]])
+
+
+_OWNERSHIP_DE = {"public": "öffentlich", "private": "privat"}
+_FORMER_USE_DE = {
+    "industry": "Industrie",
+    "commercial": "Gewerbe",
+    "military": "Militär",
+    "rail": "Bahn",
+    "agriculture": "Landwirtschaft",
+    "housing": "Wohnen",
+    "other": "Sonstige",
+}
+_BES_LABEL = {
+    1000: "WS",
+    1100: "WR",
+    1200: "WA",
+    1300: "WB",
+    1400: "MD",
+    1450: "MDW",
+    1500: "MI",
+    1550: "MU",
+    1600: "MK",
+    1700: "GE",
+    1800: "GI",
+    2000: "SO",
+    2100: "SO",
+    3000: "SO",
+    4000: "SO",
+}
+_ALLG_LABEL = {1000: "W", 2000: "M", 3000: "G", 4000: "S"}
+
+
+def _label(values: pd.Series, mapping: dict) -> list:
+    return [None if pd.isna(v) else mapping[int(v)] for v in values]
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    root: Path
+    truth: Truth
+    manifest: Manifest
+    gk: pyproj.Transformer
+
+    def layer(self, name: str, ags: str) -> pd.DataFrame:
+        df = getattr(self.truth, name)
+        return df[df["ags"] == ags].reset_index(drop=True)
+
+    def folder(self, slug: str) -> Path:
+        d = self.root / "sources" / slug
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+
+def _pick(df: pd.DataFrame, mask: np.ndarray, k: int = 1, *, offset: int = 0) -> np.ndarray:
+    idx = np.flatnonzero(mask)
+    if len(idx) < k + offset:
+        raise RuntimeError("demo generator: too few candidates to plant a defect; raise the scale")
+    step = max(len(idx) // (k + offset + 1), 1)
+    return idx[step * (np.arange(k) + offset + 1) % len(idx)]
+
+
+def _plots(df: pd.DataFrame, kind: str = "res") -> np.ndarray:
+    quad_ok = np.array([not np.isnan(q[0]) for q in df["_quad"]])
+    return (df["_kind"].to_numpy() == kind) & quad_ok & (df["_site"].to_numpy() < 0)
+
+
+# ---------------------------------------------------------------------------------------------- municipalities
+
+
+def _hohenmaar(ctx: _Ctx) -> None:
+    """07999001: one GeoPackage with ALKIS field names; B-Plans as XPlanGML."""
+    spec = MUNICIPALITIES[0]
+    d = ctx.folder(spec.slug)
+    gpkg = d / "hohenmaar.gpkg"
+    p = ctx.layer("parcels", spec.ags)
+    sid = "hohenmaar-flurstuecke"
+    bow = _pick(p, _plots(p), 1)[0]
+    p.loc[bow, "geometry"] = _bow_tie(p.loc[bow, "geometry"])
+    ctx.manifest.add(
+        sid,
+        p.loc[bow, "parcel_id"],
+        "repaired-geometry",
+        "bow-tie parcel; geometry_policy fix (district default) repairs it",
+    )
+    dev = np.abs(p["official_area"] / p["_area"] - 1)
+    for i in _pick(p, (dev > 0.01).to_numpy() & np.isin(p["_kind"], ["field", "grass", "forest"]), 3):
+        ctx.manifest.add(
+            sid,
+            p.loc[i, "parcel_id"],
+            "area-deviation",
+            f"official area {p.loc[i, 'official_area']:.0f} m² vs drawn {p.loc[i, '_area']:.0f} m²",
+        )
+    empty_key = f"07{spec.gemarkungen[0][0]:04d}999000010000__"
+    extra = p.iloc[[0]].copy()
+    extra["parcel_id"] = empty_key
+    extra["geometry"] = shapely.Polygon()
+    extra["official_area"] = 0.0
+    p = pd.concat([p, extra], ignore_index=True)
+    ctx.manifest.add(sid, empty_key, "empty-geometry", "parcel delivered with an empty polygon")
+    out = gpd.GeoDataFrame(
+        {
+            "flstkennz": p["parcel_id"],
+            "gmdschl": p["ags"],
+            "gemaschl": p["gemarkung"],
+            "gemarkung": p["gemarkung_name"],
+            "flur": p["flur"],
+            "flstnrzae": p["zaehler"],
+            "flstnrnen": p["nenner"],
+            "flaeche": p["official_area"],
+            "tntxt": p["actual_use"],
+            "eigentuemer": p["owner"],
+            "eigentumsart": p["ownership"].map(_OWNERSHIP_DE),
+        },
+        geometry=p["geometry"].to_numpy(),
+        crs=CRS,
+    )
+    _write_gpkg(out, gpkg, "flurstuecke")
+    b = ctx.layer("buildings", spec.ags)
+    dup = _pick(b, np.ones(len(b), dtype=bool), 2)
+    b.loc[dup[1], "building_id"] = b.loc[dup[0], "building_id"]
+    ctx.manifest.add(
+        "hohenmaar-gebaeude",
+        b.loc[dup[0], "building_id"],
+        "duplicate-id",
+        "two buildings share one gml_id; the second is rejected",
+    )
+    _write_gpkg(
+        gpd.GeoDataFrame(
+            {
+                "gml_id": b["building_id"],
+                "gmdschl": b["ags"],
+                "funktion": b["function"],
+                "anzahlgs": b["storeys"],
+                "zustand": b["state"],
+            },
+            geometry=b["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        gpkg,
+        "gebaeude",
+    )
+    _write_gpkg(_brownfields_de(ctx.layer("brownfields", spec.ags)), gpkg, "brachflaechen")
+    z = ctx.layer("zoning", spec.ags)
+    fnp = z[z["plan_type"] == "FNP"]
+    _write_gpkg(
+        gpd.GeoDataFrame(
+            {"fnp_id": fnp["zoning_id"], "allg_art": fnp["allg_art"]}, geometry=fnp["geometry"].to_numpy(), crs=CRS
+        ),
+        gpkg,
+        "fnp",
+    )
+    bp = z[z["plan_type"] == "BPlan"]
+    com = bp["_kind"].isin(["com", "military"]).to_numpy()
+    for mask, number, name, fname in (
+        (~com, "1", "Nr. 1 Ortskern und Wohngebiete", "bplan_01_ortskern.gml"),
+        (com, "7", "Nr. 7 Gewerbegebiet Am Bahnhof", "bplan_07_gewerbegebiet.gml"),
+    ):
+        part = bp[mask]
+        write_bplan(
+            d / fname,
+            plan_id=f"GML_BP{number}_{spec.ags}",
+            name=name,
+            number=number,
+            ags=spec.ags,
+            municipality=spec.name,
+            rechtsstand=4000,
+            features=part,
+            gml_ids=list(part["zoning_id"]),
+        )
+
+
+def _brownfields_de(bf: pd.DataFrame) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "kennung": bf["site_id"],
+            "bezeichnung": bf["name"],
+            "vornutzung": bf["former_use"].map(_FORMER_USE_DE),
+            "brach_seit": bf["since_year"],
+            "altlastverdacht": bf["contamination_suspected"].astype(bool),
+            "eigentuemer": bf["owner"],
+            "eigentumsart": bf["ownership"].map(_OWNERSHIP_DE),
+            "bemerkung": bf["notes"],
+        },
+        geometry=bf["geometry"].to_numpy(),
+        crs=CRS,
+    )
+
+
+def _muehlental(ctx: _Ctx) -> None:
+    """07999002: Shapefiles in Gauß-Krüger zone 2, cp1252 without .cpg, short German column names."""
+    spec = MUNICIPALITIES[1]
+    d = ctx.folder(spec.slug)
+    p = ctx.layer("parcels", spec.ags)
+    p["STATUS"] = "aktuell"
+    sid = "muehlental-flurstuecke"
+    # a parcel of Hohenmaar at the common border, delivered by both (same key), and a near copy (new key)
+    h = ctx.layer("parcels", MUNICIPALITIES[0].ags)
+    m2_poly = ctx.truth.municipalities.geometry[1]
+    near = (
+        shapely.dwithin(h.geometry.to_numpy(), m2_poly, 1.0)
+        & (h["_area"] > 300).to_numpy()
+        & (h["_area"] < 60_000).to_numpy()
+    )
+    twins = _pick(h, near, 2)
+    same = h.iloc[[twins[0]]].copy()
+    copy = h.iloc[[twins[1]]].copy()
+    copy["geometry"] = shapely.affinity.scale(copy.geometry.iloc[0], 0.985, 0.985, origin="centroid")
+    gem = spec.gemarkungen[0][0]
+    copy["parcel_id"] = f"07{gem:04d}998000010000__"
+    copy["gemarkung"], copy["flur"], copy["zaehler"], copy["nenner"] = f"{gem:04d}", "998", "1", None
+    for df in (same, copy):
+        df["gemarkung_name"] = spec.gemarkungen[0][1]
+        df["ags"] = spec.ags
+        df["STATUS"] = "aktuell"
+    ctx.manifest.add(
+        sid,
+        same["parcel_id"].iloc[0],
+        "border-duplicate",
+        "same key delivered by 07999001 (hohenmaar-flurstuecke) at the common border",
+    )
+    ctx.manifest.add(
+        sid,
+        copy["parcel_id"].iloc[0],
+        "border-duplicate",
+        f"different key, ≥ 95 % mutual overlap with {h.loc[twins[1], 'parcel_id']} of 07999001",
+    )
+    # two historic records (already merged parcels) that the configuration filters out
+    hist = p.iloc[_pick(p, np.isin(p["_kind"], ["field", "grass"]), 2)].copy()
+    hist["STATUS"] = "historisch"
+    hist["parcel_id"] = [f"07{gem:04d}997{k + 1:05d}0000__" for k in range(len(hist))]
+    for key in hist["parcel_id"]:
+        ctx.manifest.add(sid, key, "filtered", "historic record (STATUS = 'historisch') excluded by `where`")
+    p = pd.concat([p, same, copy, hist], ignore_index=True)
+    out = gpd.GeoDataFrame(
+        {
+            "KENNZEICH": p["parcel_id"],
+            "GEMARKUNG": p["gemarkung_name"],
+            "FLUR": p["flur"],
+            "ZAEHLER": p["zaehler"],
+            "NENNER": p["nenner"],
+            "FLAECHE": p["official_area"].round().astype(np.int64),
+            "NUTZUNG": p["actual_use"],
+            "EIGENTUEM": p["owner"],
+            "EIGENTART": p["ownership"].map(_OWNERSHIP_DE),
+            "STATUS": p["STATUS"],
+        },
+        geometry=p["geometry"].to_numpy(),
+        crs=CRS,
+    )
+    _write_shapefile(_to_crs(out, GK_CRS, ctx.gk), d / "flurstuecke.shp", encoding="cp1252", cpg=False)
+    b = ctx.layer("buildings", spec.ags)
+    bo = gpd.GeoDataFrame(
+        {"OBJID": b["building_id"], "FUNKTION": b["function"], "GESCHOSSE": b["storeys"], "ZUSTAND": b["state"]},
+        geometry=b["geometry"].to_numpy(),
+        crs=CRS,
+    )
+    _write_shapefile(_to_crs(bo, GK_CRS, ctx.gk), d / "gebaeude.shp", encoding="cp1252", cpg=False)
+    bf = ctx.layer("brownfields", spec.ags)
+    bfo = gpd.GeoDataFrame(
+        {
+            "NR": bf["site_id"],
+            "NAME": bf["name"],
+            "VORNUTZUNG": bf["former_use"].map(_FORMER_USE_DE),
+            "SEIT": bf["since_year"],
+            "ALTLAST": bf["contamination_suspected"].astype(int),
+            "EIGENTUEM": bf["owner"],
+            "EIGENTART": bf["ownership"].map(_OWNERSHIP_DE),
+            "BEMERKUNG": bf["notes"],
+        },
+        geometry=bf["geometry"].to_numpy(),
+        crs=CRS,
+    )
+    _write_shapefile(_to_crs(bfo, GK_CRS, ctx.gk), d / "brachen.shp", encoding="cp1252", cpg=False)
+    z = ctx.layer("zoning", spec.ags)
+    bp = z[z["plan_type"] == "BPlan"].reset_index(drop=True)
+    labels = _label(bp["bes_art"], _BES_LABEL)
+    bad = int(_pick(bp, np.ones(len(bp), dtype=bool), 1)[0])
+    labels[bad] = "WX"
+    # the local habit: restricted commercial areas written "GEe" (mapped by the source's own codes)
+    labels = ["GEe" if (lab == "GE" and k % 2 == 0) else lab for k, lab in enumerate(labels)]
+    ctx.manifest.add(
+        "muehlental-bplan",
+        bp.loc[bad, "zoning_id"],
+        "unknown-code",
+        "Baugebiet label 'WX' is not in the configuration's code mapping",
+    )
+    bpo = gpd.GeoDataFrame(
+        {
+            "ID": bp["zoning_id"],
+            "PLAN": bp["plan_name"],
+            "BAUGEBIET": labels,
+            "GRZ": bp["grz"],
+            "GFZ": bp["gfz"],
+            "VOLLGESCH": bp["storeys"],
+            "RECHTSST": bp["rechtsstand"],
+        },
+        geometry=bp["geometry"].to_numpy(),
+        crs=CRS,
+    )
+    _write_shapefile(_to_crs(bpo, GK_CRS, ctx.gk), d / "bplan.shp", encoding="cp1252", cpg=False)
+    fnp = z[z["plan_type"] == "FNP"]
+    fo = gpd.GeoDataFrame(
+        {"ID": fnp["zoning_id"], "BAUFLAECHE": _label(fnp["allg_art"], _ALLG_LABEL)},
+        geometry=fnp["geometry"].to_numpy(),
+        crs=CRS,
+    )
+    _write_shapefile(_to_crs(fo, GK_CRS, ctx.gk), d / "fnp.shp", encoding="cp1252", cpg=False)
+
+
+def _kelberath(ctx: _Ctx) -> None:
+    """07999003: GeoJSON in EPSG:4326."""
+    spec = MUNICIPALITIES[2]
+    d = ctx.folder(spec.slug)
+    p = ctx.layer("parcels", spec.ags)
+    sid = "kelberath-flurstuecke"
+    null = _pick(p, _plots(p), 1)[0]
+    p["parcel_id"] = p["parcel_id"].astype(object)
+    p.loc[null, "parcel_id"] = None
+    ctx.manifest.add(sid, None, "missing-value", "parcel without Flurstückskennzeichen")
+    _write_geojson(
+        gpd.GeoDataFrame(
+            {
+                "kennzeichen": p["parcel_id"],
+                "gemarkung": p["gemarkung"],
+                "flur": p["flur"],
+                "zaehler": p["zaehler"],
+                "nenner": p["nenner"],
+                "amtliche_flaeche": p["official_area"],
+                "nutzung": p["actual_use"],
+                "eigentuemer": p["owner"],
+                "eigentum": p["ownership"],
+            },
+            geometry=p["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        d / "flurstuecke.geojson",
+    )
+    b = ctx.layer("buildings", spec.ags)
+    nid = f"DERP{spec.ags[-3:]}999999999"
+    extra = b.iloc[[0]].copy()
+    extra["building_id"] = nid
+    extra["geometry"] = None
+    b = pd.concat([b, extra], ignore_index=True)
+    ctx.manifest.add("kelberath-gebaeude", nid, "empty-geometry", "building feature with a null geometry")
+    _write_geojson(
+        gpd.GeoDataFrame(
+            {"id": b["building_id"], "funktion": b["function"], "geschosse": b["storeys"], "zustand": b["state"]},
+            geometry=b["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        d / "gebaeude.geojson",
+    )
+    bf = ctx.layer("brownfields", spec.ags)
+    _write_geojson(_public(bf), d / "brachflaechen.geojson")
+    z = ctx.layer("zoning", spec.ags)
+    bad = int(_pick(z, (z["plan_type"] == "BPlan").to_numpy(), 1)[0])
+    z["bes_art"] = z["bes_art"].astype("Int32")
+    z.loc[bad, "bes_art"] = 1234
+    ctx.manifest.add(
+        "kelberath-bauleitplanung",
+        z.loc[bad, "zoning_id"],
+        "unknown-code",
+        "besondereArtDerBaulNutzung 1234 is not in the code list",
+    )
+    _write_geojson(
+        gpd.GeoDataFrame(
+            {
+                "id": z["zoning_id"],
+                "planart": z["plan_type"],
+                "planname": z["plan_name"],
+                "allg_art": z["allg_art"],
+                "bes_art": z["bes_art"],
+                "grz": z["grz"],
+                "gfz": z["gfz"],
+                "z": z["storeys"],
+                "rechtsstand": z["rechtsstand"],
+            },
+            geometry=z["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        d / "bauleitplanung.geojson",
+    )
+
+
+def _wiesenau(ctx: _Ctx) -> None:
+    """07999004: CSV with WKT geometry, no CRS in the files (declared EPSG:25832); B-Plan as XPlanGML."""
+    spec = MUNICIPALITIES[3]
+    d = ctx.folder(spec.slug)
+    p = ctx.layer("parcels", spec.ags)
+    bow = _pick(p, _plots(p), 1)[0]
+    p.loc[bow, "geometry"] = _bow_tie(p.loc[bow, "geometry"])
+    ctx.manifest.add(
+        "wiesenau-flurstuecke",
+        p.loc[bow, "parcel_id"],
+        "invalid-geometry",
+        "bow-tie parcel; this source's geometry_policy is drop",
+    )
+    _write_csv(
+        gpd.GeoDataFrame(
+            {
+                "flurstueckskennzeichen": p["parcel_id"],
+                "gemarkung": p["gemarkung"],
+                "flur": p["flur"],
+                "zaehler": p["zaehler"],
+                "nenner": p["nenner"],
+                "flaeche_m2": p["official_area"],
+                "nutzung": p["actual_use"],
+                "eigentuemer": p["owner"],
+                "eigentumsart": p["ownership"].map(_OWNERSHIP_DE),
+            },
+            geometry=p["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        d / "flurstuecke.csv",
+    )
+    b = ctx.layer("buildings", spec.ags)
+    _write_csv(
+        gpd.GeoDataFrame(
+            {"objid": b["building_id"], "funktion": b["function"], "geschosse": b["storeys"], "zustand": b["state"]},
+            geometry=b["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        d / "gebaeude.csv",
+    )
+    _write_csv(_brownfields_de(ctx.layer("brownfields", spec.ags)), d / "brachflaechen.csv")
+    z = ctx.layer("zoning", spec.ags)
+    fnp = z[z["plan_type"] == "FNP"]
+    _write_csv(
+        gpd.GeoDataFrame(
+            {"id": fnp["zoning_id"], "allg_art": fnp["allg_art"]}, geometry=fnp["geometry"].to_numpy(), crs=CRS
+        ),
+        d / "fnp.csv",
+    )
+    bp = z[z["plan_type"] == "BPlan"]
+    write_bplan(
+        d / "bplan_12_im_wiesengrund.gml",
+        plan_id=f"GML_BP12_{spec.ags}",
+        name="Nr. 12 Im Wiesengrund",
+        number="12",
+        ags=spec.ags,
+        municipality=spec.name,
+        rechtsstand=4000,
+        features=bp,
+        gml_ids=list(bp["zoning_id"]),
+    )
+
+
+def _steinbuechel(ctx: _Ctx) -> None:
+    """07999005: a GeoPackage with other field names, GeoJSON buildings, a supplement with a zone prefix."""
+    spec = MUNICIPALITIES[4]
+    d = ctx.folder(spec.slug)
+    gpkg = d / "steinbuechel.gpkg"
+    p = ctx.layer("parcels", spec.ags)
+    sid = "steinbuechel-liegenschaften"
+    a, b2 = _pick(p, _plots(p), 2)
+    p.loc[b2, "parcel_id"] = p.loc[a, "parcel_id"]
+    ctx.manifest.add(sid, p.loc[a, "parcel_id"], "duplicate-id", "two different parcels carry the same key")
+    null = _pick(p, _plots(p, "mix") | _plots(p, "com"), 1)[0]
+    p["parcel_id"] = p["parcel_id"].astype(object)
+    p.loc[null, "parcel_id"] = None
+    ctx.manifest.add(sid, None, "missing-value", "parcel without key")
+    _write_gpkg(
+        gpd.GeoDataFrame(
+            {
+                "kennzeichen": p["parcel_id"],
+                "gemarkung_nr": p["gemarkung"],
+                "flur_nr": p["flur"],
+                "flstnr_z": p["zaehler"],
+                "flstnr_n": p["nenner"],
+                "nummer": p["zaehler"] + np.where(p["nenner"].isna(), "", "/" + p["nenner"].fillna("")),
+                "amtl_flaeche": p["official_area"],
+                "nutzungsart": p["actual_use"],
+                "eigentuemer_name": p["owner"],
+                "eigentum": p["ownership"].map({"public": "O", "private": "P"}),
+            },
+            geometry=p["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        gpkg,
+        "liegenschaften",
+    )
+    bf = ctx.layer("brownfields", spec.ags)
+    _write_gpkg(
+        gpd.GeoDataFrame(
+            {
+                "site": bf["site_id"],
+                "bezeichnung": bf["name"],
+                "art": bf["former_use"],
+                "seit": bf["since_year"],
+                "altlast": bf["contamination_suspected"].astype(bool),
+                "eigentuemer": bf["owner"],
+                "eigentum": bf["ownership"].map({"public": "O", "private": "P"}),
+                "vermerk": bf["notes"],
+            },
+            geometry=bf["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        gpkg,
+        "brachen",
+    )
+    z = ctx.layer("zoning", spec.ags)
+    labels = np.where(
+        z["plan_type"] == "FNP",
+        _label(z["allg_art"], _ALLG_LABEL),
+        np.asarray(_label(z["bes_art"], _BES_LABEL), dtype=object),
+    )
+    bad = int(_pick(z, (z["plan_type"] == "BPlan").to_numpy(), 1, offset=1)[0])
+    labels[bad] = "XY"
+    ctx.manifest.add(
+        "steinbuechel-bauleitplanung",
+        z.loc[bad, "zoning_id"],
+        "unknown-code",
+        "zoning label 'XY' is not in the configuration's code mapping",
+    )
+    _write_gpkg(
+        gpd.GeoDataFrame(
+            {
+                "objekt_id": z["zoning_id"],
+                "plantyp": z["plan_type"],
+                "plan": z["plan_name"],
+                "gebietsart": np.where(z["plan_type"] == "FNP", None, labels),
+                "flaechenart": np.where(z["plan_type"] == "FNP", labels, None),
+                "grz": z["grz"],
+                "gfz": z["gfz"],
+                "geschosse": z["storeys"],
+                "status": z["rechtsstand"],
+            },
+            geometry=z["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        gpkg,
+        "bauleitplanung",
+    )
+    b = ctx.layer("buildings", spec.ags)
+    # a later supplement: the last buildings again, with the UTM zone number prefixed to the easting
+    supp = b.iloc[-3:].copy()
+    supp["building_id"] = [f"DERP{spec.ags[-3:]}9{k:08d}" for k in range(len(supp))]
+    _write_geojson(
+        gpd.GeoDataFrame(
+            {
+                "gebaeude_id": b["building_id"],
+                "funktion": b["function"],
+                "geschosse": b["storeys"],
+                "zustand": b["state"],
+            },
+            geometry=b["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        d / "gebaeude.geojson",
+    )
+    supp_geom = shapely.transform(supp.geometry.to_numpy(), lambda xy: xy + np.array([32_000_000.0, 0.0]))
+    _write_gpkg(
+        gpd.GeoDataFrame(
+            {
+                "gebaeude_id": supp["building_id"],
+                "funktion": supp["function"],
+                "geschosse": supp["storeys"],
+                "zustand": supp["state"],
+            },
+            geometry=supp_geom,
+            crs=CRS,
+        ),
+        d / "gebaeude_nachtrag.gpkg",
+        "gebaeude",
+    )
+    for key in supp["building_id"]:
+        ctx.manifest.add(
+            "steinbuechel-gebaeude-nachtrag",
+            key,
+            "source-outside-municipality",
+            "labelled EPSG:25832 but the easting carries the zone prefix 32 (32xxxxxx m)",
+        )
+
+
+def _lindenhoeh(ctx: _Ctx) -> None:
+    """07999006: Shapefile (EPSG:25832, UTF-8 .cpg), GeoJSON zoning and buildings, CSV brownfields."""
+    spec = MUNICIPALITIES[5]
+    d = ctx.folder(spec.slug)
+    p = ctx.layer("parcels", spec.ags)
+    _write_shapefile(
+        gpd.GeoDataFrame(
+            {
+                "flstkennz": p["parcel_id"],
+                "gemaschl": p["gemarkung"],
+                "flur": p["flur"],
+                "flstnrzae": p["zaehler"],
+                "flstnrnen": p["nenner"],
+                "flaeche": p["official_area"],
+                "tntxt": p["actual_use"],
+                "eigentuem": p["owner"],
+                "eigentart": p["ownership"].map(_OWNERSHIP_DE),
+            },
+            geometry=p["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        d / "flurstuecke.shp",
+        encoding="UTF-8",
+        cpg=True,
+    )
+    b = ctx.layer("buildings", spec.ags)
+    _write_geojson(
+        gpd.GeoDataFrame(
+            {"gml_id": b["building_id"], "funktion": b["function"], "anzahlgs": b["storeys"], "zustand": b["state"]},
+            geometry=b["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        d / "gebaeude.geojson",
+    )
+    z = ctx.layer("zoning", spec.ags)
+    _write_geojson(
+        gpd.GeoDataFrame(
+            {
+                "id": z["zoning_id"],
+                "planart": z["plan_type"],
+                "planname": z["plan_name"],
+                "baugebiet": _label(z["bes_art"], _BES_LABEL),
+                "bauflaeche": _label(z["allg_art"], _ALLG_LABEL),
+                "grz": z["grz"],
+                "gfz": z["gfz"],
+                "z": z["storeys"],
+                "rechtsstand": z["rechtsstand"],
+            },
+            geometry=z["geometry"].to_numpy(),
+            crs=CRS,
+        ),
+        d / "bauleitplanung.geojson",
+    )
+    bf = ctx.layer("brownfields", spec.ags)
+    _write_csv(_brownfields_de(bf), d / "brachflaechen.csv")
+    # a supplement whose coordinates are Gauß-Krüger values, declared as EPSG:25832
+    supp = bf.iloc[:2].copy()
+    supp["site_id"] = [f"BF-{spec.ags}-N{k + 1}" for k in range(len(supp))]
+    supp["name"] = [f"Nachtrag: {n}" for n in supp["name"]]
+    supp_gk = gpd.GeoDataFrame(supp, geometry="geometry", crs=CRS)
+    supp_gk["geometry"] = _transform(supp_gk.geometry.to_numpy(), ctx.gk)
+    _write_csv(_brownfields_de(supp_gk), d / "brachen_nachtrag.csv")
+    for key in supp["site_id"]:
+        ctx.manifest.add(
+            "lindenhoeh-brachen-nachtrag",
+            key,
+            "source-outside-municipality",
+            "Gauß-Krüger (EPSG:31466) coordinates in a source declared EPSG:25832",
+        )
+
+
+WRITERS: tuple[Callable[[_Ctx], None], ...] = (
+    _hohenmaar,
+    _muehlental,
+    _kelberath,
+    _wiesenau,
+    _steinbuechel,
+    _lindenhoeh,
+)
+
+
+def write_sources(root: Path, truth: Truth) -> Manifest:
+    """Write every source file under ``root / "sources"`` and return the planted defects.
+
+    Parameters
+    ----------
+    root
+        The demo folder (the one holding ``district.toml``).
+    truth
+        The true district from :func:`flaechen.demo.district.build_truth`.
+    """
+    gk, description = gk_transformer()
+    manifest = Manifest(transformation=description)
+    ctx = _Ctx(root, truth, manifest, gk)
+    (root / "sources").mkdir(parents=True, exist_ok=True)
+    boundaries = truth.municipalities.copy()
+    _write_geojson(boundaries, root / "sources" / "gemeinden.geojson")
+    for writer in WRITERS:
+        writer(ctx)
+    return manifest
