@@ -21,7 +21,7 @@ DISTRICT_FILE = "district.gpkg"
 LAYER_ORDER = ("candidates", *CANONICAL_LAYERS)
 """Spatial layers in the order they are exported: derived results first, then the merged data."""
 
-TABLE_ORDER = ("issues", "summary", "rules", "quality", "accounting", "sources")
+TABLE_ORDER = ("summary", "issues", "rules", "parcel_measures", "quality", "accounting", "sources")
 """Attribute tables in the order they are exported."""
 
 INTERNAL_TABLES = frozenset({"layer_styles"})
@@ -90,7 +90,10 @@ def read_layer(gpkg: Path, name: str) -> gpd.GeoDataFrame:
     column from anything else; the schema in `layers/` restores the types (an AGS stays a string, a
     building state an integer).
     """
-    frame = pyogrio.read_dataframe(gpkg, layer=name)
+    return _typed(pyogrio.read_dataframe(gpkg, layer=name), name)
+
+
+def _typed(frame, name: str):
     schema = load_schema()
     if name in schema.layers:
         for field in schema.layer(name).fields:
@@ -103,8 +106,12 @@ def read_layer(gpkg: Path, name: str) -> gpd.GeoDataFrame:
 
 
 def read_table(gpkg: Path, name: str, *, with_fid: bool = False) -> pd.DataFrame:
-    """Read one attribute table; with `with_fid`, its GeoPackage row id as first column `fid`."""
-    frame = pd.DataFrame(pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False, fid_as_index=with_fid))
+    """Read one attribute table (typed by its schema in `layers/` where it has one).
+
+    With `with_fid`, the GeoPackage row id becomes the first column `fid`.
+    """
+    raw = pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False, fid_as_index=with_fid)
+    frame = _typed(pd.DataFrame(raw), name)
     if with_fid:
         frame = frame.rename_axis("fid").reset_index()
     return frame

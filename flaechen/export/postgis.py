@@ -75,7 +75,8 @@ PROVENANCE_COMMENTS = {
 
 TABLE_COMMENTS = {
     "issues": "Prüfprotokoll: issue log, one row per problem found in a delivery (layers/issue_types.yaml)",
-    "summary": "Zusammenfassung: candidates per municipality and category",
+    "summary": "Potenziale je Gemeinde: candidates per municipality and category",
+    "parcel_measures": "Messwerte je Flurstück: what the flagging step measured on every parcel",
     "rules": "Regeln: the flagging rules and parameters the candidates were derived with",
     "quality": "Flächenabgleich: computed against official parcel area per municipality",
     "accounting": "Bilanz je Quelle: features read, kept and rejected per source",
@@ -273,9 +274,17 @@ def collect_tables(gpkg: Path) -> list[Table]:
     for name in found.tables:
         _check_identifier(name, "table")
         frame = read_table(gpkg, name, with_fid=True)
+        definition = schema.layers.get(name)
         extra = ISSUE_COMMENTS if name == "issues" else {}
-        columns = _columns(frame, None, extra | {"fid": "Row id in district.gpkg"})
-        tables.append(Table(name, tuple(columns), frame, "fid", TABLE_COMMENTS.get(name, f"Table {name}")))
+        columns = _columns(frame, definition, extra | {"fid": "Row id in district.gpkg"})
+        if definition is not None:
+            comment = f"{definition.title}: {definition.description}"
+        else:
+            comment = TABLE_COMMENTS.get(name, f"Table {name}")
+        key = definition.key if definition is not None and definition.key in frame.columns else "fid"
+        if key != "fid" and (frame[key].isna().any() or frame[key].duplicated().any()):
+            key = "fid"
+        tables.append(Table(name, tuple(columns), frame, key, comment))
     return tables
 
 

@@ -54,7 +54,7 @@ GROUPS: tuple[Group, ...] = (
     Group("Planung", ("zoning",)),
     Group(
         "Prüfung und Auswertung",
-        ("issues", "summary", "rules", "quality", "accounting", "sources"),
+        ("summary", "issues", "rules", "parcel_measures", "quality", "accounting", "sources"),
     ),
 )
 """The layer tree of the project, top (drawn last) to bottom. Unknown layers go to "Weitere Ebenen"."""
@@ -65,6 +65,7 @@ TABLE_TITLES = {
     "issues": "Prüfprotokoll",
     "summary": "Zusammenfassung",
     "rules": "Regeln",
+    "parcel_measures": "Messwerte je Flurstück",
     "quality": "Flächenabgleich",
     "accounting": "Bilanz je Quelle",
     "sources": "Quellen",

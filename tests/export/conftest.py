@@ -180,30 +180,43 @@ def build_district(out: Path) -> Path:
     )
     issues = pd.DataFrame(
         {
+            "ags": pd.Series([AGS[0]], dtype="string"),
             "source_id": pd.Series(["neustadt-alkis"], dtype="string"),
-            "source_layer": pd.Series(["flurstuecke"], dtype="string"),
-            "source_fid": pd.Series(["17"], dtype="string"),
             "layer": pd.Series(["parcels"], dtype="string"),
+            "source_fid": pd.Series([17.0]),
+            "feature_id": pd.Series([None], dtype="string"),
             "field": pd.Series(["ags"], dtype="string"),
+            "value": pd.Series(["1004411"], dtype="string"),
             "issue_type": pd.Series(["invalid-ags"], dtype="string"),
             "severity": pd.Series(["error"], dtype="string"),
-            "value": pd.Series(["1004411"], dtype="string"),
+            "responsible": pd.Series(["municipality"], dtype="string"),
+            "rejected": pd.Series([True]),
             "message": pd.Series(["AGS '1004411' is not 8 digits"], dtype="string"),
         }
     )
+    summary_fields = load_schema().layer("summary").fields
     summary = pd.DataFrame(
         {
-            "ags": pd.Series(list(AGS), dtype="string"),
-            "category": pd.Series(["Baulücke", "Leerstand"], dtype="string"),
-            "count": pd.Series([3, 2], dtype="Int64"),
-            "area_m2": pd.Series([30000.0, 20000.0], dtype="Float64"),
+            f.name: pd.Series(
+                list(AGS)
+                if f.name == "ags"
+                else ["Neustadt", "Altdorf"]
+                if f.name == "name"
+                else [12000, 3500]
+                if f.name == "population"
+                else [n + 1, n + 2],
+                dtype=f.dtype,
+            )
+            for n, f in enumerate(summary_fields)
         }
     )
     rules = pd.DataFrame(
         {
-            "rule": pd.Series(["baulücke-min-area"], dtype="string"),
-            "parameter": pd.Series(["min_area_m2"], dtype="string"),
+            "key": pd.Series(["bauluecke.min_area_m2"], dtype="string"),
             "value": pd.Series(["200"], dtype="string"),
+            "unit": pd.Series(["m²"], dtype="string"),
+            "origin": pd.Series(["default"], dtype="string"),
+            "source": pd.Series(["Raum+: reserves from 200 m²"], dtype="string"),
         }
     )
     return write_gpkg(

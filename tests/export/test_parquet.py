@@ -36,8 +36,8 @@ def test_every_layer_becomes_geoparquet_with_bbox_columns(district, tmp_path):
         "zoning",
         "brownfields",
         "buildings",
-        "issues",
         "summary",
+        "issues",
         "rules",
     ]
     for path in paths[:6]:

@@ -55,7 +55,14 @@ def test_round_trip_with_srid_keys_indexes_and_comments(district, postgis_db):
             ).fetchall()
         )
         assert keys["parcels"] == "parcel_id" and keys["candidates"] == "parcel_id"
-        assert keys["issues"] == "fid" and keys["municipalities"] == "ags"
+        assert keys["issues"] == "fid" and keys["municipalities"] == "ags" and keys["summary"] == "ags"
+        summary_types = dict(
+            conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema='flaechen' AND table_name='summary'"
+            ).fetchall()
+        )
+        assert summary_types["candidates_n"] == "integer" and summary_types["population"] == "bigint"
         gist = {
             r[0]
             for r in conn.execute(
@@ -95,7 +102,7 @@ def test_re_export_replaces_the_content_and_keeps_other_tables(district, postgis
         info = conn.execute("SELECT source, tables FROM kreis.export_info").fetchall()
     assert "notizen" in tables
     assert "kreis__staging" not in schemas
-    assert info == [("district.gpkg", [*LAYERS, "issues", "summary", "rules"])]
+    assert info == [("district.gpkg", [*LAYERS, "summary", "issues", "rules"])]
 
 
 def test_a_failure_mid_export_leaves_the_previous_content_and_readers_see_it(district, postgis_db, monkeypatch):
