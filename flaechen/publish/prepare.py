@@ -56,16 +56,22 @@ class PublishError(FlaechenError):
     """The district dataset cannot be published as it is (missing file or layer)."""
 
 
+SUMMARY_COLUMNS = ("inner_m2_per_inhabitant", "benchmark_m2_per_inhabitant", "capacity_dwellings")
+"""Numeric columns taken from the flag step's table ``summary`` (by ``ags``) where present."""
+
+
 @dataclass(frozen=True)
 class District:
     """The layers read for publishing, in the district CRS.
 
     Each frame holds the allowed fields under their own names, the control columns prefixed with ``_``
-    and the geometry.
+    and the geometry. `summary` holds the columns of :data:`SUMMARY_COLUMNS` found in the table
+    ``summary``, indexed by AGS (None without that table).
     """
 
     crs: object
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    summary: pd.DataFrame | None = None
 
 
 def _control(name: str) -> str:
@@ -133,7 +139,30 @@ def read_district(path: str | os.PathLike, *, profile: PublishProfile) -> Distri
                 out[column] = _as_dtype(out[column], dtypes[name])
         layers[layer] = out[~(out.geometry.isna() | out.geometry.is_empty)].reset_index(drop=True)
         log.debug("read %s: %d features, fields %s", layer, len(out), allowed)
-    return District(crs=crs, layers=layers)
+    summary = read_summary(path) if "summary" in available else None
+    return District(crs=crs, layers=layers, summary=summary)
+
+
+def read_summary(path: str | os.PathLike) -> pd.DataFrame | None:
+    """Read the flag step's per-municipality table ``summary``, defensively.
+
+    Only ``ags`` and the numeric columns of :data:`SUMMARY_COLUMNS` are read; a column that is missing
+    or not numeric is left out (logged). Returns None when the table has no ``ags``.
+    """
+    present = set(pyogrio.read_info(path, layer="summary")["fields"])
+    if "ags" not in present:
+        log.warning("%s: table 'summary' has no column 'ags'; not used", path)
+        return None
+    columns = [c for c in SUMMARY_COLUMNS if c in present]
+    frame = pyogrio.read_dataframe(path, layer="summary", columns=["ags", *columns], read_geometry=False)
+    out = pd.DataFrame(index=pd.Index(frame["ags"].astype(str), name="ags"))
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        if values.notna().any():
+            out[column] = values.astype("float64").to_numpy()
+        else:
+            log.warning("%s: summary.%s holds no numbers; not used", path, column)
+    return out[~out.index.duplicated()]
 
 
 def _as_dtype(series: pd.Series, dtype: str) -> pd.Series:

@@ -39,7 +39,10 @@ PRIVATE_MODES = ("parcels", "municipality", "grid")
 
 LANGUAGES = ("de", "en")
 
-OPT_IN_FIELDS = {("brownfields", "contamination_suspected"): "show_contamination"}
+OPT_IN_FIELDS = {
+    ("brownfields", "contamination_suspected"): "show_contamination",
+    ("candidates", "contamination_suspected"): "show_contamination",
+}
 """Non-public fields a profile switch may release, with the switch that does it."""
 
 REQUIRED_FIELDS = {"municipalities": ("ags", "name"), "candidates": ("category",)}

@@ -46,6 +46,7 @@ from flaechen.publish.texts import (
     CATEGORY_COLOURS,
     LAYER_STYLES,
     OTHER_COLOUR,
+    PRIMARY_FIELDS,
     UI,
     ZONING_COLOURS,
     field_label,
@@ -148,6 +149,9 @@ def _display_value(ctx: _Context, layer: str, field: str, value: Any) -> Any:
         return ctx.ui["yes"] if value else ctx.ui["no"]
     if field in AS_TEXT:
         return str(int(value)) if isinstance(value, int | float) else str(value)
+    if field_def is not None and field_def.unit == "share" and isinstance(value, int | float):
+        percent = f"{value * 100:.0f} %"
+        return percent if ctx.language != "de" else percent.replace(".", ",")
     if isinstance(value, float):
         digits = ROUNDING.get(field, 2)
         value = round(value, digits)
@@ -324,9 +328,15 @@ def _chart(env: jinja2.Environment, ctx: _Context, *, caption: str, rows: list[t
     )
 
 
-def _notes(env: jinja2.Environment, ctx: _Context, *, large: bool, generated: date) -> Markup:
+def _notes(env: jinja2.Environment, ctx: _Context, *, large: bool, generated: date, inner: Mapping[str, Any]) -> Markup:
     ui = ctx.ui
     notes = [ui["note_offline"]]
+    if inner.get("inner"):
+        notes.append(ui["note_inner"])
+    if inner.get("benchmark") is not None:
+        notes.append(
+            ui["note_benchmark"].format(b=format_number(inner["benchmark"], decimals=0, language=ctx.language))
+        )
     mode = ctx.profile.private_candidates
     if mode == "parcels":
         notes.append(ui["note_parcels"])
@@ -344,6 +354,29 @@ def _notes(env: jinja2.Environment, ctx: _Context, *, large: bool, generated: da
             attribution=ctx.profile.tiles_attribution if ctx.profile.tiles else None,
         )
     )
+
+
+def _merge_summary(table: pd.DataFrame, summary: pd.DataFrame | None) -> dict[str, Any]:
+    """Take m² per inhabitant (inner development only), the benchmark and dwellings from `summary`.
+
+    Changes `table` in place; returns what was taken: ``{"inner": bool, "benchmark": float | None,
+    "dwellings": bool}``.
+    """
+    taken: dict[str, Any] = {"inner": False, "benchmark": None, "dwellings": False}
+    if summary is None:
+        return taken
+    aligned = summary.reindex(table.index.astype(str))
+    if "inner_m2_per_inhabitant" in aligned.columns:
+        table["m2_per_inhabitant"] = aligned["inner_m2_per_inhabitant"].to_numpy()
+        taken["inner"] = True
+    if "capacity_dwellings" in aligned.columns:
+        table["dwellings"] = aligned["capacity_dwellings"].to_numpy()
+        taken["dwellings"] = True
+    if "benchmark_m2_per_inhabitant" in aligned.columns:
+        values = aligned["benchmark_m2_per_inhabitant"].dropna().unique()
+        if len(values) == 1:
+            taken["benchmark"] = float(values[0])
+    return taken
 
 
 def _by_ags(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
@@ -376,6 +409,16 @@ def _stats(ctx: _Context, table: pd.DataFrame, brownfields_hidden: Mapping[str, 
     return stats
 
 
+def _popup_fields(ctx: _Context, layer: str) -> list[list[Any]]:
+    """Popup rows of a layer: [field, label, primary], primary fields first, then the others."""
+    allowed = ctx.profile.allowed(layer)
+    primary = [f for f in PRIMARY_FIELDS.get(layer, allowed) if f in allowed]
+    rest = [f for f in allowed if f not in primary]
+    return [[f, field_label(f, ctx.language), True] for f in primary] + [
+        [f, field_label(f, ctx.language), False] for f in rest
+    ]
+
+
 def _js_config(ctx: _Context, *, focus: str | None, show_parts: bool) -> dict[str, Any]:
     ui = ctx.ui
     keys = [
@@ -400,16 +443,14 @@ def _js_config(ctx: _Context, *, focus: str | None, show_parts: bool) -> dict[st
         "no",
         "m2_per_inhabitant",
         "population",
+        "more",
     ]
     return {
         "lang": ctx.language,
         "locale": "de-DE" if ctx.language == "de" else "en-GB",
         "ui": {k: ui[k] for k in keys},
         "layers": list(ctx.profile.layers) + (["grid"] if ctx.profile.private_candidates == "grid" else []),
-        "fields": {
-            layer: [[f, field_label(f, ctx.language)] for f in ctx.profile.allowed(layer)]
-            for layer in ctx.profile.layers
-        },
+        "fields": {layer: _popup_fields(ctx, layer) for layer in ctx.profile.layers},
         "categories": [[c, ctx.colour(c)] for c in ctx.categories],
         "zoningColours": ZONING_COLOURS,
         "styles": LAYER_STYLES,
@@ -449,6 +490,7 @@ def build_site(
     table = prepare.summarise(
         municipalities, candidates, categories=ctx.categories, hidden_index=hidden_candidates.index
     )
+    inner = _merge_summary(table, district.summary)
     display: dict[str, gpd.GeoDataFrame] = {}
     hidden_brownfields: dict[str, int] = {}
     tolerance = profile.simplify_tolerance_m
@@ -512,7 +554,8 @@ def build_site(
 
     names = {str(a): str(n) if not pd.isna(n) else str(a) for a, n in table["name"].items()}
     pages = [{"href": page_name(a), "name": names[a], "current": False} for a in all_ags]
-    notes = _notes(env, ctx, large=large, generated=generated)
+    notes = _notes(env, ctx, large=large, generated=generated, inner=inner)
+    m2_label = ui["inner_m2_per_inhabitant"] if inner["inner"] else ui["m2_per_inhabitant"]
     lang = ctx.language
 
     # overview
@@ -536,19 +579,26 @@ def build_site(
                 "n": format_number(row["n"], language=lang),
                 "ha": format_number(row["ha"], decimals=2, language=lang),
                 "m2": format_number(row["m2_per_inhabitant"], decimals=1, language=lang),
+                "dwellings": format_number(row.get("dwellings"), language=lang),
                 "private": f"{format_number(row['n_private'], language=lang)} / "
                 f"{format_number(row['ha_private'], decimals=2, language=lang)} ha",
             }
         )
     sums = table.select_dtypes("number").sum()
     population = pd.to_numeric(table["population"], errors="coerce")
-    total_m2 = sums["ha"] * 10_000 / population.sum() if population.notna().all() and population.sum() > 0 else None
+    if not (population.notna().all() and population.sum() > 0):
+        total_m2 = None
+    elif inner["inner"]:
+        total_m2 = float((table["m2_per_inhabitant"].fillna(0) * population).sum() / population.sum())
+    else:
+        total_m2 = sums["ha"] * 10_000 / population.sum()
     total = {
         "population": format_number(population.sum() if population.notna().all() else None, language=lang),
         "cells": cells_of(sums),
         "n": format_number(sums["n"], language=lang),
         "ha": format_number(sums["ha"], decimals=2, language=lang),
         "m2": format_number(total_m2, decimals=1, language=lang),
+        "dwellings": format_number(sums.get("dwellings"), language=lang),
         "private": f"{format_number(sums['n_private'], language=lang)} / "
         f"{format_number(sums['ha_private'], decimals=2, language=lang)} ha",
     }
@@ -566,6 +616,8 @@ def build_site(
         categories=[{"name": c, "colour": ctx.colour(c)} for c in ctx.categories],
         rows=rows,
         total=total,
+        m2_label=m2_label,
+        dwellings=inner["dwellings"],
         chart=chart,
         notes=notes,
     )
@@ -605,13 +657,15 @@ def build_site(
             "ha_private": format_number(row["ha_private"], decimals=2, language=lang),
             "population": format_number(row["population"], language=lang),
             "m2": format_number(row["m2_per_inhabitant"], decimals=1, language=lang),
+            "dwellings": format_number(row.get("dwellings"), language=lang) if inner["dwellings"] else None,
         }
         listings = []
         for layer, heading in listing_layers:
             if layer not in display:
                 continue
             gdf = split.get(layer, {}).get(ags)
-            fields = [f for f in profile.allowed(layer) if f != "ags"]
+            listed = (("parcel_id",) if layer == "candidates" else ()) + PRIMARY_FIELDS.get(layer, ())
+            fields = [f for f in dict.fromkeys(listed) if f in profile.allowed(layer)]
             listing_rows = []
             if gdf is not None:
                 for _, feature in gdf.iterrows():
@@ -647,7 +701,14 @@ def build_site(
             logo=logo,
         )
         bottom = env.get_template("municipality.html").render(
-            ui=ui, name=name, cells=cells, total=totals, chart=chart, listings=listings, notes=notes
+            ui=ui,
+            name=name,
+            cells=cells,
+            total=totals,
+            chart=chart,
+            listings=listings,
+            notes=notes,
+            m2_label=m2_label,
         )
         focus = muni[muni["_ags"].astype(str) == ags]
         (site_dir / page_name(ags)).write_text(

@@ -34,6 +34,12 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "area_ha": "Fläche (ha)",
                 "total": "Summe",
                 "m2_per_inhabitant": "m² je Einwohner",
+                "inner_m2_per_inhabitant": "Innenentwicklung: m² je Einwohner",
+                "dwellings": "Wohneinheiten (geschätzt)",
+                "note_inner": "„Innenentwicklung: m² je Einwohner“ zählt die Potenziale im Siedlungsbestand "
+                "(ohne Außenreserven) je Einwohner.",
+                "note_benchmark": "Richtwert zum Vergleich: {b} m² Innenentwicklungspotenzial je Einwohner "
+                "(die BBSR-Baulandumfrage 2020 ermittelte bundesweit rund 10 m²).",
                 "private_aggregated": "davon auf Privatgrund (nur zusammengefasst)",
                 "private_count": "auf Privatgrund",
                 "category": "Kategorie",
@@ -61,6 +67,7 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "no_data": "Für diese Gemeinde liegen keine Potenzialflächen vor.",
                 "skip": "Zur Tabelle springen",
                 "map_label": "Karte",
+                "more": "Weitere Angaben",
             }
         ),
         "en": MappingProxyType(
@@ -87,6 +94,12 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "area_ha": "Area (ha)",
                 "total": "Total",
                 "m2_per_inhabitant": "m² per inhabitant",
+                "inner_m2_per_inhabitant": "Inner development: m² per inhabitant",
+                "dwellings": "Dwellings (estimated)",
+                "note_inner": "'Inner development: m² per inhabitant' counts the potential inside the built-up "
+                "area (without outer reserves) per inhabitant.",
+                "note_benchmark": "Benchmark for comparison: {b} m² of inner development potential per "
+                "inhabitant (the BBSR survey 2020 found about 10 m² across Germany).",
                 "private_aggregated": "of which on private land (aggregated only)",
                 "private_count": "on private land",
                 "category": "Category",
@@ -113,6 +126,7 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "no_data": "No potential sites for this municipality.",
                 "skip": "Skip to the table",
                 "map_label": "Map",
+                "more": "More details",
             }
         ),
     }
@@ -148,6 +162,19 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "building_id": "Gebäude",
         "function": "Gebäudefunktion",
         "state": "Zustand",
+        "zoning_share": "Anteil des Baugebiets",
+        "grz_source": "Herkunft der GRZ",
+        "gfz_source": "Herkunft der GFZ",
+        "brownfield_share": "Anteil Brachfläche",
+        "brownfield_site_id": "Brachfläche (Kennung)",
+        "building_count": "Gebäude (Anzahl)",
+        "built_area_m2": "Bebaute Fläche (m²)",
+        "coverage": "Überbauungsgrad",
+        "building_density": "Bebauungsdichte der Umgebung",
+        "innenbereich": "Im Innenbereich (Schätzung)",
+        "lowered": "Nachrangig (Einschränkung)",
+        "constraints": "Einschränkungen",
+        "capacity_basis": "Grundlage der Schätzung",
     },
     "en": {
         "ags": "Municipality key (AGS)",
@@ -178,8 +205,28 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "building_id": "Building",
         "function": "Function",
         "state": "State",
+        "zoning_share": "Share of the zone",
+        "grz_source": "Source of the GRZ",
+        "gfz_source": "Source of the GFZ",
+        "brownfield_share": "Brownfield share",
+        "brownfield_site_id": "Brownfield (reference)",
+        "building_count": "Buildings",
+        "built_area_m2": "Built area (m²)",
+        "coverage": "Site coverage",
+        "building_density": "Building density around",
+        "innenbereich": "Inside the built-up area (estimate)",
+        "lowered": "Lower priority (constraint)",
+        "constraints": "Constraints",
+        "capacity_basis": "Basis of the estimate",
     },
 }
+
+PRIMARY_FIELDS = {
+    "candidates": ("category", "area_m2", "zoning_class", "ownership", "capacity_dwellings", "reasons"),
+    "brownfields": ("name", "site_id", "former_use", "since_year", "ownership", "contamination_suspected"),
+    "zoning": ("plan_name", "plan_type", "allg_art", "bes_art", "grz", "gfz", "storeys"),
+}
+"""Fields a popup shows first; the other allowed fields follow under "Weitere Angaben" (folded)."""
 
 CATEGORY_COLOURS = {
     "Brachfläche": "#8c510a",

@@ -43,7 +43,7 @@ def _wiggly_square(x0: float, y0: float, size: float) -> Polygon:
     return Polygon(pts)
 
 
-def build_district(path: Path) -> dict[str, list[str]]:
+def build_district(path: Path, *, with_summary: bool = True) -> dict[str, list[str]]:
     """Write the synthetic district; return the non-public values planted, by field."""
     secrets: dict[str, list[str]] = {"owner": [], "notes": [], "reasons_json": []}
     # municipalities: the shared border x = X0 + 1000 has the same vertices on both sides
@@ -166,7 +166,14 @@ def build_district(path: Path) -> dict[str, list[str]]:
         crs=CRS,
     )
     summary = pd.DataFrame(
-        {"ags": ["07999001", "07999002"], "name": ["Altdorf", "Berg & <Tal>"], "m2_per_inhabitant": [1.0, 2.0]}
+        {
+            "ags": ["07999001", "07999002"],
+            "name": ["Altdorf", "Berg & <Tal>"],
+            "inner_m2_per_inhabitant": [123.45, 250.0],
+            "benchmark_m2_per_inhabitant": [10.0, 10.0],
+            "capacity_dwellings": [512.0, 256.0],
+            "ratio_to_benchmark": ["not a number", "x"],
+        }
     )
     write_gpkg(
         path,
@@ -178,7 +185,7 @@ def build_district(path: Path) -> dict[str, list[str]]:
             "buildings": buildings,
             "candidates": candidates,
         },
-        tables={"summary": summary},
+        tables={"summary": summary} if with_summary else {},
     )
     return secrets
 

@@ -154,3 +154,21 @@ def test_bad_profile_writes_nothing(district_gpkg, tmp_path, profile):
     with pytest.raises(ConfigError):
         publish(path, tmp_path, profile=profile)
     assert not (tmp_path / "site").exists()
+
+
+def test_summary_table_figures_are_used(fixture_site):
+    index = (fixture_site / "index.html").read_text(encoding="utf-8")
+    assert "Innenentwicklung: m² je Einwohner" in index
+    assert "123,5" in index and 'class="fl-num">Wohneinheiten (geschätzt)</th>' in index and "768" in index
+    assert "Richtwert zum Vergleich: 10 m²" in index
+
+
+def test_without_summary_table(tmp_path):
+    from tests.publish.conftest import build_district
+
+    build_district(tmp_path / "district.gpkg", with_summary=False)
+    index = publish(tmp_path / "district.gpkg", tmp_path).read_text(encoding="utf-8")
+    assert "Innenentwicklung: m² je Einwohner" not in index
+    assert 'class="fl-num">Wohneinheiten (geschätzt)</th>' not in index
+    # own figure: all candidates' area per inhabitant (43 ha in Altdorf / 1200 inhabitants)
+    assert "358,3" in index

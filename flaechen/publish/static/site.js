@@ -51,11 +51,20 @@
     var box = el('div', 'fl-popup');
     box.appendChild(el('h3', null, title));
     var rows = [];
+    var more = [];
     (this.cfg.fields[layer] || []).forEach(function (field) {
       var value = props[field[0]];
-      if (value !== undefined && value !== null && value !== '') { rows.push([field[1], self.fmt(value)]); }
+      if (value !== undefined && value !== null && value !== '') {
+        (field[2] ? rows : more).push([field[1], self.fmt(value)]);
+      }
     });
     box.appendChild(this.table(rows));
+    if (more.length) {
+      var details = el('details', 'fl-more');
+      details.appendChild(el('summary', null, this.cfg.ui.more));
+      details.appendChild(this.table(more));
+      box.appendChild(details);
+    }
     return box;
   };
 
@@ -137,7 +146,9 @@
       onEachFeature: function (feature, lyr) {
         var props = feature.properties || {};
         var stats = district.stats[props.ags] || null;
-        lyr.bindTooltip(function () { return el('span', null, props.name); }, { sticky: true });
+        lyr.bindTooltip(function () { return el('span', null, props.name); }, {
+          permanent: true, direction: 'center', className: 'fl-label', interactive: false
+        });
         lyr.bindPopup(function () {
           var box = self.box(props.name, props, 'municipalities');
           if (stats) {
