@@ -1,0 +1,402 @@
+"""Analyses for district planners and analysts: potentials per municipality and against housing demand.
+
+The functions behind the notebooks in `notebooks/`; they take and return frames (no paths, except
+:func:`read_results` and :func:`demo_district` at the edge), so they work in a notebook, a script or a
+report alike. Plotting needs matplotlib (``pip install 'flaechen[dev]'``); it is imported only when a
+plot is drawn. Category colours are those of the QGIS style `layers/styles/candidates.qml`, so charts,
+maps and the QGIS project agree.
+
+Examples
+--------
+>>> from flaechen.analysis import read_results, potentials_by_municipality
+>>> results = read_results("out/demo/district.gpkg")  # doctest: +SKIP
+>>> potentials_by_municipality(results.candidates, results.municipalities)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from flaechen.errors import CRSError, FlaechenError
+from flaechen.layers import layers_dir, load_schema
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+log = logging.getLogger(__name__)
+
+OUTER_CATEGORIES = ("Außenreserve",)
+"""Primary categories outside the built-up area; the capacity of every other category counts as inner."""
+
+BENCHMARK_CATEGORIES = ("Brachfläche", "Baulücke")
+"""Categories compared with the national benchmark per inhabitant, as in the flagging rules
+(`summary.inner_categories` in layers/rules.yaml): the BBSR Baulandumfrage 2020 counted Baulücken and
+Brachflächen."""
+
+BENCHMARK_M2_PER_INHABITANT = 10.0
+"""National benchmark of inner development potential per inhabitant (BBSR Baulandumfrage 2020: about
+10 m²/inhabitant); the `summary` table of a run carries the value its rules used."""
+
+DEMAND_PER_1000_PER_YEAR = 3.0
+"""Default new-dwelling demand per 1,000 inhabitants and year: an assumption in the order of magnitude of
+national forecasts (the BBSR Wohnungsbedarfsprognose puts the need at roughly a quarter of a million new
+dwellings a year for about 83 million inhabitants until 2030). Replace it with the district's own
+housing-demand forecast: demand differs a lot between growing and shrinking regions."""
+
+DEMAND_YEARS = 10
+"""Default planning horizon in years (an FNP is typically drawn up for 10 to 15 years)."""
+
+
+@dataclass(frozen=True)
+class Results:
+    """The parts of a district dataset the analyses use."""
+
+    municipalities: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+    summary: pd.DataFrame | None
+
+
+def demo_district(
+    out_dir: str | os.PathLike,
+    *,
+    scale: int = 5_000,
+    seed: int = 42,
+    rebuild: bool = False,
+) -> Path:
+    """Build the demo district (generate, run, flag) into `out_dir` and return its GeoPackage.
+
+    A folder that already holds a flagged `district.gpkg` is reused unless `rebuild` is set.
+
+    Parameters
+    ----------
+    out_dir
+        Output folder; the generated sources go to `out_dir/input`.
+    scale
+        Number of parcels of the demo district.
+    seed
+        Random seed of the generator.
+    rebuild
+        Build again even where a flagged dataset exists.
+    """
+    from flaechen.config import load_config
+    from flaechen.demo.generate import generate_demo
+    from flaechen.flag import flag_gpkg
+    from flaechen.pipeline import run
+
+    out = Path(out_dir)
+    gpkg = out / "district.gpkg"
+    if not rebuild and gpkg.is_file() and "candidates" in _layer_names(gpkg):
+        log.info("reusing the demo district in %s", out)
+        return gpkg
+    config = load_config(generate_demo(out / "input", scale=scale, seed=seed))
+    result = run(config, out)
+    if "candidates" not in _layer_names(result.gpkg):
+        flag_gpkg(result.gpkg, flag_section=config.flag, base_dir=config.base_dir, workers=1)
+    return result.gpkg
+
+
+def _layer_names(gpkg: Path) -> set[str]:
+    return {str(name) for name, _ in pyogrio.list_layers(gpkg)}
+
+
+def read_results(gpkg_path: str | os.PathLike) -> Results:
+    """Read municipalities, candidates and (where present) the summary table of a district dataset.
+
+    Raises
+    ------
+    FlaechenError
+        Where the file is missing or holds no candidates (run the flagging step first).
+    """
+    gpkg = Path(gpkg_path)
+    if gpkg.is_dir():
+        gpkg = gpkg / "district.gpkg"
+    if not gpkg.is_file():
+        raise FlaechenError(f"{gpkg}: no district dataset; run `flaechen run CONFIG --out DIR` first")
+    names = _layer_names(gpkg)
+    if "candidates" not in names:
+        raise FlaechenError(f"{gpkg}: holds no layer `candidates`; run the flagging step first")
+    summary = None
+    if "summary" in names:
+        summary = pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="summary", read_geometry=False))
+    return Results(
+        municipalities=pyogrio.read_dataframe(gpkg, layer="municipalities"),
+        candidates=pyogrio.read_dataframe(gpkg, layer="candidates"),
+        summary=summary,
+    )
+
+
+def categories() -> list[str]:
+    """The candidate categories in the order of the code list (German names, as in the data)."""
+    return list(load_schema().codelist("candidate_category").values)
+
+
+def category_colours() -> dict[str, str]:
+    """Colour of each candidate category as a hex string, read from `layers/styles/candidates.qml`."""
+    root = ET.fromstring((layers_dir() / "styles" / "candidates.qml").read_text(encoding="utf-8"))
+    renderer = root.find("renderer-v2")
+    symbols = {s.get("name"): s for s in renderer.find("symbols")}
+    colours = {}
+    for category in renderer.iter("category"):
+        symbol = symbols[category.get("symbol")]
+        option = symbol.find(".//layer/Option/Option[@name='color']")
+        r, g, b, _ = (int(v) for v in option.get("value").split(","))
+        colours[category.get("value")] = f"#{r:02x}{g:02x}{b:02x}"
+    return colours
+
+
+def _check_same_crs(candidates: gpd.GeoDataFrame, municipalities: gpd.GeoDataFrame) -> None:
+    if candidates.crs != municipalities.crs:
+        raise CRSError(
+            f"candidates ({candidates.crs}) and municipalities ({municipalities.crs}) are in different CRSs; "
+            "reproject one with .to_crs(other.crs) first"
+        )
+
+
+def potentials_by_municipality(
+    candidates: pd.DataFrame,
+    municipalities: pd.DataFrame,
+    *,
+    benchmark_categories: tuple[str, ...] = BENCHMARK_CATEGORIES,
+) -> pd.DataFrame:
+    """Potentials per municipality: hectares per category, count, total and m² per inhabitant.
+
+    Parameters
+    ----------
+    candidates
+        The `candidates` layer (columns ``ags``, ``category``, ``area_m2``).
+    municipalities
+        The `municipalities` layer (columns ``ags``, ``name``, ``population``).
+    benchmark_categories
+        Categories counted in ``m² je Einwohner``.
+
+    Returns
+    -------
+    DataFrame
+        One row per municipality (index: name, in AGS order) with German column labels: hectares per
+        category, ``Summe ha``, ``Anzahl``, ``Einwohner`` and ``m² je Einwohner`` (the categories in
+        `benchmark_categories` per inhabitant, comparable with the national benchmark of about 10 m²).
+        Municipalities without candidates show zeros.
+
+    Examples
+    --------
+    >>> table = potentials_by_municipality(results.candidates, results.municipalities)  # doctest: +SKIP
+    >>> table.loc["Hohenmaar", "Baulücke"]  # doctest: +SKIP
+    1.63
+    """
+    names = municipalities.set_index("ags").sort_index()
+    hectares = (
+        pd.DataFrame(candidates)
+        .assign(ha=lambda f: f["area_m2"].astype(float) / 10_000)
+        .pivot_table(index="ags", columns="category", values="ha", aggfunc="sum", fill_value=0.0)
+        .reindex(index=names.index, columns=categories(), fill_value=0.0)
+        .astype(float)
+    )
+    table = hectares.copy()
+    table["Summe ha"] = hectares.sum(axis=1)
+    table["Anzahl"] = candidates.groupby("ags").size().reindex(names.index, fill_value=0).astype(int)
+    population = pd.to_numeric(names["population"], errors="coerce")
+    table["Einwohner"] = population.astype("Int64")
+    inner = hectares[[c for c in hectares.columns if c in benchmark_categories]].sum(axis=1)
+    table["m² je Einwohner"] = (inner * 10_000 / population).where(population > 0)
+    table.index = pd.Index(names["name"].astype(str), name="Gemeinde")
+    table.columns.name = None
+    return table
+
+
+def largest_candidates(candidates: pd.DataFrame, municipalities: pd.DataFrame, *, n: int = 10) -> pd.DataFrame:
+    """The `n` largest candidates with municipality, category, area in m² and the reasons in German."""
+    names = municipalities.set_index("ags")["name"].astype(str)
+    top = pd.DataFrame(candidates).nlargest(n, "area_m2")
+    return pd.DataFrame(
+        {
+            "Gemeinde": top["ags"].map(names).to_numpy(),
+            "Flurstück": top["parcel_id"].to_numpy(),
+            "Kategorie": top["category"].to_numpy(),
+            "Fläche m²": top["area_m2"].astype(float).round(0).to_numpy(),
+            "Begründung": top["reasons"].to_numpy(),
+        }
+    )
+
+
+def housing_demand(
+    municipalities: pd.DataFrame,
+    *,
+    per_1000_per_year: float = DEMAND_PER_1000_PER_YEAR,
+    years: int = DEMAND_YEARS,
+) -> pd.Series:
+    """Estimated new-dwelling demand per municipality (index: AGS) over a planning horizon.
+
+    ``population / 1000 × per_1000_per_year × years``; a municipality without a population gets NA.
+    The defaults are assumptions (see :data:`DEMAND_PER_1000_PER_YEAR`): pass the district's own figures.
+    """
+    if per_1000_per_year < 0 or years <= 0:
+        raise ValueError("per_1000_per_year must be >= 0 and years > 0")
+    population = pd.to_numeric(municipalities.set_index("ags")["population"], errors="coerce")
+    return (population / 1000 * per_1000_per_year * years).rename("Wohnungsbedarf")
+
+
+def potentials_vs_demand(
+    candidates: pd.DataFrame,
+    municipalities: pd.DataFrame,
+    *,
+    per_1000_per_year: float = DEMAND_PER_1000_PER_YEAR,
+    years: int = DEMAND_YEARS,
+) -> pd.DataFrame:
+    """Dwelling capacity of the potentials against the housing demand, per municipality.
+
+    Returns
+    -------
+    DataFrame
+        Index: municipality name; columns ``Einwohner``, ``Wohnungsbedarf`` (see
+        :func:`housing_demand`), ``Kapazität innen`` and ``Kapazität Außenreserve`` (estimated dwellings
+        of the candidates, from their ``capacity_dwellings``), and ``Deckung innen``: the share of the
+        demand the inner potentials could house (1 = all of it).
+    """
+    names = municipalities.set_index("ags").sort_index()
+    frame = pd.DataFrame(candidates)
+    outer = frame["category"].isin(OUTER_CATEGORIES)
+    capacity = pd.to_numeric(frame["capacity_dwellings"], errors="coerce").fillna(0.0)
+    inner_capacity = capacity[~outer].groupby(frame.loc[~outer, "ags"]).sum()
+    outer_capacity = capacity[outer].groupby(frame.loc[outer, "ags"]).sum()
+    demand = housing_demand(municipalities, per_1000_per_year=per_1000_per_year, years=years)
+    table = pd.DataFrame(
+        {
+            "Einwohner": pd.to_numeric(names["population"], errors="coerce").astype("Int64"),
+            "Wohnungsbedarf": demand.reindex(names.index),
+            "Kapazität innen": inner_capacity.reindex(names.index, fill_value=0.0),
+            "Kapazität Außenreserve": outer_capacity.reindex(names.index, fill_value=0.0),
+        }
+    )
+    table["Deckung innen"] = (table["Kapazität innen"] / table["Wohnungsbedarf"]).where(table["Wohnungsbedarf"] > 0)
+    table.index = pd.Index(names["name"].astype(str), name="Gemeinde")
+    return table
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - dev extra
+        raise ImportError("plots need matplotlib: pip install 'flaechen[dev]'") from exc
+    return plt
+
+
+def plot_potentials_map(
+    candidates: gpd.GeoDataFrame,
+    municipalities: gpd.GeoDataFrame,
+    *,
+    ax: Axes | None = None,
+    title: str | None = "Innenentwicklungspotenziale",
+) -> Axes:
+    """Map the candidates coloured by category (QGIS style colours) over the municipality boundaries."""
+    _check_same_crs(candidates, municipalities)
+    plt = _pyplot()
+    from matplotlib.patches import Patch
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 8))
+    municipalities.boundary.plot(ax=ax, color="#464646", linewidth=1.0, linestyle="--")
+    colours = category_colours()
+    present = [c for c in categories() if (candidates["category"] == c).any()]
+    for category in present:
+        candidates[candidates["category"] == category].plot(
+            ax=ax, color=colours[category], edgecolor="#333333", linewidth=0.2
+        )
+    for row in municipalities.itertuples():
+        point = row.geometry.representative_point()
+        ax.annotate(row.name, (point.x, point.y), ha="center", fontsize=9, weight="bold", color="#3c3c3c")
+    ax.legend(
+        handles=[Patch(facecolor=colours[c], edgecolor="#333333", label=c) for c in present],
+        title="Kategorie",
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=8,
+    )
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_category_hectares(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Stacked bars: hectares per category for each municipality (from :func:`potentials_by_municipality`)."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4.5))
+    colours = category_colours()
+    present = [c for c in categories() if c in table.columns]
+    table[present].plot.bar(stacked=True, ax=ax, color=[colours[c] for c in present], width=0.7)
+    ax.set_ylabel("Fläche (ha)")
+    ax.set_xlabel("")
+    ax.set_title("Potenziale je Gemeinde und Kategorie")
+    ax.legend(title="Kategorie", fontsize=8)
+    ax.tick_params(axis="x", rotation=0)
+    return ax
+
+
+def plot_potentials_vs_demand(table: pd.DataFrame, *, ax: Axes | None = None, outer: bool = False) -> Axes:
+    """Grouped bars: housing demand against the dwelling capacity of the inner potentials.
+
+    Parameters
+    ----------
+    table
+        From :func:`potentials_vs_demand`.
+    outer
+        Also draw the capacity of the Außenreserven (often far larger, and then dominating the chart).
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4.5))
+    colours = category_colours()
+    columns = {"Wohnungsbedarf": "#555555", "Kapazität innen": colours.get("Baulücke", "#1a9641")}
+    if outer:
+        columns["Kapazität Außenreserve"] = colours.get("Außenreserve", "#2c7bb6")
+    table[list(columns)].plot.bar(ax=ax, width=0.75, color=list(columns.values()))
+    ax.set_ylabel("Wohnungen")
+    ax.set_xlabel("")
+    ax.set_title("Wohnungsbedarf und Kapazität der Potenziale")
+    ax.tick_params(axis="x", rotation=0)
+    return ax
+
+
+def plot_demand_coverage(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Horizontal bars: the share of the housing demand the inner potentials could house, with a 100 % line."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    share = (table["Deckung innen"].astype(float) * 100).fillna(0.0)
+    colours = ["#1a9641" if v >= 100 else "#f4a261" for v in share]
+    ax.barh(share.index[::-1], share.values[::-1], color=colours[::-1])
+    ax.axvline(100, color="#333333", linestyle="--", linewidth=1)
+    ax.set_xlabel("Deckung des Wohnungsbedarfs durch Innenentwicklung (%)")
+    ax.set_title("Kann die Innenentwicklung den Bedarf decken?")
+    return ax
+
+
+def plot_per_inhabitant(
+    table: pd.DataFrame,
+    *,
+    benchmark: float = BENCHMARK_M2_PER_INHABITANT,
+    ax: Axes | None = None,
+) -> Axes:
+    """Bars: potential in m² per inhabitant (:func:`potentials_by_municipality`) against the benchmark."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4))
+    values = table["m² je Einwohner"].astype(float)
+    values.plot.bar(ax=ax, color="#7b3294", width=0.7)
+    ax.axhline(benchmark, color="#333333", linestyle="--", linewidth=1, label=f"Bundesschnitt ≈ {benchmark:g} m²")
+    ax.set_ylabel("m² je Einwohner")
+    ax.set_xlabel("")
+    ax.set_title("Baulücken und Brachflächen je Einwohner")
+    ax.legend(fontsize=8)
+    ax.tick_params(axis="x", rotation=0)
+    return ax
