@@ -221,7 +221,7 @@ def _pick(df: pd.DataFrame, mask: np.ndarray, k: int = 1, *, offset: int = 0) ->
 
 
 def _plots(df: pd.DataFrame, kind: str = "res") -> np.ndarray:
-    quad_ok = np.array([not np.isnan(q[0]) for q in df["_quad"]])
+    quad_ok = df["_q0x"].notna().to_numpy()
     return (df["_kind"].to_numpy() == kind) & quad_ok & (df["_site"].to_numpy() < 0)
 
 

@@ -48,6 +48,9 @@ QUARTER = 300.0
 
 MIN_SCALE = 2_500
 
+QUAD_COLUMNS = tuple(f"_q{k}{axis}" for k in range(4) for axis in "xy")
+"""Helper columns: the four corners of a plot as built (NaN where the parcel was clipped or is no plot)."""
+
 # quarter kinds: local grid (columns, rows of blocks), plots per block row (choices), plot spread
 _KINDS = {
     "res": {"grid": (2, 4), "k": (6, 7, 8), "spread": 0.35},
@@ -186,7 +189,7 @@ class _Parts:
                 "_quarter": np.concatenate(self.quarter),
                 "_block": np.concatenate(self.block),
                 "_row": np.concatenate(self.row),
-                "_quad": list(quad.reshape(-1, 8)),
+                **dict(zip(QUAD_COLUMNS, quad.reshape(-1, 8).T, strict=True)),
             }
         )
 
@@ -240,7 +243,7 @@ def _clip(frame: pd.DataFrame, poly: shapely.Polygon) -> pd.DataFrame:
         merged[u_i] = shapely.multipolygons(pieces[first[u_i] : first[u_i] + counts[u_i]])
     crossing = frame.loc[touching].iloc[uniq].copy()
     crossing["geometry"] = merged
-    crossing["_quad"] = [np.full(8, np.nan)] * len(crossing)
+    crossing[list(QUAD_COLUMNS)] = np.nan
     return pd.concat([frame.loc[inside], crossing], ignore_index=True)
 
 
@@ -289,7 +292,7 @@ def _enclaves(rng: np.random.Generator, frame: pd.DataFrame, share: float) -> pd
             "_quarter": -1,
             "_block": frame["_block"].to_numpy()[pick],
             "_row": -1,
-            "_quad": [np.full(8, np.nan)] * len(pick),
+            **dict.fromkeys(QUAD_COLUMNS, np.nan),
         }
     )
     return pd.concat([frame, extra], ignore_index=True)
@@ -726,7 +729,7 @@ def _buildings(rng: np.random.Generator, spec: MunicipalitySpec, parcels: pd.Dat
     kind = parcels["_kind"].to_numpy()
     site = parcels["_site"].to_numpy()
     row = parcels["_row"].to_numpy()
-    quad = np.stack(parcels["_quad"].to_numpy()).reshape(-1, 4, 2)
+    quad = parcels[list(QUAD_COLUMNS)].to_numpy(dtype=float).reshape(-1, 4, 2)
     plot = np.isin(kind, ["res", "mix", "com"]) & ~np.isnan(quad[:, 0, 0])
     n = len(kind)
     r = rng.random(n)
