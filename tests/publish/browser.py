@@ -102,3 +102,20 @@ def open_site_page(b: Any, path: Path, *, viewport: tuple[int, int] = (1280, 900
 def drawn(page: Any, layer: str) -> int:
     """Number of SVG paths of a layer in the map (features drawn)."""
     return int(page.evaluate(f"document.querySelectorAll('#map_flaechen path.fl-{layer}').length"))
+
+
+def page_weight(page_path: Path) -> int:
+    """Bytes a page loads: the HTML and every local script, style sheet and image it links."""
+    import re
+
+    text = page_path.read_text(encoding="utf-8")
+    total = len(text.encode("utf-8"))
+    for url in set(re.findall(r"""<(?:script|link|img)\b[^>]*?\b(?:src|href)=["']([^"']+)["']""", text)):
+        target = page_path.parent / url
+        if target.is_file():
+            total += target.stat().st_size
+            if target.suffix == ".css":
+                for ref in set(re.findall(r"url\(['\"]?([^'\")#]+)", target.read_text(encoding="utf-8"))):
+                    if (target.parent / ref).is_file():
+                        total += (target.parent / ref).stat().st_size
+    return total

@@ -8,6 +8,7 @@ Non-public values (owners, notes, reasons_json) carry markers the leak tests sea
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -207,3 +208,22 @@ def fixture_site(district_gpkg, tmp_path_factory: pytest.TempPathFactory) -> Pat
     path, _ = district_gpkg
     out = tmp_path_factory.mktemp("published")
     return publish(path, out).parent
+
+
+def screenshot_dir(default: Path) -> Path:
+    """Where screenshots go: $FLAECHEN_SCREENSHOTS if set (to look at them), else the test's tmp_path."""
+    target = Path(os.environ.get("FLAECHEN_SCREENSHOTS", default))
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Debian Chromium through Playwright; skips locally, fails under CI=true if missing."""
+    from tests.conftest import require
+    from tests.publish.browser import browser, chromium_path, playwright_available
+
+    require(chromium_path() is not None, "Debian's chromium (headless browser)")
+    require(playwright_available(), "Python playwright (pip install -e '.[dev]')")
+    with browser() as b:
+        yield b

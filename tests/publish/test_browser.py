@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pyogrio
 import pytest
 
-from tests.conftest import require
-from tests.publish.browser import browser, chromium_path, drawn, open_site_page, playwright_available
-from tests.publish.conftest import XSS
+from tests.publish.browser import drawn, open_site_page
+from tests.publish.conftest import XSS, screenshot_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    require(chromium_path() is not None, "Debian's chromium (headless browser)")
-    require(playwright_available(), "Python playwright (pip install -e '.[dev]')")
-    with browser() as b:
-        yield b
 
 
 def _expected(gpkg: Path, ags: str | None = None) -> int:
@@ -30,15 +20,9 @@ def _expected(gpkg: Path, ags: str | None = None) -> int:
     return int((frame["ownership"] == "public").sum())
 
 
-def _screenshot_dir(tmp_path: Path) -> Path:
-    target = Path(os.environ.get("FLAECHEN_SCREENSHOTS", tmp_path))
-    target.mkdir(parents=True, exist_ok=True)
-    return target
-
-
 def test_every_page_offline(chromium, district_gpkg, fixture_site, tmp_path):
     gpkg, _ = district_gpkg
-    shots = _screenshot_dir(tmp_path)
+    shots = screenshot_dir(tmp_path)
     for page_path in sorted(fixture_site.glob("*.html")):
         page, log, seconds = open_site_page(chromium, page_path)
         ags = None if page_path.name == "index.html" else page_path.stem.removeprefix("gemeinde-")
@@ -81,7 +65,7 @@ def test_layer_switcher_and_popups(chromium, fixture_site, tmp_path):
     assert popup.locator("img").count() == 0
     assert "1998" in popup.inner_text()
     page.wait_for_timeout(400)  # let the popup fade in before the screenshot
-    page.screenshot(path=str(_screenshot_dir(tmp_path) / "popup.png"))
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "popup.png"))
     # switch a category back on: its features are drawn again
     boxes.nth(0).locator("input").check()
     assert drawn(page, "candidates") > 0
@@ -98,6 +82,6 @@ def test_phone_viewport(chromium, fixture_site, tmp_path):
     box = page.locator(".leaflet-control-layers-toggle").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     assert page.locator(".leaflet-control-layers-expanded").count() == 1
-    page.screenshot(path=str(_screenshot_dir(tmp_path) / "phone.png"))
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "phone.png"))
     assert log.errors == [] and log.requests == []
     page.context.close()
