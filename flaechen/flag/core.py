@@ -165,6 +165,14 @@ def measure(
     return measures_from_overlaps(layers, ov, rules=rules, parcel_area=parcel_area)
 
 
+def _bbox_centres(geoms: np.ndarray) -> np.ndarray:
+    """Centres of the bounding boxes (n × 2): where a parcel or building sits on the density grid."""
+    if len(geoms) == 0:
+        return np.empty((0, 2))
+    b = shapely.bounds(geoms)
+    return np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])
+
+
 def measures_from_overlaps(
     layers: Mapping[str, gpd.GeoDataFrame],
     overlaps: Mapping,
@@ -179,15 +187,17 @@ def measures_from_overlaps(
     """
     parcels = layers["parcels"]
     n = len(parcels)
+
+    def text(name: str) -> pd.api.extensions.ExtensionArray:
+        if name in parcels.columns:
+            return parcels[name].astype("string").array
+        return pd.array([pd.NA] * n, dtype="string")
+
     base = pd.DataFrame(
         {
-            "parcel_id": parcels["parcel_id"].astype("string").to_numpy(),
-            "ags": parcels["ags"].astype("string").to_numpy(),
-            "ownership": (
-                parcels["ownership"].astype("string").to_numpy()
-                if "ownership" in parcels
-                else pd.array([pd.NA] * n, dtype="string")
-            ),
+            "parcel_id": text("parcel_id"),
+            "ags": text("ags"),
+            "ownership": text("ownership"),
             "area_m2": pd.array(parcel_area, dtype="Float64"),
         }
     )
@@ -196,8 +206,8 @@ def measures_from_overlaps(
     bld = building_measures(overlaps["buildings"], layers["buildings"], parcel_area=parcel_area, rules=rules)
     bgeoms = layers["buildings"].geometry.to_numpy()
     density = building_density(
-        shapely.get_coordinates(shapely.centroid(parcels.geometry.to_numpy())),
-        shapely.get_coordinates(shapely.centroid(bgeoms)) if len(bgeoms) else np.empty((0, 2)),
+        _bbox_centres(parcels.geometry.to_numpy()),
+        _bbox_centres(bgeoms),
         shapely.area(bgeoms),
         rules=rules,
     )

@@ -7,9 +7,9 @@ module applies the same three parameters on a grid, fully vectorised:
 * the plane is cut into square cells of ``innenbereich.gap_area_m2`` (70 m × 70 m by default), anchored
   at the CRS origin so the grid does not depend on the data's extent;
 * each building of at least ``innenbereich.min_building_area_m2`` adds its footprint to the cell holding
-  its centroid;
+  the centre of its bounding box;
 * a parcel's *building density* is the footprint in the ``window_cells`` × ``window_cells`` cells around
-  the cell of its centroid, divided by their area; it is inside the built-up area where the density
+  the cell of its bounding box's centre, divided by their area; it is inside the built-up area where the density
   reaches ``innenbereich.coverage_threshold``. An empty cell (a gap up to the cell's area) among built
   cells therefore stays inside.
 
@@ -53,9 +53,9 @@ def building_density(
     Parameters
     ----------
     parcel_xy
-        Parcel centroids, n × 2.
+        Parcel positions (centres of their bounding boxes), n × 2.
     building_xy, building_area
-        Building centroids (m × 2) and footprint areas.
+        Building positions (centres of their bounding boxes, m × 2) and footprint areas.
     rules
         Uses ``innenbereich.gap_area_m2``, ``min_building_area_m2`` and ``window_cells``.
 

@@ -18,6 +18,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -51,13 +53,18 @@ SOURCE_PLAN = "Plan"
 SOURCE_BAUNVO = "BauNVO §17"
 
 
-def _empty(n: int, columns: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(pd.NA, index=range(n), dtype=t) for c, t in columns.items()})
-
-
-def _kept(ov: Overlaps, rules: Rules) -> pd.DataFrame:
+def _kept(ov: Overlaps, rules: Rules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     keep = ov.area >= rules["general.min_overlap_m2"]
-    return pd.DataFrame({"parcel": ov.parcel[keep], "other": ov.other[keep], "area": ov.area[keep]})
+    return ov.parcel[keep], ov.other[keep], ov.area[keep]
+
+
+def _first_per_parcel(p: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """Positions (into p) of the first row of each parcel after sorting by p, then by `keys` in order."""
+    order = np.lexsort((*reversed(keys), p)) if keys else np.argsort(p, kind="stable")
+    ps = p[order]
+    first = np.ones(len(ps), dtype=bool)
+    first[1:] = ps[1:] != ps[:-1]
+    return order[first]
 
 
 def _column(frame: pd.DataFrame, name: str, dtype: str) -> pd.Series:
@@ -76,10 +83,10 @@ def zoning_classes(zoning: pd.DataFrame) -> pd.DataFrame:
     allg = schema.codelist("xplan_allg_art").values
     bes_art = _column(zoning, "bes_art", "Int32")
     allg_art = _column(zoning, "allg_art", "Int32")
-    bes_label = bes_art.map(lambda c: bes[c]["label"] if c in bes else pd.NA).astype("string")
-    from_bes = bes_art.map(lambda c: bes[c].get("allg_art") if c in bes else pd.NA).astype("Int32")
+    bes_label = bes_art.map({k: v["label"] for k, v in bes.items()}).astype("string")
+    from_bes = bes_art.map({k: v.get("allg_art") for k, v in bes.items()}).astype("Int32")
     allg_code = allg_art.fillna(from_bes)
-    bauflaeche = allg_code.map(lambda c: allg[c]["label"] if c in allg else pd.NA).astype("string")
+    bauflaeche = allg_code.map({k: v["label"] for k, v in allg.items()}).astype("string")
     return pd.DataFrame({"zoning_class": bes_label.fillna(bauflaeche), "bauflaeche": bauflaeche})
 
 
@@ -93,51 +100,77 @@ def zoning_measures(ov: Overlaps, zoning: pd.DataFrame, *, parcel_area: np.ndarr
     Baufläche mapped by ``zoning.baugebiet_for_bauflaeche``), with their source recorded.
     """
     n = len(parcel_area)
-    out = _empty(n, ZONING_COLUMNS)
-    pairs = _kept(ov, rules)
-    if pairs.empty:
-        return out
+    p, o, a = _kept(ov, rules)
+    if len(p) == 0:
+        return pd.DataFrame({c: pd.array([pd.NA] * n, dtype=t) for c, t in ZONING_COLUMNS.items()})
     classes = zoning_classes(zoning)
     priority = list(rules["zoning.plan_priority"])
     plan_type = _column(zoning, "plan_type", "string")
-    rank = plan_type.map(lambda t: priority.index(t) if t in priority else len(priority))
-    pairs["rank"] = rank.to_numpy()[pairs["other"].to_numpy()]
-    pairs["cls"] = classes["zoning_class"].fillna("").to_numpy()[pairs["other"].to_numpy()]
-    best = pairs.groupby("parcel")["rank"].transform("min")
-    pairs = pairs[pairs["rank"] == best]
-    cls_area = pairs.groupby(["parcel", "cls"], sort=False)["area"].sum().rename("cls_area").reset_index()
-    cls_area = cls_area.sort_values(["parcel", "cls_area", "cls"], ascending=[True, False, True])
-    dominant = cls_area.drop_duplicates("parcel")
-    feats = pairs.merge(dominant, on=["parcel", "cls"])
-    feats = feats.sort_values(["parcel", "area", "other"], ascending=[True, False, True])
-    rep = feats.drop_duplicates("parcel")
-    p = rep["parcel"].to_numpy()
-    f = rep["other"].to_numpy()
+    rank = plan_type.map({t: i for i, t in enumerate(priority)}).fillna(len(priority)).to_numpy(dtype=np.int64)
+    labels, cls_code = np.unique(classes["zoning_class"].fillna("").to_numpy(dtype=object), return_inverse=True)
+    cls_code = cls_code.astype(np.int64)
 
-    out.loc[p, "zoning_id"] = _column(zoning, "zoning_id", "string").to_numpy()[f]
-    out.loc[p, "plan_type"] = plan_type.to_numpy()[f]
-    out.loc[p, "plan_name"] = _column(zoning, "plan_name", "string").to_numpy()[f]
-    zclass = classes["zoning_class"].to_numpy()[f]
-    bauflaeche = classes["bauflaeche"].to_numpy()[f]
-    out.loc[p, "zoning_class"] = zclass
-    out.loc[p, "bauflaeche"] = bauflaeche
-    out.loc[p, "zoning_share"] = np.minimum(rep["cls_area"].to_numpy() / parcel_area[p], 1.0)
+    # keep only the features of the best-ranking plan type per parcel
+    best = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(best, p, rank[o])
+    sel = rank[o] == best[p]
+    p, o, a = p[sel], o[sel], a[sel]
+    # area per (parcel, class); the dominant class has the largest (ties: alphabetical)
+    key = p * len(labels) + cls_code[o]
+    ukey, inv = np.unique(key, return_inverse=True)
+    cls_area = np.bincount(inv, weights=a)
+    kp, kc = ukey // len(labels), ukey % len(labels)
+    dom = _first_per_parcel(kp, -cls_area, kc)
+    dom_cls = np.full(n, -1)
+    dom_cls[kp[dom]] = kc[dom]
+    dom_area = np.zeros(n)
+    dom_area[kp[dom]] = cls_area[dom]
+    # the dominant class's largest feature (ties: first feature)
+    in_dom = cls_code[o] == dom_cls[p]
+    p, o, a = p[in_dom], o[in_dom], a[in_dom]
+    rep = _first_per_parcel(p, -a, o)
+    rp, f = p[rep], o[rep]
 
-    gebiet_for = rules["zoning.baugebiet_for_bauflaeche"]
-    baugebiet = pd.Series(zclass, dtype="string").map(lambda c: gebiet_for.get(c, c), na_action="ignore")
+    idx = np.full(n, -1, dtype=np.int64)
+    idx[rp] = f
+    share = np.full(n, np.nan)
+    share[rp] = np.minimum(dom_area[rp] / parcel_area[rp], 1.0)
+    feats = zoning_features(zoning, rules=rules)
+    cols = {c: feats[c].array.take(idx, allow_fill=True) for c in feats.columns}
+    cols["zoning_share"] = pd.array(share, dtype="Float64")
+    return pd.DataFrame(cols)[list(ZONING_COLUMNS)]
+
+
+def zoning_features(zoning: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
+    """Per zoning feature: id, plan, class, Baufläche and the permitted GRZ/GFZ with their source."""
+    classes = zoning_classes(zoning)
+    cols: dict[str, Any] = {
+        "zoning_id": _column(zoning, "zoning_id", "string"),
+        "plan_type": _column(zoning, "plan_type", "string"),
+        "plan_name": _column(zoning, "plan_name", "string"),
+        "zoning_class": classes["zoning_class"],
+        "bauflaeche": classes["bauflaeche"],
+    }
+    baugebiet = classes["zoning_class"].map(rules["zoning.baugebiet_for_bauflaeche"]).astype("string")
+    baugebiet = baugebiet.fillna(classes["zoning_class"])
     for ratio in ("grz", "gfz"):
-        table = rules[f"zoning.{ratio}_baunvo"]
-        plan = _column(zoning, ratio, "Float64").to_numpy()[f]
-        fallback = baugebiet.map(lambda g, t=table: t.get(g, pd.NA), na_action="ignore").astype("Float64")
-        plan_s = pd.Series(plan, dtype="Float64")
-        value = plan_s.fillna(fallback)
-        source = pd.Series(
-            np.where(plan_s.notna(), SOURCE_PLAN, np.where(fallback.notna(), SOURCE_BAUNVO, None)),
-            dtype="string",
-        )
-        out.loc[p, ratio] = value.to_numpy()
-        out.loc[p, f"{ratio}_source"] = source.to_numpy()
-    return out.astype(ZONING_COLUMNS)
+        plan = _column(zoning, ratio, "Float64")
+        fallback = baugebiet.map(rules[f"zoning.{ratio}_baunvo"]).astype("Float64")
+        source = np.where(plan.notna(), SOURCE_PLAN, np.where(fallback.notna(), SOURCE_BAUNVO, None))
+        cols[ratio] = plan.fillna(fallback)
+        cols[f"{ratio}_source"] = pd.Series(source, dtype="string")
+    return pd.DataFrame(cols).reset_index(drop=True)
+
+
+BROWNFIELD_COLUMNS = {
+    "brownfield_share": "Float64",
+    "brownfield_site_id": "string",
+    "brownfield_name": "string",
+    "brownfield_former_use": "string",
+    "brownfield_since_year": "Int32",
+    "brownfield_contamination_suspected": "boolean",
+    "brownfield_ownership": "string",
+}
 
 
 def brownfield_measures(
@@ -149,33 +182,18 @@ def brownfield_measures(
     former_use, since_year, contamination_suspected, ownership) are the largest overlap's.
     """
     n = len(parcel_area)
-    columns = {
-        "brownfield_share": "Float64",
-        "brownfield_site_id": "string",
-        "brownfield_name": "string",
-        "brownfield_former_use": "string",
-        "brownfield_since_year": "Int32",
-        "brownfield_contamination_suspected": "boolean",
-        "brownfield_ownership": "string",
-    }
-    out = _empty(n, columns)
-    pairs = _kept(ov, rules)
-    if pairs.empty:
-        out["brownfield_share"] = 0.0
-        return out.astype(columns)
-    total = pairs.groupby("parcel")["area"].sum()
-    out["brownfield_share"] = 0.0
-    out.loc[total.index.to_numpy(), "brownfield_share"] = np.minimum(
-        total.to_numpy() / parcel_area[total.index.to_numpy()], 1.0
-    )
-    rep = pairs.sort_values(["parcel", "area", "other"], ascending=[True, False, True]).drop_duplicates("parcel")
-    p, f = rep["parcel"].to_numpy(), rep["other"].to_numpy()
-    for name, dtype in columns.items():
-        if name == "brownfield_share":
-            continue
-        attr = name.removeprefix("brownfield_")
-        out.loc[p, name] = _column(brownfields, attr, dtype).to_numpy()[f]
-    return out.astype(columns)
+    p, o, a = _kept(ov, rules)
+    total = np.bincount(p, weights=a, minlength=n)
+    share = np.minimum(np.divide(total, parcel_area, out=np.zeros(n), where=parcel_area > 0), 1.0)
+    cols: dict[str, Any] = {"brownfield_share": pd.array(share, dtype="Float64")}
+    rep = _first_per_parcel(p, -a, o)
+    idx = np.full(n, -1, dtype=np.int64)
+    idx[p[rep]] = o[rep]
+    for name, dtype in BROWNFIELD_COLUMNS.items():
+        if name != "brownfield_share":
+            column = _column(brownfields, name.removeprefix("brownfield_"), dtype)
+            cols[name] = column.array.take(idx, allow_fill=True)
+    return pd.DataFrame(cols)
 
 
 def building_measures(ov: Overlaps, buildings: pd.DataFrame, *, parcel_area: np.ndarray, rules: Rules) -> pd.DataFrame:
@@ -188,30 +206,23 @@ def building_measures(ov: Overlaps, buildings: pd.DataFrame, *, parcel_area: np.
     (``capacity.default_storeys`` where unknown).
     """
     n = len(parcel_area)
-    out = _empty(n, BUILDING_COLUMNS)
-    pairs = _kept(ov, rules)
+    p, o, a = _kept(ov, rules)
     state = _column(buildings, "state", "Int32")
     storeys = _column(buildings, "storeys", "Int32").astype("Float64")
     storeys = storeys.fillna(float(rules["capacity.default_storeys"])).to_numpy(dtype=float)
     derelict = state.isin(rules["brachflaeche.building_states"]).fillna(False).to_numpy(dtype=bool)
     unused = state.isin(rules["leerstand.building_states"]).fillna(False).to_numpy(dtype=bool)
-    f = pairs["other"].to_numpy()
-    pairs["derelict"] = derelict[f].astype(np.int32)
-    pairs["unused_area"] = np.where(unused[f], pairs["area"].to_numpy(), 0.0)
-    pairs["floor"] = pairs["area"].to_numpy() * storeys[f]
-    agg = pairs.groupby("parcel").agg(
-        building_count=("other", "size"),
-        built_area=("area", "sum"),
-        derelict_count=("derelict", "sum"),
-        unused_area=("unused_area", "sum"),
-        existing_floor_area=("floor", "sum"),
+    built = np.bincount(p, weights=a, minlength=n)
+    coverage = np.minimum(np.divide(built, parcel_area, out=np.zeros(n), where=parcel_area > 0), 1.0)
+    return pd.DataFrame(
+        {
+            "building_count": pd.array(np.bincount(p, minlength=n), dtype="Int32"),
+            "built_area": pd.array(built, dtype="Float64"),
+            "coverage": pd.array(coverage, dtype="Float64"),
+            "derelict_count": pd.array(
+                np.bincount(p, weights=derelict[o], minlength=n).astype(np.int32), dtype="Int32"
+            ),
+            "unused_area": pd.array(np.bincount(p, weights=np.where(unused[o], a, 0.0), minlength=n), dtype="Float64"),
+            "existing_floor_area": pd.array(np.bincount(p, weights=a * storeys[o], minlength=n), dtype="Float64"),
+        }
     )
-    for c in ("building_count", "derelict_count"):
-        out[c] = 0
-    for c in ("built_area", "unused_area", "existing_floor_area"):
-        out[c] = 0.0
-    idx = agg.index.to_numpy()
-    for c in agg.columns:
-        out.loc[idx, c] = agg[c].to_numpy()
-    out["coverage"] = np.minimum(out["built_area"].to_numpy(dtype=float) / parcel_area, 1.0)
-    return out.astype(BUILDING_COLUMNS)

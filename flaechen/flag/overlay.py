@@ -164,7 +164,13 @@ def overlaps_chunk(
     # Pairs crossing an edge: exact intersection.
     rest = np.flatnonzero(~done)
     if len(rest):
-        area[rest] = shapely.area(shapely.intersection(parcels[pi[rest]], layer.geoms[oi[rest]]))
+        a, b = parcels[pi[rest]], layer.geoms[oi[rest]]
+        try:
+            area[rest] = shapely.area(shapely.intersection(a, b))
+        except shapely.errors.GEOSException as exc:
+            # An invalid geometry slipped through (the harmonise step repairs them): repair, log, go on.
+            log.warning("intersection failed (%s); repeating it on repaired geometries (make_valid)", exc)
+            area[rest] = shapely.area(shapely.intersection(shapely.make_valid(a), shapely.make_valid(b)))
     return Overlaps(parcel=pi.astype(np.int64) + offset, other=oi.astype(np.int64), area=area, exact=~done)
 
 
