@@ -180,9 +180,11 @@ def read_source(src: Declared) -> SourceFrame:
         )
         excluded = np.array([], dtype=np.int64)
         if src.where:
+            # All columns: GDAL evaluates a filter on ignored fields as NULL, so `columns=[]` would
+            # silently exclude every feature.
             kept = pyogrio.read_dataframe(
                 src.path, layer=layer, encoding=src.encoding, fid_as_index=True, read_geometry=False,
-                columns=[], where=src.where, **options,
+                where=src.where, **options,
             ).index
             excluded = np.setdiff1d(frame.index.to_numpy(), kept.to_numpy())
     except (FieldError, DataLayerError) as exc:

@@ -166,3 +166,15 @@ def test_a_lost_feature_fails_the_run_loudly(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "harmonise_source", lossy)
     with pytest.raises(AccountingError, match=r"a-buildings: read 2, in dataset 1, rejected 0"):
         build_district(load_config(write_mini_district(tmp_path)))
+
+
+def test_where_filter_keeps_matching_features_and_logs_the_others(tmp_path):
+    config_path = write_mini_district(tmp_path)
+    text = config_path.read_text(encoding="utf-8")
+    text = text.replace('path = "sources/b.shp"', 'path = "sources/b.shp"\nwhere = "NUTZUNG IS NOT NULL"')
+    config_path.write_text(text, encoding="utf-8")
+    dataset = build_district(load_config(config_path))
+    filtered = dataset.issues[(dataset.issues["issue_type"] == "filtered") & (dataset.issues["source_id"] == "b-parcels")]
+    assert filtered["feature_id"].tolist() == ["079102001000600000__"]  # the one parcel without NUTZUNG
+    b = dataset.accounting.set_index("source_id").loc["b-parcels"]
+    assert (b["read"], b["kept"], b["rejected"]) == (11, 10, 1)
