@@ -252,6 +252,7 @@ def _render_map_page(
         tiles=None,
         control_scale=False,
         zoom_snap=0.25,
+        fade_animation=False,
         width="100%",
         height="100%",
     )
