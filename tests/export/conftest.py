@@ -348,3 +348,19 @@ def postgis_db(postgis_server, request) -> str:
     """A fresh PostGIS database for one test; returns the admin (trusted, no password) conninfo."""
     name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:50]
     return postgis_server.new_database(name)
+
+
+# ------------------------------------------------------------------------------------- the demo district
+
+DEMO_SCALE = 2_500
+"""Parcels of the demo district the notebook and QGIS tests build (the generator's minimum: fast)."""
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    """The demo district generated, run and flagged once per session (do not modify)."""
+    from flaechen.analysis import demo_district
+
+    out = tmp_path_factory.mktemp("demo")
+    demo_district(out, scale=DEMO_SCALE)
+    return out

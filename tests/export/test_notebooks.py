@@ -6,18 +6,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from flaechen.analysis import demo_district
+from tests.export.conftest import DEMO_SCALE
 
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
-DEMO_SCALE = 2_500
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory) -> Path:
-    """The demo district, built once for every notebook."""
-    out = tmp_path_factory.mktemp("notebook-demo")
-    demo_district(out, scale=DEMO_SCALE)
-    return out
 
 
 def test_there_are_at_least_two_notebooks():

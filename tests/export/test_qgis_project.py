@@ -159,3 +159,23 @@ def test_render_script_draws_the_project(district, tmp_path):
     assert len(colours) > 20  # not a blank canvas
     # the Baulücke green of the candidates style is drawn
     assert any(abs(r - 0x5F) < 25 and abs(g - 0xA0) < 30 and b < 110 for r, g, b in colours)
+
+
+@pytest.mark.qgis
+@pytest.mark.slow
+def test_qgis_opens_the_demo_district(demo_dir, tmp_path):
+    """The same checks on the real pipeline's output: every layer of the demo district, styled."""
+    require(_qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    out = Path(shutil.copytree(demo_dir, tmp_path / "demo", ignore=shutil.ignore_patterns("input")))
+    style_gpkg(out)
+    write_qgis_project(out, crs="EPSG:25832")
+    report, stderr = _run_check(out / "district.gpkg", out / "district.qgz")
+    assert "may only be partially supported" not in stderr
+    layers = report["project"]["layers"]
+    spatial = {name for name, layer in layers.items() if layer["spatial"]}
+    assert spatial == {"municipalities", "parcels", "zoning", "brownfields", "buildings", "candidates"}
+    for name, layer in layers.items():
+        assert layer["valid"], name
+        if layer["spatial"]:
+            assert layer["features"] > 0, name
+            assert layer["signature"] == report["qml"][name]["signature"], name
