@@ -71,6 +71,13 @@ def _print_summary(result, *, quiet: bool) -> None:
         for (issue_type, severity, responsible), row in by_type.sort_values("count", ascending=False).iterrows():
             print(f"  {severity:7s} {issue_type:28s} {int(row['count']):>8,d}  rejected {int(row['rejected']):>7,d}"
                   f"  fix: {responsible}", file=out)
+    flagged = result.extras.get("flag")
+    if flagged is not None:
+        counts = flagged.candidates["category"].value_counts()
+        hectares = flagged.candidates.groupby("category")["area_m2"].sum() / 10_000
+        print(f"Reuse candidates: {len(flagged.candidates):,d}", file=out)
+        for category, count in counts.items():
+            print(f"  {category:22s} {count:>7,d}  {hectares[category]:>9,.1f} ha", file=out)
     q = ds.quality
     if not q.empty:
         print("Area check (computed / official area per municipality):", file=out)
@@ -78,6 +85,10 @@ def _print_summary(result, *, quiet: bool) -> None:
             med = "—" if r.median_area_ratio is None or r.median_area_ratio != r.median_area_ratio else f"{r.median_area_ratio:.4f}"
             share = "—" if r.share_deviating is None or r.share_deviating != r.share_deviating else f"{r.share_deviating:.1%}"
             print(f"  {r.ags} {r.name:24s} median ratio {med}, beyond ±{r.tolerance:.1%}: {share}", file=out)
+    if "qgis_project" in result.extras:
+        print(f"QGIS project: {result.extras['qgis_project']}", file=out)
+    if "site" in result.extras:
+        print(f"Map site: {Path(result.extras['site']).resolve()}", file=out)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

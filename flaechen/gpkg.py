@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -75,6 +75,7 @@ def write_gpkg(
     *,
     layers: Mapping[str, gpd.GeoDataFrame],
     tables: Mapping[str, pd.DataFrame] | None = None,
+    finish: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write a new GeoPackage atomically, replacing any file at `path`.
 
@@ -86,12 +87,17 @@ def write_gpkg(
         Spatial layers by name, written in order with a spatial index each.
     tables
         Attribute tables (no geometry) by name.
+    finish
+        Called with the temporary file once everything is written, before it replaces `path`
+        (e.g. to embed QGIS styles): its changes land atomically with the rest.
     """
     target = Path(path)
 
     def fill(tmp: Path) -> None:
         tmp.unlink()
         _write_into(tmp, layers, tables or {})
+        if finish is not None:
+            finish(tmp)
 
     _atomic(target, fill)
     log.info("wrote %s (%d layers, %d tables)", target, len(layers), len(tables or {}))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from pyproj import CRS
 
 from flaechen.config import BoundaryConfig, DistrictConfig
 from flaechen.crs import use_grid_dirs
-from flaechen.errors import AccountingError, FlaechenError, SourceError
+from flaechen.errors import AccountingError, ConfigError, FlaechenError, SourceError
 from flaechen.gpkg import write_gpkg
 from flaechen.harmonise import HarmoniseSettings, canonical_columns, harmonise_source, shapely_to_multi
 from flaechen.issues import IssueLog
@@ -253,15 +253,23 @@ def _quality(config: DistrictConfig, parcels: gpd.GeoDataFrame, issues: pd.DataF
     return pd.DataFrame(rows)
 
 
-def write_dataset(dataset: DistrictDataset, out_dir: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``district.gpkg`` (atomically) and ``issues.csv`` into `out_dir`."""
+def write_dataset(
+    dataset: DistrictDataset,
+    out_dir: str | os.PathLike,
+    *,
+    extra_layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    extra_tables: Mapping[str, pd.DataFrame] | None = None,
+    finish: Callable[[Path], None] | None = None,
+) -> tuple[Path, Path]:
+    """Write ``district.gpkg`` (atomically, with `finish` applied before it lands) and ``issues.csv``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     gpkg = write_gpkg(
         out / "district.gpkg",
-        layers=dataset.layers,
+        layers={**dataset.layers, **(extra_layers or {})},
         tables={"issues": dataset.issues, "accounting": dataset.accounting, "quality": dataset.quality,
-                "sources": dataset.sources},
+                "sources": dataset.sources, **(extra_tables or {})},
+        finish=finish,
     )
     csv_path = out / "issues.csv"
     fd, tmp = tempfile.mkstemp(prefix=".issues-", suffix=".csv", dir=out)
@@ -274,11 +282,52 @@ def write_dataset(dataset: DistrictDataset, out_dir: str | os.PathLike) -> tuple
     return gpkg, csv_path
 
 
-def run(config: DistrictConfig, out_dir: str | os.PathLike, *, progress: Progress | None = None) -> RunResult:
-    """Build the district dataset from a configuration and write it into `out_dir`."""
+def run(
+    config: DistrictConfig,
+    out_dir: str | os.PathLike,
+    *,
+    progress: Progress | None = None,
+    flag: bool = True,
+    publish: bool = True,
+) -> RunResult:
+    """Build the district dataset from a configuration and write everything into `out_dir`.
+
+    Writes ``district.gpkg`` (the district layers, the issue log and, with `flag`, layer ``candidates`` and
+    tables ``summary``, ``rules``, ``parcel_measures``; every layer with its QGIS style), ``issues.csv``,
+    the QGIS project ``district.qgz`` and, with `publish`, the offline map site ``site/``.
+    """
+    from flaechen.export import style_gpkg, write_qgis_project
+
+    progress = progress or _no_progress
     dataset = build_district(config, progress=progress)
-    gpkg, csv_path = write_dataset(dataset, out_dir)
-    return RunResult(dataset=dataset, out_dir=Path(out_dir), gpkg=gpkg, issues_csv=csv_path)
+    extra_layers: dict[str, gpd.GeoDataFrame] = {}
+    extra_tables: dict[str, pd.DataFrame] = {}
+    extras: dict[str, Any] = {}
+    if flag:
+        from flaechen.flag import flag as flag_candidates
+        from flaechen.flag import load_constraints, load_rules, parse_flag_section
+
+        progress("flag reuse candidates", 0, 1)
+        settings = parse_flag_section(config.flag, base_dir=config.base_dir)
+        constraints = load_constraints(config.flag, base_dir=config.base_dir, crs=dataset.crs)
+        result = flag_candidates(dataset.layers, rules=load_rules(settings.rules), constraints=constraints)
+        extra_layers["candidates"] = result.candidates
+        extra_tables.update({"summary": result.summary, "rules": result.rules, "parcel_measures": result.measures})
+        extras["flag"] = result
+        progress("flag reuse candidates", 1, 1)
+    progress("write district.gpkg", 0, 1)
+    gpkg, csv_path = write_dataset(
+        dataset, out_dir, extra_layers=extra_layers, extra_tables=extra_tables, finish=style_gpkg,
+    )
+    extras["qgis_project"] = write_qgis_project(gpkg, crs=config.crs)
+    progress("write district.gpkg", 1, 1)
+    if publish:
+        from flaechen.publish import publish as publish_site
+
+        progress("publish the map site", 0, 1)
+        extras["site"] = publish_site(gpkg, out_dir, profile=config.publish, base_dir=config.base_dir)
+        progress("publish the map site", 1, 1)
+    return RunResult(dataset=dataset, out_dir=Path(out_dir), gpkg=gpkg, issues_csv=csv_path, extras=extras)
 
 
 def check(config: DistrictConfig) -> list[str]:
@@ -286,7 +335,18 @@ def check(config: DistrictConfig) -> list[str]:
 
     Returns every problem found (an empty list when all is well).
     """
+    from flaechen.flag import parse_flag_section
+    from flaechen.publish import load_profile
+
     problems: list[str] = []
+    for validate in (
+        lambda: parse_flag_section(config.flag, base_dir=config.base_dir),
+        lambda: load_profile(config.publish, base_dir=config.base_dir),
+    ):
+        try:
+            validate()
+        except ConfigError as exc:
+            problems.extend(exc.problems)
     for b, _ in _boundary_groups(config):
         try:
             inspect_source(b)
