@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 
 .PHONY: setup system demo test lint bench clean
 
-setup: system $(VENV)/.installed
+setup: system $(VENV)/.installed node_modules/.installed
 
 # Debian packages the project needs (PostGIS, Chromium, QGIS, the BETA2007 grid): scripts/install-system.sh.
 system:
@@ -16,6 +16,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# Leaflet and its plugins for the offline map site, from the npm registry (package.json); never committed.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 demo: setup
