@@ -37,6 +37,7 @@ import rasterio
 import rasterio.features
 import rasterio.windows
 import shapely
+from affine import Affine
 from pyproj import CRS
 
 from flaechen.errors import CRSError, SourceError
@@ -147,6 +148,7 @@ def _open_raster(spec: ConstraintSpec, crs: Any) -> RasterConstraint:
         with rasterio.open(spec.path) as src:
             raster_crs = src.crs
             count = src.count
+            transform = src.transform
     except rasterio.errors.RasterioIOError as exc:
         raise SourceError(f"constraint {spec.name!r}: cannot open raster {spec.path}: {exc}") from exc
     if raster_crs is None:
@@ -156,6 +158,11 @@ def _open_raster(spec: ConstraintSpec, crs: Any) -> RasterConstraint:
         raise CRSError(
             f"constraint {spec.name!r}: raster {spec.path} is in {raster_crs.to_string()}, the district in "
             f"{target}; reproject it once with `gdalwarp -t_srs {target} …` and point the configuration at the result"
+        )
+    if transform.b != 0 or transform.d != 0:
+        raise SourceError(
+            f"constraint {spec.name!r}: raster {spec.path} is rotated; warp it to a north-up grid "
+            "(`gdalwarp -t_srs …`) and point the configuration at the result"
         )
     if spec.band > count:
         raise SourceError(f"constraint {spec.name!r}: raster {spec.path} has {count} band(s), not band {spec.band}")
@@ -255,7 +262,8 @@ def raster_status(
     The parcels are burnt into a label raster block by block (pixel-centre rule); count, sum, min and
     max of the valid pixels are gathered with ``numpy.bincount``/``ufunc.at``. A parcel without any
     burnt pixel inside the raster takes the pixel under its centroid. The share of the parcel with valid
-    pixels below ``min_valid_share`` (outside the raster, nodata) gives ``"keine Daten"``.
+    pixels below ``min_valid_share`` (outside the raster, nodata) gives ``"keine Daten"``. Parcels are
+    expected not to overlap (a cadastre): where they do, a pixel counts for the one burnt last.
     """
     n = len(parcels)
     count = np.zeros(n)
@@ -273,8 +281,10 @@ def raster_status(
         halo = 1 if constraint.derive else 0
         for row0 in range(0, src.height, rows):
             nrows = min(rows, src.height - row0)
-            window = rasterio.windows.Window(0, row0, src.width, nrows)
-            left, bottom, right, top = rasterio.windows.bounds(window, src.transform)
+            t = src.transform  # north-up (checked when the constraint was loaded)
+            block_transform = Affine(t.a, 0.0, t.c, 0.0, t.e, t.f + t.e * row0)
+            left, right = sorted((t.c, t.c + t.a * src.width))
+            bottom, top = sorted((t.f + t.e * row0, t.f + t.e * (row0 + nrows)))
             inside = (pbounds[:, 0] < right) & (pbounds[:, 2] > left) & (pbounds[:, 1] < top) & (pbounds[:, 3] > bottom)
             idx = np.flatnonzero(inside)
             if len(idx) == 0:
@@ -294,7 +304,7 @@ def raster_status(
             labels = rasterio.features.rasterize(
                 zip(parcels[idx], np.arange(1, len(idx) + 1), strict=True),
                 out_shape=(nrows, src.width),
-                transform=rasterio.windows.transform(window, src.transform),
+                transform=block_transform,
                 fill=0,
                 dtype="int32",
             )
@@ -312,10 +322,9 @@ def raster_status(
         # Parcels too small to hold a pixel centre: the pixel under the centroid.
         small = np.flatnonzero(burnt == 0)
         if len(small):
-            inv = ~src.transform
-            cols, rws = inv * (centroids[small, 0], centroids[small, 1])
-            cols = np.floor(cols).astype(np.int64)
-            rws = np.floor(rws).astype(np.int64)
+            t = src.transform
+            cols = np.floor((centroids[small, 0] - t.c) / t.a).astype(np.int64)
+            rws = np.floor((centroids[small, 1] - t.f) / t.e).astype(np.int64)
             inr = (cols >= 0) & (cols < src.width) & (rws >= 0) & (rws < src.height)
             for k in np.flatnonzero(inr):
                 r = int(rws[k])
