@@ -24,8 +24,49 @@ os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 log = logging.getLogger("render_qgis")
 
 
-def render(project_path: Path, png: Path, *, width: int, dpi: int) -> Path:
-    """Render the project's start view into `png`; return the path."""
+def _with_legend(image, layers, *, dpi: int):
+    """Return `image` with a legend of `layers` (their symbols and classes) drawn to its right."""
+    from qgis.core import (
+        QgsLayerTree,
+        QgsLayerTreeModel,
+        QgsLegendRenderer,
+        QgsLegendSettings,
+        QgsRenderContext,
+    )
+    from qgis.PyQt.QtCore import QSizeF
+    from qgis.PyQt.QtGui import QColor, QImage, QPainter
+
+    root = QgsLayerTree()
+    for layer in layers:
+        root.addLayer(layer)
+    model = QgsLayerTreeModel(root)
+    settings = QgsLegendSettings()
+    settings.setTitle("Legende")
+    renderer = QgsLegendRenderer(model, settings)
+    dots_per_mm = dpi / 25.4
+    probe = QImage(10, 10, QImage.Format_ARGB32_Premultiplied)
+    painter = QPainter(probe)
+    context = QgsRenderContext.fromQPainter(painter)
+    context.setScaleFactor(dots_per_mm)
+    size_mm: QSizeF = renderer.minimumSize(context)
+    painter.end()
+    legend_width = int(size_mm.width() * dots_per_mm) + 20
+    height = max(image.height(), int(size_mm.height() * dots_per_mm) + 20)
+    combined = QImage(image.width() + legend_width, height, QImage.Format_ARGB32_Premultiplied)
+    combined.fill(QColor(255, 255, 255))
+    painter = QPainter(combined)
+    painter.drawImage(0, 0, image)
+    painter.translate(image.width() + 10, 10)
+    painter.scale(dots_per_mm, dots_per_mm)
+    context = QgsRenderContext.fromQPainter(painter)
+    context.setScaleFactor(dots_per_mm)
+    renderer.drawLegend(context)
+    painter.end()
+    return combined
+
+
+def render(project_path: Path, png: Path, *, width: int, dpi: int, legend: bool = True) -> Path:
+    """Render the project's start view into `png`, with a legend unless `legend` is false."""
     from qgis.core import (
         QgsMapRendererParallelJob,
         QgsMapSettings,
@@ -69,8 +110,11 @@ def render(project_path: Path, png: Path, *, width: int, dpi: int) -> Path:
     job.waitForFinished()
     for error in job.errors():
         log.warning("%s: %s", error.layerID, error.message)
+    image = job.renderedImage()
+    if legend:
+        image = _with_legend(image, layers, dpi=dpi)
     png.parent.mkdir(parents=True, exist_ok=True)
-    if not job.renderedImage().save(str(png), "PNG"):
+    if not image.save(str(png), "PNG"):
         raise RuntimeError(f"{png}: cannot write the image")
     log.info("rendered %d layers of %s into %s (%d × %d px)", len(layers), project_path, png, width, height)
     return png
@@ -82,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("png", type=Path, nargs="?", help="the image (default: beside the project)")
     parser.add_argument("--width", type=int, default=1600, help="width in pixels (default 1600)")
     parser.add_argument("--dpi", type=int, default=150, help="resolution for symbol sizes (default 150)")
+    parser.add_argument("--no-legend", action="store_true", help="the map only, without a legend")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -100,7 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     app = QgsApplication([], False)
     app.initQgis()
     try:
-        render(args.project, args.png or args.project.with_suffix(".png"), width=args.width, dpi=args.dpi)
+        render(
+            args.project,
+            args.png or args.project.with_suffix(".png"),
+            width=args.width,
+            dpi=args.dpi,
+            legend=not args.no_legend,
+        )
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
