@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s")
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)  # no "Created N records" per file
     try:
         config = generate_demo(args.out, scale=args.scale, seed=args.seed)
     except ValueError as exc:
