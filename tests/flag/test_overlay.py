@@ -6,6 +6,8 @@ and sit wholly inside or around polygons; polygons come with holes and as multip
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +22,11 @@ from flaechen.flag.rules import load_rules
 from .conftest import X0, Y0, district
 
 coord = st.integers(min_value=0, max_value=12)
+
+
+@functools.cache
+def default_rules():
+    return load_rules()
 
 
 @st.composite
@@ -84,7 +91,7 @@ def test_indexed_overlaps_equal_brute_force(parcels, others):
         assert got[key] == pytest.approx(area, abs=1e-6), key
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     parcels=st.lists(shape(), min_size=1, max_size=6),
     zoning=st.lists(
@@ -110,7 +117,7 @@ def test_measures_equal_brute_force(parcels, zoning, brownfields, buildings):
         brownfields=[{"site_id": f"B{i}", "geometry": g} for i, g in enumerate(brownfields)],
         buildings=[{"building_id": f"H{i}", "state": s, "geometry": g} for i, (g, s) in enumerate(buildings)],
     )
-    rules = load_rules()
+    rules = default_rules()
     geoms = d["parcels"].geometry.to_numpy()
     area = shapely.area(geoms)
     names = ("zoning", "brownfields", "buildings")
