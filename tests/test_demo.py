@@ -298,7 +298,7 @@ def test_scale_target_and_realistic_parcels(demo: Path, truth: Truth) -> None:
 
 
 def test_scale_is_reached_at_other_sizes() -> None:
-    for scale in (2_500, 6_000):
+    for scale in (3_000, 5_000):
         n = len(build_truth(scale=scale, seed=SEED + 1).parcels)
         assert abs(n / scale - 1) <= 0.05, (scale, n)
     with pytest.raises(ValueError, match="at least"):

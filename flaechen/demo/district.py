@@ -46,7 +46,7 @@ CENTRE_LONLAT = (6.95, 50.35)
 QUARTER = 300.0
 """Side of a settlement quarter (m)."""
 
-MIN_SCALE = 2_500
+MIN_SCALE = 3_000
 
 QUAD_COLUMNS = tuple(f"_q{k}{axis}" for k in range(4) for axis in "xy")
 """Helper columns: the four corners of a plot as built (NaN where the parcel was clipped or is no plot)."""

@@ -77,7 +77,7 @@ def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path
     out_dir
         Target folder (created where missing).
     scale
-        Number of parcels in the district (reached within ±5 %); at least 2,500.
+        Number of parcels in the district (reached within ±5 %); at least 3,000.
     seed
         Random seed: the same seed and scale give the same attribute content.
 
@@ -89,7 +89,7 @@ def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path
     Raises
     ------
     ValueError
-        Where ``scale`` is below 2,500.
+        Where ``scale`` is below 3,000.
 
     Examples
     --------
