@@ -44,6 +44,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from flaechen import __version__
 from flaechen.export._district import contents, geometry_columns, read_layer, read_table, resolve_gpkg
 from flaechen.export.errors import ExportError
+from flaechen.export.styles import available_styles, read_qml
 from flaechen.layers import LayerDef, load_schema
 
 log = logging.getLogger(__name__)
@@ -409,6 +410,65 @@ def _swap(cur: psycopg.Cursor, staging: str, schema: str, tables: list[Table]) -
     cur.execute(sql.SQL("DROP SCHEMA {}").format(sql.Identifier(staging)))
 
 
+# The table QGIS creates on "Save style … in database" for PostgreSQL layers (QGIS 3.22); QGIS looks it up
+# on the search path and applies a layer's default style from it when the layer is added.
+_QGIS_STYLE_TABLE = sql.SQL(
+    "CREATE TABLE public.layer_styles (id SERIAL PRIMARY KEY, f_table_catalog varchar, "
+    "f_table_schema varchar, f_table_name varchar, f_geometry_column varchar, stylename text, "
+    "styleqml xml, stylesld xml, useasdefault boolean, description text, "
+    "owner varchar(63) DEFAULT CURRENT_USER, ui xml, update_time timestamp DEFAULT CURRENT_TIMESTAMP, "
+    "type varchar)"
+)
+
+
+def _store_styles(conn: psycopg.Connection, cur: psycopg.Cursor, schema: str, tables: list[Table]) -> None:
+    """Store the QGIS styles of `layers/styles/` as default styles of the exported layers.
+
+    Into the `layer_styles` table QGIS uses (created in `public` where missing), in the export's
+    transaction, so QGIS shows the PostGIS layers styled as the GeoPackage's. Where the role may not create
+    or write that table (PostgreSQL 15 forbids CREATE in `public` to ordinary roles), the data export goes
+    on without styles and a warning says what to grant.
+    """
+    styles = available_styles()
+    styled = [t for t in tables if t.geometry and t.name in styles]
+    if not styled:
+        return
+    try:
+        with conn.transaction():  # a savepoint: a failure here undoes the styles only
+            cur.execute("SELECT to_regclass('layer_styles') IS NOT NULL")
+            if not cur.fetchone()[0]:
+                cur.execute(_QGIS_STYLE_TABLE)
+            cur.execute("SELECT current_database()")
+            (database,) = cur.fetchone()
+            for table in styled:
+                where = (database, schema, table.name, table.geometry)
+                cur.execute(
+                    "UPDATE layer_styles SET useasdefault = false WHERE f_table_catalog = %s "
+                    "AND f_table_schema = %s AND f_table_name = %s AND f_geometry_column = %s",
+                    where,
+                )
+                cur.execute(
+                    "DELETE FROM layer_styles WHERE f_table_catalog = %s AND f_table_schema = %s "
+                    "AND f_table_name = %s AND f_geometry_column = %s AND stylename = %s",
+                    (*where, table.name),
+                )
+                cur.execute(
+                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                    "f_geometry_column, stylename, styleqml, useasdefault, description) "
+                    "VALUES (%s, %s, %s, %s, %s, XMLPARSE(DOCUMENT %s), true, %s)",
+                    (*where, table.name, read_qml(styles[table.name]), "flaechen: layers/styles/" + table.name),
+                )
+    except psycopg.Error as exc:
+        log.warning(
+            "QGIS styles not stored in layer_styles (%s); the data is exported. To store them, let the "
+            "database owner run: CREATE TABLE public.layer_styles … (as QGIS does on its first 'Save style "
+            "in database') and GRANT SELECT, INSERT, UPDATE, DELETE ON public.layer_styles to this role",
+            str(exc).strip().splitlines()[0],
+        )
+        return
+    log.info("stored QGIS styles of %d layers in layer_styles", len(styled))
+
+
 def to_postgis(
     gpkg_path: str | os.PathLike,
     dsn_or_service: str,
@@ -465,6 +525,7 @@ def to_postgis(
                     log.info("  %s: %d rows", table.name, len(table.frame))
                 _write_info(cur, staging, gpkg, tables)
                 _swap(cur, staging, schema, tables)
+                _store_styles(conn, cur, schema, tables)
         except psycopg.Error as exc:
             reason = _scrub(str(exc).strip(), target)
             raise ExportError(

@@ -364,3 +364,38 @@ def demo_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     demo_district(out, scale=DEMO_SCALE)
     return out
+
+
+# ------------------------------------------------------------------------------------ QGIS's Python API
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+"""The Python that has Debian's python3-qgis (not the project venv)."""
+
+QGIS_CHECK = Path(__file__).with_name("qgis_check.py")
+
+
+def qgis_available() -> bool:
+    """Whether the system Python can import QGIS's Python API."""
+    if not Path(SYSTEM_PYTHON).exists():
+        return False
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def run_qgis_check(gpkg: Path, qgz: Path, *, postgis: tuple[str, str] | None = None) -> tuple[dict, str]:
+    """Run qgis_check.py headless on a GeoPackage and project (and a PostGIS schema); return report, stderr."""
+    from flaechen.export.styles import styles_dir
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(gpkg.parent)}
+    args = [SYSTEM_PYTHON, str(QGIS_CHECK), str(gpkg), str(qgz), str(styles_dir()), *(postgis or ())]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+@pytest.fixture(autouse=True)
+def _flaechen_logs_reach_caplog(monkeypatch):
+    """`flaechen.cli.main` cuts the `flaechen` logger off the root logger; let caplog see it again."""
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("flaechen"), "propagate", True)

@@ -2,12 +2,13 @@
 
 Run with the system Python that has `python3-qgis` (not the project's venv), headless:
 
-    QT_QPA_PLATFORM=offscreen /usr/bin/python3 tests/export/qgis_check.py GPKG QGZ STYLES_DIR
+    QT_QPA_PLATFORM=offscreen /usr/bin/python3 tests/export/qgis_check.py GPKG QGZ STYLES_DIR [CONNINFO SCHEMA]
 
 The report holds, for every layer opened from the GeoPackage (with its default style) and from the
 project: validity, feature count and a style signature, plus the signature of each QML file in
 STYLES_DIR applied to the same layer, so the test can compare them. GDAL warnings go to stderr, where the
-test looks for "may only be partially supported".
+test looks for "may only be partially supported". With CONNINFO and SCHEMA, the spatial layers are also
+opened from that PostGIS schema (with the default styles QGIS finds in `layer_styles`).
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def describe(layer: QgsVectorLayer) -> dict:
     }
 
 
-def main(gpkg: str, qgz: str, styles_dir: str) -> dict:
-    report: dict = {"gpkg": {}, "qml": {}, "project": {}}
+def main(gpkg: str, qgz: str, styles_dir: str, conninfo: str | None = None, schema: str | None = None) -> dict:
+    report: dict = {"gpkg": {}, "qml": {}, "project": {}, "postgis": {}}
     import sqlite3
 
     with sqlite3.connect(gpkg) as db:
@@ -75,6 +76,12 @@ def main(gpkg: str, qgz: str, styles_dir: str) -> dict:
             document.setContent(qml.read_bytes())
             ok, message = fresh.importNamedStyle(document)
             report["qml"][name] = {"ok": ok, "message": message, "signature": signature(fresh)}
+
+    if conninfo:
+        for name, layer in report["gpkg"].items():
+            if layer["spatial"]:
+                uri = f'{conninfo} table="{schema}"."{name}" (geom)'
+                report["postgis"][name] = describe(QgsVectorLayer(uri, name, "postgres"))
 
     project = QgsProject.instance()
     ok = project.read(qgz)
@@ -99,7 +106,7 @@ if __name__ == "__main__":
     app = QgsApplication([], False)
     app.initQgis()
     try:
-        print(json.dumps(main(*sys.argv[1:4])))
+        print(json.dumps(main(*sys.argv[1:6])))
     finally:
         QgsProject.instance().clear()
         app.exitQgis()

@@ -9,11 +9,12 @@ import pytest
 import shapely
 
 import flaechen.export.postgis as postgis
-from flaechen.export import ExportError, to_postgis
+from flaechen.export import ExportError, to_postgis, write_qgis_project
 from flaechen.export._district import read_layer
 from flaechen.gpkg import update_gpkg
 from flaechen.layers import load_schema
-from tests.export.conftest import PLANNER_PASSWORD
+from tests.conftest import require
+from tests.export.conftest import PLANNER_PASSWORD, qgis_available, run_qgis_check
 
 pytestmark = pytest.mark.postgis
 
@@ -142,7 +143,6 @@ def test_password_is_never_printed_or_logged(district, postgis_db, postgis_serve
     with psycopg.connect(postgis_db, autocommit=True) as conn:
         conn.execute(f'GRANT CREATE ON DATABASE "{dbname}" TO planner')
     url = f"postgresql://planner:{PLANNER_PASSWORD}@127.0.0.1:{postgis_server.port}/{dbname}"
-    monkeypatch.setattr(logging.getLogger("flaechen"), "propagate", True)  # the CLI may have cut it
     caplog.set_level(logging.DEBUG)
 
     to_postgis(district, url, schema="planung")
@@ -195,3 +195,33 @@ def test_database_without_postgis_is_a_clean_error(district, postgis_server):
         conn.execute("CREATE DATABASE plain")
     with pytest.raises(ExportError, match="CREATE EXTENSION postgis"):
         to_postgis(district, postgis_server.admin_conninfo("plain"))
+
+
+@pytest.mark.qgis
+def test_qgis_shows_the_postgis_layers_with_the_styles(district, postgis_db):
+    require(qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    to_postgis(district, postgis_db)
+    to_postgis(district, postgis_db)  # a re-export keeps one default style per layer
+    with psycopg.connect(postgis_db) as conn:
+        rows = conn.execute(
+            "SELECT f_table_name, count(*), bool_and(useasdefault) FROM public.layer_styles "
+            "WHERE f_table_schema = 'flaechen' GROUP BY f_table_name"
+        ).fetchall()
+    assert sorted(rows) == sorted((t, 1, True) for t in LAYERS)
+    qgz = write_qgis_project(district, crs="EPSG:25832")
+    report, _ = run_qgis_check(district, qgz, postgis=(postgis_db, "flaechen"))
+    assert set(report["postgis"]) == set(LAYERS)
+    for name, layer in report["postgis"].items():
+        assert layer["valid"] and layer["features"] > 0, name
+        assert layer["crs"] == "EPSG:25832"
+        assert layer["signature"] == report["qml"][name]["signature"], name
+
+
+def test_without_rights_on_public_the_data_goes_without_styles(district, postgis_db, postgis_server, caplog):
+    dbname = postgis_db.rsplit("=", 1)[1]
+    with psycopg.connect(postgis_db, autocommit=True) as conn:
+        conn.execute(f'GRANT CREATE ON DATABASE "{dbname}" TO planner')
+    url = f"postgresql://planner:{PLANNER_PASSWORD}@127.0.0.1:{postgis_server.port}/{dbname}"
+    to_postgis(district, url, schema="planung")
+    assert _counts(postgis_db, "planung")["parcels"] == 60
+    assert "QGIS styles not stored" in caplog.text

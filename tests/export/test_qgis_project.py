@@ -1,4 +1,3 @@
-import json
 import os
 import shutil
 import subprocess
@@ -12,11 +11,8 @@ import pytest
 
 from flaechen.errors import CRSError
 from flaechen.export import style_gpkg, write_qgis_project
-from flaechen.export.styles import styles_dir
 from tests.conftest import require
-
-SYSTEM_PYTHON = "/usr/bin/python3"
-CHECK = Path(__file__).with_name("qgis_check.py")
+from tests.export.conftest import SYSTEM_PYTHON, qgis_available, run_qgis_check
 
 
 def _document(qgz: Path) -> ET.Element:
@@ -66,35 +62,14 @@ def test_project_refuses_a_crs_the_layers_are_not_in(district):
         write_qgis_project(district, crs="EPSG:25833")
 
 
-def _qgis_available() -> bool:
-    if not Path(SYSTEM_PYTHON).exists():
-        return False
-    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True, check=False)
-    return probe.returncode == 0
-
-
-def _run_check(gpkg: Path, qgz: Path) -> tuple[dict, str]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(gpkg.parent)}
-    done = subprocess.run(
-        [SYSTEM_PYTHON, str(CHECK), str(gpkg), str(qgz), str(styles_dir())],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
-
-
 @pytest.mark.qgis
 def test_qgis_opens_the_geopackage_and_the_project_with_the_styles(district, tmp_path):
-    require(_qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    require(qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
     style_gpkg(district)
     write_qgis_project(district, crs="EPSG:25832")
     # the folder is copied elsewhere, as to another computer: relative paths must still resolve
     moved = Path(shutil.copytree(district.parent, tmp_path / "usb-stick" / "kreis"))
-    report, stderr = _run_check(moved / "district.gpkg", moved / "district.qgz")
+    report, stderr = run_qgis_check(moved / "district.gpkg", moved / "district.qgz")
 
     assert "may only be partially supported" not in stderr
     for name, layer in report["gpkg"].items():
@@ -125,19 +100,19 @@ def test_qgis_opens_the_geopackage_and_the_project_with_the_styles(district, tmp
 @pytest.mark.qgis
 def test_the_version_check_would_catch_a_geopackage_1_4(district, tmp_path):
     """Negative control: the warning the test above looks for does appear for a GeoPackage 1.4."""
-    require(_qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    require(qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
     newer = tmp_path / "v14" / "district.gpkg"
     newer.parent.mkdir()
     frame = pyogrio.read_dataframe(district, layer="municipalities")
     pyogrio.write_dataframe(frame, newer, layer="municipalities", VERSION="1.4")
     qgz = write_qgis_project(newer, crs="EPSG:25832")
-    _, stderr = _run_check(newer, qgz)
+    _, stderr = run_qgis_check(newer, qgz)
     assert "may only be partially supported" in stderr
 
 
 @pytest.mark.qgis
 def test_render_script_draws_the_project(district, tmp_path):
-    require(_qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    require(qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
     from PIL import Image
 
     qgz = write_qgis_project(district, crs="EPSG:25832")
@@ -166,11 +141,11 @@ def test_render_script_draws_the_project(district, tmp_path):
 @pytest.mark.slow
 def test_qgis_opens_the_demo_district(demo_dir, tmp_path):
     """The same checks on the real pipeline's output: every layer of the demo district, styled."""
-    require(_qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    require(qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
     out = Path(shutil.copytree(demo_dir, tmp_path / "demo", ignore=shutil.ignore_patterns("input")))
     style_gpkg(out)
     write_qgis_project(out, crs="EPSG:25832")
-    report, stderr = _run_check(out / "district.gpkg", out / "district.qgz")
+    report, stderr = run_qgis_check(out / "district.gpkg", out / "district.qgz")
     assert "may only be partially supported" not in stderr
     layers = report["project"]["layers"]
     spatial = {name for name, layer in layers.items() if layer["spatial"]}
