@@ -100,8 +100,26 @@ def open_site_page(b: Any, path: Path, *, viewport: tuple[int, int] = (1280, 900
 
 
 def drawn(page: Any, layer: str) -> int:
-    """Number of SVG paths of a layer in the map (features drawn)."""
-    return int(page.evaluate(f"document.querySelectorAll('#map_flaechen path.fl-{layer}').length"))
+    """Number of features of a layer drawn on the map (on the map, projected, not clipped away)."""
+    return int(page.evaluate("(layer) => FlaechenSite.site.drawn(layer)", layer))
+
+
+def painted(page: Any) -> int:
+    """A checksum of the pixels of the map's feature canvas: changes when what is drawn changes."""
+    return int(
+        page.evaluate(
+            """() => {
+                const canvas = document.querySelector('.leaflet-fl-features-pane canvas');
+                if (!canvas) { return 0; }
+                const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+                let sum = 0;
+                for (let i = 0; i < data.length; i += 4) {
+                    sum = (sum + data[i] * 3 + data[i + 1] * 5 + data[i + 2] * 7 + data[i + 3] * 11) % 2147483647;
+                }
+                return sum;
+            }"""
+        )
+    )
 
 
 def page_weight(page_path: Path) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 
-from tests.publish.browser import drawn, open_site_page
+from tests.publish.browser import drawn, open_site_page, painted
 from tests.publish.conftest import XSS, screenshot_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,9 +44,11 @@ def test_layer_switcher_and_popups(chromium, fixture_site, tmp_path):
     assert counts["candidates"] == before > 0
     # switch every candidate category off through the layer switcher
     boxes = control.locator("label", has=page.locator(".fl-swatch"))
+    pixels = painted(page)
     for i in range(boxes.count()):
         boxes.nth(i).locator("input").uncheck()
     assert drawn(page, "candidates") == 0
+    assert painted(page) != pixels  # the canvas really changed
     # the brownfield with the hostile name: click it, the popup shows the name as text
     point = page.evaluate(
         """() => {

@@ -7,6 +7,10 @@
   'use strict';
 
   window.FLAECHEN_DATA = window.FLAECHEN_DATA || { district: null, parts: [] };
+  var ORDER = ['municipalities', 'zoning', 'buildings', 'brownfields', 'grid', 'candidates'];
+
+  function mark(name) { if (window.performance && performance.mark) { performance.mark(name); } }
+  mark('fl-site-js');
 
   function esc(text) {
     return String(text).replace(/[&<>"']/g, function (c) {
@@ -92,7 +96,8 @@
   Site.prototype.geoJson = function (layer, data, extra) {
     var self = this;
     var options = {
-      pane: 'fl-' + layer,
+      pane: 'fl-features',
+      renderer: this.renderer(),
       className: 'fl-' + layer,
       style: function (feature) {
         var s = self.style(layer, feature.properties);
@@ -128,7 +133,8 @@
     var ui = this.cfg.ui;
     var focus = this.cfg.focus;
     return L.geoJSON(district.municipalities, {
-      pane: 'fl-municipalities',
+      pane: 'fl-features',
+      renderer: this.renderer(),
       style: function (feature) {
         var s = L.extend({}, self.cfg.styles.municipalities);
         s.className = 'fl-municipalities';
@@ -221,6 +227,39 @@
     });
   };
 
+  // Many polygons draw far faster on a canvas than as SVG elements. One canvas for all layers: with one
+  // canvas per pane, the top canvas would swallow the clicks meant for the layers below it. The drawing
+  // order (bottom to top) is kept by restack() whenever a layer is switched back on.
+  Site.prototype.renderer = function () {
+    if (!this.canvas) { this.canvas = L.canvas({ pane: 'fl-features', padding: 0.2 }); }
+    return this.canvas;
+  };
+
+  Site.prototype.restack = function () {
+    var map = this.map;
+    var groups = this.groups;
+    ORDER.forEach(function (layer) {
+      Object.keys(groups).forEach(function (name) {
+        if (name.split(':')[0] === layer && map.hasLayer(groups[name])) { groups[name].bringToFront(); }
+      });
+    });
+  };
+
+  // Features of a layer drawn on the map now: on the map, projected, and not clipped away entirely.
+  Site.prototype.drawn = function (layer) {
+    var map = this.map;
+    var groups = this.groups;
+    var n = 0;
+    Object.keys(groups).forEach(function (name) {
+      if (name !== layer && name.split(':')[0] !== layer) { return; }
+      if (!map.hasLayer(groups[name])) { return; }
+      groups[name].eachLayer(function (lyr) {
+        if (map.hasLayer(lyr) && lyr._parts && lyr._parts.length) { n += 1; }
+      });
+    });
+    return n;
+  };
+
   Site.prototype.has = function (layer) { return this.cfg.layers.indexOf(layer) >= 0; };
 
   Site.prototype.build = function () {
@@ -232,8 +271,7 @@
     this.colours = {};
     cfg.categories.forEach(function (c) { self.colours[c[0]] = c[1]; });
 
-    var z = { municipalities: 405, zoning: 410, buildings: 415, brownfields: 420, grid: 425, candidates: 430 };
-    Object.keys(z).forEach(function (name) { map.createPane('fl-' + name).style.zIndex = z[name]; });
+    map.createPane('fl-features').style.zIndex = 410;
 
     var overlays = [];
     var municipalities = this.municipalityLayer(data.district).addTo(map);
@@ -278,6 +316,7 @@
       collapsed: window.innerWidth < cfg.collapseWidth,
       position: 'topright'
     }).addTo(map);
+    map.on('overlayadd', function () { self.restack(); });
     L.control.scale({ imperial: false, maxWidth: 200 }).addTo(map);
     this.localise();
     this.legend().addTo(map);
@@ -289,6 +328,7 @@
       }
     });
     if (bounds && bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12] }); }
+    mark('fl-ready');
     this.readyAt = window.performance ? window.performance.now() : null;
     document.documentElement.setAttribute('data-fl-ready', '1');
   };
@@ -296,6 +336,7 @@
   window.FlaechenSite = {
     site: null,
     init: function (map, cfg) {
+      mark('fl-init');
       var site = new Site(map, cfg);
       this.site = site;
       site.build();
