@@ -70,10 +70,11 @@ USE = {
     "grass": "Grünland",
     "forest": "Wald",
     "enclave": "Friedhof",
+    "water": "Fließgewässer",
     "military": "Fläche besonderer funktionaler Prägung",
     "rail": "Bahnverkehr",
 }
-RURAL_KINDS = ("track", "field", "grass", "forest", "enclave", "military")
+RURAL_KINDS = ("track", "field", "grass", "forest", "enclave", "military", "water")
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,61 @@ def _open_land(rng: np.random.Generator, cells: NDArray, cell_kind: NDArray, out
         out.add(polys, kinds, block=sel[b] + 1_000_000)
 
 
+def _stream(
+    rng: np.random.Generator,
+    frame: pd.DataFrame,
+    *,
+    centre: NDArray,
+    axes: tuple[NDArray, NDArray],
+    x_range: tuple[float, float],
+    core_half: float,
+) -> pd.DataFrame:
+    """A brook (Fließgewässer, 5–8 m wide) across the open land, past the settlement.
+
+    Fields and forest it crosses are cut: the part in the brook becomes a parcel of its own, the rest
+    stays the field (multipart where the brook divides it; slivers under 50 m² go to the brook).
+    Roads and tracks cross it (culverts), so the brook is interrupted there.
+    """
+    ex, ey = axes
+    side = rng.choice([-1.0, 1.0])
+    y0 = side * (core_half + rng.uniform(450, 800))
+    line = geo.wiggly_line(rng, np.array([x_range[0], y0]), np.array([x_range[1], y0]), vertices=160, amplitude=250.0)
+    world = centre + line[:, :1] * ex + line[:, 1:] * ey
+    brook = shapely.buffer(shapely.linestrings(world), rng.uniform(2.5, 4.0), quad_segs=2)
+    shapely.prepare(brook)
+    geoms = frame["geometry"].to_numpy()
+    hit = np.flatnonzero(
+        frame["_kind"].isin(["field", "grass", "forest"]).to_numpy() & shapely.intersects(brook, geoms)
+    )
+    if len(hit) == 0:
+        return frame
+    rest = shapely.difference(geoms[hit], brook)
+    parts, owner = shapely.get_parts(rest, return_index=True)
+    big = (shapely.area(parts) >= 50.0) & (shapely.get_type_id(parts) == 3)
+    parts, owner = parts[big], owner[big]
+    kept = np.full(len(hit), None, dtype=object)
+    order = np.argsort(owner, kind="stable")
+    parts, owner = parts[order], owner[order]
+    uniq, first, counts = np.unique(owner, return_index=True, return_counts=True)
+    for u, f, c in zip(uniq, first, counts, strict=True):
+        kept[u] = parts[f] if c == 1 else shapely.multipolygons(parts[f : f + c])
+    water = np.where(
+        shapely.is_missing(kept),
+        geoms[hit],
+        shapely.difference(geoms[hit], np.where(shapely.is_missing(kept), None, kept)),
+    )
+    frame = frame.copy()
+    has_rest = ~shapely.is_missing(kept)
+    frame.loc[hit[has_rest], "geometry"] = kept[has_rest]
+    water_rows = frame.iloc[hit].copy()
+    water_rows["geometry"] = water
+    water_rows["_kind"] = "water"
+    water_rows["_block"] = -1
+    water_rows = water_rows[~shapely.is_empty(water) & (shapely.area(water) > 0.5)]
+    frame = frame.drop(index=frame.index[hit[~has_rest]])
+    return pd.concat([frame, water_rows], ignore_index=True)
+
+
 def _enclaves(rng: np.random.Generator, frame: pd.DataFrame, share: float) -> pd.DataFrame:
     """Cut a small square enclave (own parcel) out of some fields: the field gets a hole."""
     cand = np.flatnonzero(frame["_kind"].isin(["field", "grass", "forest"]).to_numpy())
@@ -409,6 +465,14 @@ def _build_municipality(spec: MunicipalitySpec, poly: shapely.Polygon, budget: i
         _open_land(rng_open, cells.geometry[open_sel], cell_kind[open_sel], out)
         open_frame = _clip(out.frame(), poly)
         open_frame = _enclaves(np.random.default_rng([seed, spec.number, 15]), open_frame, 0.012)
+        open_frame = _stream(
+            np.random.default_rng([seed, spec.number, 17]),
+            open_frame,
+            centre=centre,
+            axes=(ex, ey),
+            x_range=(lx.min() - 100, lx.max() + 100),
+            core_half=ncy * QUARTER / 2,
+        )
         if settlement is None:
             q_sel = np.flatnonzero(np.isin(cell_kind, ["res", "mix", "com"]))
             settlement, quarters = _settlement(
@@ -619,6 +683,7 @@ def _parcel_attributes(
         ("res", gemeinde, 0.03),
         ("com", gemeinde, 0.1),
         ("military", "Bundesanstalt für Immobilienaufgaben", 1.0),
+        ("water", gemeinde, 1.0),
     ):
         sel = (kind == k) & ~public & (rng.random(n) < share)
         owner[sel] = body
