@@ -93,7 +93,7 @@ def read_layer(gpkg: Path, name: str) -> gpd.GeoDataFrame:
     return _typed(pyogrio.read_dataframe(gpkg, layer=name), name)
 
 
-def _typed(frame, name: str):
+def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     schema = load_schema()
     if name in schema.layers:
         for field in schema.layer(name).fields:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from flaechen.export._district import contents, read_layer, read_table, resolve_gpkg
@@ -27,7 +28,7 @@ GEOPARQUET_VERSION = "1.1.0"
 """GeoParquet version written: the first with the `bbox` covering column."""
 
 
-def _atomic_write(target: Path, write) -> None:
+def _atomic_write(target: Path, write: Callable[[str], object]) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".parquet", dir=target.parent)
     os.close(fd)
     try:

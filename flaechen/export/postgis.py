@@ -3,7 +3,8 @@
 Many districts keep their geodata in PostgreSQL/PostGIS, shared by all municipalities. :func:`to_postgis`
 writes every layer and table of `district.gpkg` into one schema (default ``flaechen``): geometry columns
 with their SRID, a spatial index and a primary key per table, and the descriptions of `layers/*.yaml` as
-table and column comments, so they show in QGIS, DBeaver or pgAdmin.
+table and column comments, so they show in QGIS, DBeaver or pgAdmin. The QGIS styles of `layers/styles/`
+go into the `layer_styles` table QGIS reads for PostgreSQL layers, so the layers open styled in QGIS too.
 
 How a re-export stays consistent: everything happens in ONE transaction. The new tables are built in a
 staging schema, then the tables of the previous export are dropped and the new ones moved into the target
@@ -29,6 +30,7 @@ import logging
 import math
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -302,8 +304,17 @@ def _python_value(value: Any) -> Any:
     return value
 
 
-def _rows(frame: pd.DataFrame):
-    columns = [[_python_value(v) for v in frame[c].tolist()] for c in frame.columns]
+def _text(value: Any) -> Any:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _rows(table: Table) -> Iterator[tuple[Any, ...]]:
+    columns = []
+    for column in table.columns:
+        values = [_python_value(v) for v in table.frame[column.name].tolist()]
+        if column.type == "text":  # free-form columns may hold numbers or lists next to text
+            values = [_text(v) for v in values]
+        columns.append(values)
     return zip(*columns, strict=True)
 
 
@@ -323,7 +334,7 @@ def copy_rows(cur: psycopg.Cursor, schema: str, table: Table) -> None:
     names = sql.SQL(", ").join(sql.Identifier(c.name) for c in table.columns)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(schema, table.name), names)
     with cur.copy(statement) as copy:
-        for row in _rows(table.frame[[c.name for c in table.columns]]):
+        for row in _rows(table):
             copy.write_row(row)
 
 

@@ -129,6 +129,17 @@ def test_a_failure_mid_export_leaves_the_previous_content_and_readers_see_it(dis
     assert "flaechen__staging" not in schemas
 
 
+def test_free_form_text_columns_take_values_of_any_type(postgis_db):
+    columns = (postgis.Column("fid", "bigint", None), postgis.Column("note", "text", None))
+    frame = pd.DataFrame({"fid": [1, 2, 3, 4], "note": ["text", 17, ["x", "y"], None]})
+    table = postgis.Table("notes", columns, frame, "fid", "notes")
+    with psycopg.connect(postgis_db) as conn, conn.cursor() as cur:
+        postgis._create_table(cur, "public", table)
+        postgis.copy_rows(cur, "public", table)
+        notes = cur.execute("SELECT note FROM public.notes ORDER BY fid").fetchall()
+    assert notes == [("text",), ("17",), ("['x', 'y']",), (None,)]
+
+
 def test_a_foreign_table_of_the_same_name_is_not_replaced(district, postgis_db):
     with psycopg.connect(postgis_db) as conn:
         conn.execute("CREATE TABLE public.parcels (id int)")
