@@ -62,6 +62,7 @@ _KNOWN_KEYS = (
     "simplify_tolerance_m",
     "coordinate_decimals",
     "max_overview_features",
+    "max_overview_mb",
     "logo",
 )
 
@@ -94,9 +95,10 @@ class PublishProfile:
         Display simplification tolerance in metres of the district CRS (0 switches it off).
     coordinate_decimals
         Decimals kept of longitude/latitude (6 ≈ 0.1 m).
-    max_overview_features
-        Above this many drawn features the overview page shows only municipalities with their
-        aggregates; the features are drawn on the municipality pages.
+    max_overview_features, max_overview_mb
+        Above this many drawn features, or this many megabytes of feature data, the overview page shows
+        only municipalities with their aggregates; the features are drawn on the municipality pages.
+        The defaults keep the overview under 5 MB and fast in a browser.
     logo
         Optional image file (resolved against ``base_dir``) shown in the page header.
     """
@@ -113,7 +115,8 @@ class PublishProfile:
     tiles_attribution: str | None = None
     simplify_tolerance_m: float = 1.0
     coordinate_decimals: int = 6
-    max_overview_features: int = 20_000
+    max_overview_features: int = 4_000
+    max_overview_mb: float = 4.0
     logo: Path | None = None
 
     def allowed(self, layer: str) -> tuple[str, ...]:
@@ -311,6 +314,11 @@ def load_profile(
         problems.append("publish.max_overview_features: must be a whole number ≥ 1")
         max_features = defaults.max_overview_features
 
+    max_mb = raw.get("max_overview_mb", defaults.max_overview_mb)
+    if not _is_number(max_mb) or max_mb <= 0:
+        problems.append("publish.max_overview_mb: must be a positive number of megabytes")
+        max_mb = defaults.max_overview_mb
+
     logo: Path | None = None
     if raw.get("logo") is not None:
         if not isinstance(raw["logo"], str):
@@ -340,5 +348,6 @@ def load_profile(
         simplify_tolerance_m=float(tolerance),
         coordinate_decimals=decimals,
         max_overview_features=max_features,
+        max_overview_mb=float(max_mb),
         logo=logo,
     )

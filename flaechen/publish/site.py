@@ -524,27 +524,42 @@ def build_site(
     split = {layer: _by_ags(display[layer]) for layer in part_layers}
     all_ags = [str(a) for a in table.index]
     drawn = 0
+    data_bytes = 0
+    budget = profile.max_overview_mb * 1_000_000
     for ags in all_ags:
         payload = []
+        features = 0
         for layer in part_layers:
             gdf = split[layer].get(ags)
             if gdf is not None and len(gdf):
-                drawn += len(gdf)
+                features += len(gdf)
                 payload.append(f'"{layer}":{feature_collection(ctx, layer, gdf)}')
-        (site_dir / data_name(ags)).write_text(
-            f'window.FLAECHEN_DATA.parts.push({{"ags":{js_json(ags)},"layers":{{{",".join(payload)}}}}});\n',
-            encoding="utf-8",
-        )
+        text = f'window.FLAECHEN_DATA.parts.push({{"ags":{js_json(ags)},"layers":{{{",".join(payload)}}}}});\n'
+        (site_dir / data_name(ags)).write_text(text, encoding="utf-8")
+        size = len(text.encode("utf-8"))
+        drawn += features
+        data_bytes += size
+        if size > budget or features > profile.max_overview_features:
+            log.warning(
+                "municipality %s alone has %d features (%.1f MB of data): its page may load slowly; "
+                "consider fewer layers or fields in [publish]",
+                ags,
+                features,
+                size / 1e6,
+            )
     orphans = {layer: sum(len(g) for a, g in split[layer].items() if a not in set(all_ags)) for layer in part_layers}
     for layer, n in orphans.items():
         if n:
             log.warning("%d %s features carry an AGS of no municipality; not drawn", n, layer)
-    large = drawn > profile.max_overview_features
+    large = drawn > profile.max_overview_features or data_bytes > budget
     if large:
         log.info(
-            "%d features exceed max_overview_features=%d: the overview shows aggregates only",
+            "%d features, %.1f MB of data exceed max_overview_features=%d or max_overview_mb=%g: "
+            "the overview shows municipalities with aggregates only",
             drawn,
+            data_bytes / 1e6,
             profile.max_overview_features,
+            profile.max_overview_mb,
         )
 
     logo = None

@@ -87,3 +87,19 @@ def test_phone_viewport(chromium, fixture_site, tmp_path):
     page.screenshot(path=str(screenshot_dir(tmp_path) / "phone.png"))
     assert log.errors == [] and log.requests == []
     page.context.close()
+
+
+def test_large_district_overview(chromium, district_gpkg, tmp_path):
+    from flaechen.publish import publish
+
+    gpkg, _ = district_gpkg
+    site = publish(gpkg, tmp_path, profile={"max_overview_features": 10}).parent
+    page, log, _ = open_site_page(chromium, site / "index.html")
+    assert drawn(page, "candidates") == 0 and drawn(page, "municipalities") == 2
+    assert "nur die Summen je Gemeinde" in page.inner_text("body")
+    assert log.errors == [] and log.requests == []
+    page.context.close()
+    page, log, _ = open_site_page(chromium, site / "gemeinde-07999002.html")
+    assert drawn(page, "candidates") == _expected(gpkg, "07999002") > 0
+    assert log.errors == [] and log.requests == []
+    page.context.close()

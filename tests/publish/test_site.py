@@ -121,9 +121,10 @@ def test_contamination_only_when_allowed(district_gpkg, tmp_path):
     assert brownfield["contamination_suspected"] == "ja"
 
 
-def test_large_district_overview_shows_aggregates_only(district_gpkg, tmp_path):
+@pytest.mark.parametrize("profile", [{"max_overview_features": 10}, {"max_overview_mb": 0.01}])
+def test_large_district_overview_shows_aggregates_only(district_gpkg, tmp_path, profile):
     path, _ = district_gpkg
-    site = publish(path, tmp_path, profile={"max_overview_features": 10}).parent
+    site = publish(path, tmp_path, profile=profile).parent
     index = (site / "index.html").read_text(encoding="utf-8")
     assert "data/gemeinden.js" in index and "data/gemeinde-07999001.js" not in index
     assert '"showParts":false' in index
