@@ -175,10 +175,21 @@ def test_config_loads_with_the_project_loader(demo: Path) -> None:
     assert by_id["hohenmaar-flurstuecke"].geometry_policy == "fix"
 
 
-def test_every_source_reads_with_the_expected_crs_and_mapped_fields(demo: Path, config: dict) -> None:
+def test_every_source_reads_with_the_expected_crs_and_mapped_fields(
+    demo: Path, config: dict, manifest: list[dict]
+) -> None:
+    planted_invalid = {
+        (d["source_id"], d["feature_id"])
+        for d in manifest
+        if d["issue_type"] in ("invalid-geometry", "repaired-geometry")
+    }
     for _muni, src in _sources(config):
         df = _read(demo, src)
         assert len(df) > 0, src["id"]
+        geoms = df.geometry.to_numpy()
+        invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+        key = src["fields"][ID_FIELDS[src["layer"]]]
+        assert {(src["id"], k) for k in df.loc[invalid, key]} <= planted_invalid, src["id"]
         if src["path"].endswith(".gml"):
             expected = "EPSG:25832"
         elif src["path"].endswith(".geojson"):

@@ -282,7 +282,7 @@ def _stream(
     """A brook (Fließgewässer, 5–8 m wide) across the open land, past the settlement.
 
     Fields and forest it crosses are cut: the part in the brook becomes a parcel of its own, the rest
-    stays the field (multipart where the brook divides it; slivers under 50 m² go to the brook).
+    stays the field (multipart where the brook divides it).
     Roads and tracks cross it (culverts), so the brook is interrupted there.
     """
     ex, ey = axes
@@ -293,26 +293,12 @@ def _stream(
     brook = shapely.buffer(shapely.linestrings(world), rng.uniform(2.5, 4.0), quad_segs=2)
     shapely.prepare(brook)
     geoms = frame["geometry"].to_numpy()
-    hit = np.flatnonzero(
-        frame["_kind"].isin(["field", "grass", "forest"]).to_numpy() & shapely.intersects(brook, geoms)
-    )
+    crossed = frame["_kind"].isin(["field", "grass", "forest"]).to_numpy() & shapely.intersects(brook, geoms)
+    hit = np.flatnonzero(crossed)
     if len(hit) == 0:
         return frame
-    rest = shapely.difference(geoms[hit], brook)
-    parts, owner = shapely.get_parts(rest, return_index=True)
-    big = (shapely.area(parts) >= 50.0) & (shapely.get_type_id(parts) == 3)
-    parts, owner = parts[big], owner[big]
-    kept = np.full(len(hit), None, dtype=object)
-    order = np.argsort(owner, kind="stable")
-    parts, owner = parts[order], owner[order]
-    uniq, first, counts = np.unique(owner, return_index=True, return_counts=True)
-    for u, f, c in zip(uniq, first, counts, strict=True):
-        kept[u] = parts[f] if c == 1 else shapely.multipolygons(parts[f : f + c])
-    water = np.where(
-        shapely.is_missing(kept),
-        geoms[hit],
-        shapely.difference(geoms[hit], np.where(shapely.is_missing(kept), None, kept)),
-    )
+    kept = _polygonal(shapely.difference(geoms[hit], brook), min_area=0.01)
+    water = _polygonal(shapely.intersection(geoms[hit], brook), min_area=0.01)
     frame = frame.copy()
     has_rest = ~shapely.is_missing(kept)
     frame.loc[hit[has_rest], "geometry"] = kept[has_rest]
@@ -320,9 +306,26 @@ def _stream(
     water_rows["geometry"] = water
     water_rows["_kind"] = "water"
     water_rows["_block"] = -1
-    water_rows = water_rows[~shapely.is_empty(water) & (shapely.area(water) > 0.5)]
+    water_rows = water_rows[~shapely.is_missing(water)]
     frame = frame.drop(index=frame.index[hit[~has_rest]])
     return pd.concat([frame, water_rows], ignore_index=True)
+
+
+def _polygonal(geoms: NDArray, *, min_area: float) -> NDArray:
+    """The polygon parts of each overlay result (lines and points dropped), as Polygon or MultiPolygon.
+
+    Parts smaller than ``min_area`` are dropped; results without parts become None.
+    """
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) >= min_area)
+    parts, owner = parts[keep], owner[keep]
+    out = np.full(len(geoms), None, dtype=object)
+    uniq, first, counts = np.unique(owner, return_index=True, return_counts=True)
+    single = counts == 1
+    out[uniq[single]] = parts[first[single]]
+    for u, f, c in zip(uniq[~single], first[~single], counts[~single], strict=True):
+        out[u] = shapely.multipolygons(parts[f : f + c])
+    return out
 
 
 def _enclaves(rng: np.random.Generator, frame: pd.DataFrame, share: float) -> pd.DataFrame:
