@@ -72,7 +72,7 @@ def demo_district(
     seed: int = 42,
     rebuild: bool = False,
 ) -> Path:
-    """Build the demo district (generate, run, flag) into `out_dir` and return its GeoPackage.
+    """Build the demo district (generate, run and flag; no map site) into `out_dir`; return its GeoPackage.
 
     A folder that already holds a flagged `district.gpkg` is reused unless `rebuild` is set.
 
@@ -98,7 +98,7 @@ def demo_district(
         log.info("reusing the demo district in %s", out)
         return gpkg
     config = load_config(generate_demo(out / "input", scale=scale, seed=seed))
-    result = run(config, out)
+    result = run(config, out, publish=False)
     if "candidates" not in _layer_names(result.gpkg):
         flag_gpkg(result.gpkg, flag_section=config.flag, base_dir=config.base_dir, workers=1)
     return result.gpkg

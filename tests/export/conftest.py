@@ -23,6 +23,7 @@ import psycopg
 import pytest
 from shapely.geometry import MultiPolygon, box
 
+from flaechen.demo.district import MIN_SCALE
 from flaechen.gpkg import write_gpkg
 from flaechen.layers import PROVENANCE_FIELDS, load_schema
 from tests.conftest import require
@@ -352,7 +353,7 @@ def postgis_db(postgis_server, request) -> str:
 
 # ------------------------------------------------------------------------------------- the demo district
 
-DEMO_SCALE = 2_500
+DEMO_SCALE = MIN_SCALE
 """Parcels of the demo district the notebook and QGIS tests build (the generator's minimum: fast)."""
 
 
