@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -26,7 +27,7 @@ GENERATOR_VERSION = "1"
 """Bumped whenever the generated content changes: a finished generation of another version is redone."""
 
 MARKER = ".flaechen-demo.json"
-"""Written last: its presence with the same version, scale and seed means the folder is complete."""
+"""Written last: its presence with the same version, scale, seed and configuration means the folder is complete."""
 
 CONFIG_NAME = "district.toml"
 MANIFEST_NAME = "planted_defects.json"
@@ -61,7 +62,16 @@ def _finished(out_dir: Path, *, scale: int, seed: int) -> bool:
         info = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return info.get("version") == GENERATOR_VERSION and info.get("scale") == scale and info.get("seed") == seed
+    return (
+        info.get("version") == GENERATOR_VERSION
+        and info.get("scale") == scale
+        and info.get("seed") == seed
+        and info.get("config_sha256") == _config_hash()
+    )
+
+
+def _config_hash() -> str:
+    return hashlib.sha256(demo_config_path().read_bytes()).hexdigest()
 
 
 def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path:
@@ -120,6 +130,7 @@ def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path
         "version": GENERATOR_VERSION,
         "scale": scale,
         "seed": seed,
+        "config_sha256": _config_hash(),
         "parcels": len(truth.parcels),
         "buildings": len(truth.buildings),
         "zoning": len(truth.zoning),
