@@ -24,8 +24,8 @@ os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 log = logging.getLogger("render_qgis")
 
 
-def _with_legend(image, layers, *, dpi: int):
-    """Return `image` with a legend of `layers` (their symbols and classes) drawn to its right."""
+def _with_legend(image, layers, settings_of_map, *, dpi: int):
+    """Return `image` with a legend of `layers` (the classes drawn on the map) to its right."""
     from qgis.core import (
         QgsLayerTree,
         QgsLayerTreeModel,
@@ -40,6 +40,7 @@ def _with_legend(image, layers, *, dpi: int):
     for layer in layers:
         root.addLayer(layer)
     model = QgsLayerTreeModel(root)
+    model.setLegendFilter(settings_of_map, True)  # only the classes drawn on this map
     settings = QgsLegendSettings()
     settings.setTitle("Legende")
     renderer = QgsLegendRenderer(model, settings)
@@ -112,7 +113,7 @@ def render(project_path: Path, png: Path, *, width: int, dpi: int, legend: bool 
         log.warning("%s: %s", error.layerID, error.message)
     image = job.renderedImage()
     if legend:
-        image = _with_legend(image, layers, dpi=dpi)
+        image = _with_legend(image, layers, settings, dpi=dpi)
     png.parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(png), "PNG"):
         raise RuntimeError(f"{png}: cannot write the image")
