@@ -46,6 +46,9 @@ CONTROL_COLUMNS = {
 """Columns read besides the allow-list, to decide what to show and to aggregate. They reach the site
 only where the allow-list names them; control columns carry the prefix ``_`` in the frames."""
 
+REQUIRED_COLUMNS = {"municipalities": ("ags", "name"), "candidates": ("ags", "category")}
+"""Columns without which a layer cannot be published."""
+
 COVERAGE_GROUPS = {"zoning": "plan_type"}
 """Layers that are a coverage per group (FNP and B-Plan areas overlap each other, not themselves)."""
 
@@ -124,7 +127,16 @@ def read_district(path: str | os.PathLike, *, profile: PublishProfile) -> Distri
             )
         crs = crs or gdf.crs
         if gdf.crs != crs:
-            gdf = gdf.to_crs(crs)
+            raise PublishError(
+                f"{path}: layer {layer!r} is in {gdf.crs.to_string()}, the other layers in {crs.to_string()}; "
+                "a district dataset has one CRS: rebuild it with `flaechen run`"
+            )
+        needed = [c for c in REQUIRED_COLUMNS.get(layer, ()) if c not in present]
+        if needed:
+            raise PublishError(
+                f"{path}: layer {layer!r} lacks the column(s) {', '.join(needed)} the site needs "
+                f"(see layers/{layer}.yaml); rebuild it with `flaechen run`"
+            )
         out = gpd.GeoDataFrame(
             {name: gdf[name] for name in allowed}
             | {_control(c): gdf[c] for c in control}
@@ -139,6 +151,8 @@ def read_district(path: str | os.PathLike, *, profile: PublishProfile) -> Distri
                 out[column] = _as_dtype(out[column], dtypes[name])
         layers[layer] = out[~(out.geometry.isna() | out.geometry.is_empty)].reset_index(drop=True)
         log.debug("read %s: %d features, fields %s", layer, len(out), allowed)
+    if "municipalities" in layers and layers["municipalities"].empty:
+        raise PublishError(f"{path}: layer 'municipalities' is empty; the site is built per municipality")
     summary = read_summary(path) if "summary" in available else None
     return District(crs=crs, layers=layers, summary=summary)
 

@@ -274,6 +274,8 @@ def _render_map_page(
     figure.add_child(fmap)
     figure.add_child(_Block(bottom))
     html = figure.render()
+    # let people zoom the page (tables on a phone); the map handles its own pinch zoom
+    html = html.replace("initial-scale=1.0, maximum-scale=1.0, user-scalable=no", "initial-scale=1.0", 1)
     return html.replace("<html>", f'<html lang="{ctx.language}">', 1)
 
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
+from flaechen.gpkg import write_gpkg
 from flaechen.publish import prepare
 from flaechen.publish.profile import load_profile
 
@@ -132,3 +133,46 @@ def test_read_district_reads_no_other_columns(district_gpkg):
 def test_read_district_missing(tmp_path):
     with pytest.raises(prepare.PublishError, match="flaechen run"):
         prepare.read_district(tmp_path / "district.gpkg", profile=load_profile(None))
+
+
+def test_read_district_refuses_broken_datasets(district_gpkg, tmp_path):
+    import pyogrio
+
+    path, _ = district_gpkg
+    municipalities = pyogrio.read_dataframe(path, layer="municipalities")
+    candidates = pyogrio.read_dataframe(path, layer="candidates")
+    profile = load_profile(None)
+
+    broken = tmp_path / "crs.gpkg"
+    write_gpkg(broken, layers={"municipalities": municipalities, "candidates": candidates.to_crs("EPSG:25833")})
+    with pytest.raises(prepare.PublishError, match="one CRS"):
+        prepare.read_district(broken, profile=profile)
+
+    broken = tmp_path / "columns.gpkg"
+    write_gpkg(broken, layers={"municipalities": municipalities, "candidates": candidates.drop(columns="category")})
+    with pytest.raises(prepare.PublishError, match="category"):
+        prepare.read_district(broken, profile=profile)
+
+    broken = tmp_path / "empty.gpkg"
+    write_gpkg(broken, layers={"municipalities": municipalities.iloc[0:0], "candidates": candidates})
+    with pytest.raises(prepare.PublishError, match="empty"):
+        prepare.read_district(broken, profile=profile)
+
+    missing = tmp_path / "nocandidates.gpkg"
+    write_gpkg(missing, layers={"municipalities": municipalities})
+    with pytest.raises(prepare.PublishError, match="'candidates' is missing"):
+        prepare.read_district(missing, profile=profile)
+
+
+def test_no_candidates_at_all(district_gpkg, tmp_path):
+    import pyogrio
+
+    from flaechen.publish import publish
+
+    path, _ = district_gpkg
+    municipalities = pyogrio.read_dataframe(path, layer="municipalities")
+    candidates = pyogrio.read_dataframe(path, layer="candidates").iloc[0:0]
+    gpkg = tmp_path / "district.gpkg"
+    write_gpkg(gpkg, layers={"municipalities": municipalities, "candidates": candidates})
+    index = publish(gpkg, tmp_path)
+    assert index.is_file() and (index.parent / "gemeinde-07999001.html").is_file()

@@ -173,3 +173,20 @@ def test_without_summary_table(tmp_path):
     assert 'class="fl-num">Wohneinheiten (geschätzt)</th>' not in index
     # own figure: all candidates' area per inhabitant (43 ha in Altdorf / 1200 inhabitants)
     assert "358,3" in index
+
+
+def test_background_tiles_only_when_configured(district_gpkg, fixture_site, tmp_path):
+    assert "tile" not in (fixture_site / "index.html").read_text(encoding="utf-8").lower()
+    path, _ = district_gpkg
+    index = publish(
+        path,
+        tmp_path,
+        profile={"tiles": "https://tiles.example.org/{z}/{x}/{y}.png", "tiles_attribution": "© Beispiel <Karten>"},
+    ).read_text(encoding="utf-8")
+    assert "https://tiles.example.org/{z}/{x}/{y}.png" in index
+    assert "<Karten>" not in index and "Karte: © Beispiel &lt;Karten&gt;" in index
+
+
+def test_pages_can_be_zoomed_on_a_phone(fixture_site):
+    text = (fixture_site / "index.html").read_text(encoding="utf-8")
+    assert "user-scalable=no" not in text and 'name="viewport"' in text

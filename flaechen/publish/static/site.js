@@ -304,7 +304,7 @@
         total += n;
         self.groups['candidates:' + c[0]] = group;
         group.addTo(map);
-        var label = '<span class="fl-swatch" style="background:' + esc(c[1]) + '"></span>' + esc(c[0]) + ' (' + n + ')';
+        var label = '<span class="fl-swatch" style="background:' + esc(c[1]) + '"></span>' + esc(c[0]);
         overlays.push([label, group]);
       });
       this.counts.candidates = total;
