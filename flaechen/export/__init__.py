@@ -17,6 +17,16 @@ from flaechen.export.errors import ExportError
 from flaechen.export.parquet import to_parquet
 from flaechen.export.postgis import to_postgis
 from flaechen.export.qgis_project import write_qgis_project
+from flaechen.export.settings import ExportSettings, parse_export_section, run_exports
 from flaechen.export.styles import style_gpkg
 
-__all__ = ["ExportError", "style_gpkg", "to_parquet", "to_postgis", "write_qgis_project"]
+__all__ = [
+    "ExportError",
+    "ExportSettings",
+    "parse_export_section",
+    "run_exports",
+    "style_gpkg",
+    "to_parquet",
+    "to_postgis",
+    "write_qgis_project",
+]

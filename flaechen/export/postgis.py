@@ -231,7 +231,8 @@ def _columns(frame: pd.DataFrame, layer: LayerDef | None, extra: dict[str, str])
     return columns
 
 
-def _check_identifier(name: str, what: str) -> None:
+def check_identifier(name: str, what: str) -> None:
+    """Raise :class:`ExportError` unless `name` is a plain lower-case PostgreSQL identifier."""
     if not _IDENTIFIER.match(name):
         raise ExportError(f"{what} {name!r} is not a plain PostgreSQL name; use lower-case letters, digits and '_'")
 
@@ -249,7 +250,7 @@ def collect_tables(gpkg: Path) -> list[Table]:
     geometry_names = geometry_columns(gpkg)
     tables: list[Table] = []
     for name in found.layer_names:
-        _check_identifier(name, "layer")
+        check_identifier(name, "layer")
         frame = read_layer(gpkg, name)
         layer = schema.layers.get(name)
         key = layer.key if layer and layer.key in frame.columns else None
@@ -275,7 +276,7 @@ def collect_tables(gpkg: Path) -> list[Table]:
         attributes[geom] = _ewkb(frame, epsg)
         tables.append(Table(name, tuple(columns), attributes, key, comment, geom, epsg))
     for name in found.tables:
-        _check_identifier(name, "table")
+        check_identifier(name, "table")
         frame = read_table(gpkg, name, with_fid=True)
         definition = schema.layers.get(name)
         extra = ISSUE_COMMENTS if name == "issues" else {}
@@ -509,9 +510,9 @@ def to_postgis(
     --------
     >>> to_postgis("out/demo", "service=kreis")  # doctest: +SKIP
     """
-    _check_identifier(schema, "schema")
+    check_identifier(schema, "schema")
     staging = f"{schema}{STAGING_SUFFIX}"
-    _check_identifier(staging, "staging schema")
+    check_identifier(staging, "staging schema")
     gpkg = resolve_gpkg(gpkg_path)
     tables = collect_tables(gpkg)
     target = resolve_target(dsn_or_service)
