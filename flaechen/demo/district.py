@@ -841,9 +841,9 @@ def _buildings(rng: np.random.Generator, spec: MunicipalitySpec, parcels: pd.Dat
         parts.append(pd.DataFrame({"geometry": polys, "_parcel": idx[b], "function": fn[b], "storeys": storeys[b]}))
 
     res, mix, com = built & (kind == "res"), built & (kind == "mix"), built & (kind == "com")
-    footprint(res, 0.22, 0.78, 0.12, 0.46, "Wohnhaus", rng.integers(1, 3, n)[res])
+    footprint(res, 0.18, 0.8, 0.1, 0.5, "Wohnhaus", rng.integers(1, 3, n)[res])
     garage = res & (rng.random(n) < 0.3)
-    footprint(garage, 0.82, 0.97, 0.12, 0.32, "Garage", np.ones(int(garage.sum()), dtype=np.int64), jitter=0.01)
+    footprint(garage, 0.865, 0.98, 0.1, 0.3, "Garage", np.ones(int(garage.sum()), dtype=np.int64), jitter=0.01)
     footprint(
         mix,
         0.05,
