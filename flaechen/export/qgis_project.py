@@ -30,6 +30,7 @@ from pyproj.enums import WktVersion
 
 from flaechen.errors import CRSError
 from flaechen.export._district import contents, resolve_gpkg
+from flaechen.export.errors import ExportError
 from flaechen.export.styles import available_styles, read_qml
 from flaechen.layers import load_schema
 
@@ -71,6 +72,9 @@ TABLE_TITLES = {
     "sources": "Quellen",
 }
 """Layer-tree names of the attribute tables."""
+
+DEFAULT_TITLE = "Flächenkreislaufwirtschaft – Kreisdatensatz"
+"""Project title where the caller gives none (e.g. the district's name)."""
 
 EXTENT_MARGIN = 0.05
 """Share of the district's width and height added around it for the start extent."""
@@ -161,17 +165,17 @@ def _check_crs(gpkg: Path, layers: tuple[str, ...], crs: CRS) -> None:
         )
 
 
-def project_document(gpkg: Path, qgz_dir: Path, *, crs: CRS) -> ET.Element:
+def project_document(gpkg: Path, qgz_dir: Path, *, crs: CRS, title: str = DEFAULT_TITLE) -> ET.Element:
     """Build the `.qgs` document of the project (see :func:`write_qgis_project`)."""
     found = contents(gpkg)
     layers = found.layer_names
     if not layers:
-        raise CRSError(f"{gpkg}: holds no spatial layer; nothing to put in a QGIS project")
+        raise ExportError(f"{gpkg}: holds no spatial layer; nothing to put in a QGIS project")
     _check_crs(gpkg, layers, crs)
     geometry = dict(found.layers)
     styles = available_styles()
     relative = Path(os.path.relpath(gpkg.resolve(), qgz_dir.resolve())).as_posix()
-    relative = relative if relative.startswith(".") else f"./{relative}"
+    relative = relative if relative.startswith(("./", "../")) else f"./{relative}"
 
     members = {*layers, *found.tables}
     grouped = [(g.title, [m for m in g.members if m in members]) for g in GROUPS]
@@ -179,9 +183,9 @@ def project_document(gpkg: Path, qgz_dir: Path, *, crs: CRS) -> ET.Element:
     grouped.append((OTHER_GROUP, [m for m in (*layers, *found.tables) if m not in known]))
     grouped = [(title, names) for title, names in grouped if names]
 
-    root = ET.Element("qgis", {"version": QGIS_VERSION, "projectname": "Landkreis: Flächenkreislauf"})
+    root = ET.Element("qgis", {"version": QGIS_VERSION, "projectname": title})
     _sub(root, "homePath", path="")
-    _sub(root, "title", "Flächenkreislaufwirtschaft – Kreisdatensatz")
+    _sub(root, "title", title)
     _spatialrefsys(_sub(root, "projectCrs"), crs)
 
     tree = _sub(root, "layer-tree-group")
@@ -248,6 +252,7 @@ def write_qgis_project(
     qgz_path: str | os.PathLike | None = None,
     *,
     crs: str | CRS,
+    title: str | None = None,
 ) -> Path:
     """Write a QGIS project for a district GeoPackage.
 
@@ -264,6 +269,8 @@ def write_qgis_project(
         The project file; `district.qgz` beside the GeoPackage by default.
     crs
         The district CRS (e.g. ``"EPSG:25832"``); every layer must be in it.
+    title
+        Project title shown by QGIS, e.g. the district's name.
 
     Returns
     -------
@@ -283,7 +290,7 @@ def write_qgis_project(
     gpkg = resolve_gpkg(gpkg_path)
     target = Path(qgz_path) if qgz_path is not None else gpkg.with_suffix(".qgz")
     district_crs = CRS.from_user_input(crs)
-    root = project_document(gpkg, target.parent, crs=district_crs)
+    root = project_document(gpkg, target.parent, crs=district_crs, title=title or DEFAULT_TITLE)
     ET.indent(root, space=" ")
     body = io.BytesIO()
     body.write(b"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n")

@@ -22,9 +22,10 @@ def _document(qgz: Path) -> ET.Element:
 
 
 def test_project_has_groups_relative_paths_crs_and_extent(district):
-    qgz = write_qgis_project(district, crs="EPSG:25832")
+    qgz = write_qgis_project(district, crs="EPSG:25832", title="Landkreis Beispielkreis")
     assert qgz == district.with_suffix(".qgz")
     root = _document(qgz)
+    assert root.findtext("title") == "Landkreis Beispielkreis"
     groups = {
         g.get("name"): [layer.get("id") for layer in g.iter("layer-tree-layer")]
         for g in root.find("layer-tree-group").findall("layer-tree-group")
