@@ -458,3 +458,38 @@ def test_module_entry_rejects_a_too_small_scale(tmp_path: Path) -> None:
         main(["--out", str(tmp_path), "--scale", "10"])
     assert exc.value.code == 2
     assert not (tmp_path / MARKER).exists()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grid_pieces_tile_the_grid_exactly(seed: int) -> None:
+    from flaechen.demo import geometry as geo
+
+    rng = np.random.default_rng(seed)
+    n, m = 5, 4
+    gx, gy = np.meshgrid(np.arange(n + 1) * 100.0, np.arange(m + 1) * 80.0, indexing="ij")
+    jitter = rng.uniform(-12, 12, (1, n + 1, m + 1, 2))
+    jitter[:, [0, n]] = 0.0  # the outline stays straight between its corners, as a quarter's edges do
+    jitter[:, :, [0, m]] = 0.0
+    nodes = np.stack([gx, gy], axis=-1)[None] + jitter
+    hx = np.where(rng.random((1, n + 1)) < 0.5, rng.uniform(2, 6, (1, n + 1)), 0.0)
+    hy = np.where(rng.random((1, m + 1)) < 0.5, rng.uniform(2, 6, (1, m + 1)), 0.0)
+    hx[:, [0, n]] = 0.0
+    hy[:, [0, m]] = 0.0
+    grid = geo.Grid(nodes, hx, hy)
+    pieces = [geo.blocks(grid), geo.vertical_streets(grid, max_run=2), geo.horizontal_streets(grid, max_run=3)]
+    geoms = np.concatenate([p.geometry for p in pieces])
+    assert shapely.is_valid(geoms).all()
+    assert len(pieces[0].geometry) == n * m
+    outline = shapely.Polygon(
+        np.concatenate([nodes[0, :, 0], nodes[0, -1, 1:], nodes[0, ::-1, -1][1:], nodes[0, 0, ::-1][1:-1]])
+    )
+    assert shapely.area(geoms).sum() == pytest.approx(outline.area, rel=1e-9)
+    assert shapely.union_all(geoms).area == pytest.approx(outline.area, rel=1e-9)
+    # plots: a block cut into a 4 x 2 mesh keeps its area
+    quads = geo.quad_coords(pieces[0].geometry[:3])
+    plots, owner, _, _ = geo.subdivide(
+        quads, geo.split_params(rng, 3, 4, spread=0.5), geo.split_params(rng, 3, 2, spread=0.2)
+    )
+    assert len(plots) == 24
+    per_block = np.bincount(owner, weights=shapely.area(plots))
+    assert per_block == pytest.approx(shapely.area(pieces[0].geometry[:3]), rel=1e-9)

@@ -10,7 +10,9 @@ between rows). Where a half-width is zero the neighbouring blocks share their ed
 into *blocks* (one per cell, inset by the street half-widths), *vertical street pieces* (a run of cells
 along a line between columns, including the crossings) and *horizontal street pieces* (along a line between
 rows, between two vertical streets). Blocks and street pieces are built from the same corner coordinates,
-so they tile the grid without gaps or overlaps.
+so they tile the grid without gaps or overlaps. (Where a street meets the grid's outline, its corners lie
+on the outline's two segments next to the node; the tiling is exact where the outline is straight there,
+as on a quarter's edges. The municipality grid's outline lies outside the municipality and is clipped.)
 """
 
 from __future__ import annotations
