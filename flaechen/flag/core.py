@@ -32,7 +32,7 @@ from flaechen.flag.constraints import (
 )
 from flaechen.flag.innenbereich import building_density
 from flaechen.flag.metrics import brownfield_measures, building_measures, zoning_measures
-from flaechen.flag.overlay import OverlayLayer, indexed_overlaps
+from flaechen.flag.overlay import OverlayLayer, ParcelIndex, indexed_overlaps
 from flaechen.flag.reasons import to_json
 from flaechen.flag.rules import Rules
 from flaechen.flag.summary import summarise
@@ -145,11 +145,12 @@ def measure(
     geoms = parcels.geometry.to_numpy()
     parcel_area = shapely.area(geoms)
     t0 = time.perf_counter()
+    index = ParcelIndex.build(geoms)
     indexed = {
         name: OverlayLayer.build(layers[name].geometry.to_numpy()) for name in ("zoning", "brownfields", "buildings")
     }
     t1 = time.perf_counter()
-    ov = indexed_overlaps(geoms, indexed, workers=workers)
+    ov = indexed_overlaps(index, indexed, workers=workers)
     t2 = time.perf_counter()
     exact = sum(int(o.exact.sum()) for o in ov.values())
     pairs = sum(len(o) for o in ov.values())

@@ -1,20 +1,24 @@
-"""Exact overlap areas between parcels and polygon layers, through one STRtree per layer.
+"""Exact overlap areas between parcels and polygon layers, through one STRtree over the parcels.
 
 The expensive part of flagging is the area of intersection between a parcel and a zoning area, a
 brownfield, a building or a constraint polygon. This module spends an exact intersection only where it is
 needed:
 
-1. one bulk ``STRtree.query(parcels, predicate="intersects")`` per layer yields every candidate pair
-   (no Python loop over features);
-2. where a parcel's bounding box lies inside the polygon's, a prepared ``covers`` test decides whether the
-   polygon covers the whole parcel: the overlap is then the parcel's area, no intersection computed;
-3. where the polygon's bounding box lies inside the parcel's (a building on its parcel), a prepared
-   ``covers`` test decides whether the parcel covers the whole polygon: the overlap is the polygon's area;
-4. only the remaining pairs, those crossing an edge, pay for ``intersection`` + ``area``.
+1. one STRtree over the parcels, built once (:class:`ParcelIndex`), is queried in bulk with each layer's
+   features, ``tree.query(features, predicate="intersects")``: every candidate pair, no Python loop over
+   features (each feature is prepared once by the query; querying with the few large zoning polygons is
+   several times faster than querying with the many parcels);
+2. where a parcel's bounding box lies inside the feature's, a prepared ``covers`` test decides whether the
+   feature covers the whole parcel: the overlap is then the parcel's area, no intersection computed;
+3. where the feature's bounding box lies inside the parcel's (a building on its parcel), a prepared
+   ``covers`` test decides whether the parcel covers the whole feature: the overlap is the feature's area;
+4. only the remaining pairs, those crossing an edge, pay for an exact intersection area: a vectorised
+   convex clipping where one side is convex (:mod:`flaechen.flag.clip`), GEOS ``intersection`` otherwise.
 
-Parcels are processed in chunks; with ``workers > 1`` the chunks run in forked worker processes that
-inherit the trees and geometries without copying them through pickles (Linux). Where ``fork`` is not
-available the chunks run one after the other.
+Each layer's features are processed in chunks; with ``workers > 1`` the chunks run in forked worker
+processes that inherit the tree and the geometries without copying them through pickles (Linux), and
+each worker prepares its own geometries (GEOS prepared geometries are not shared between threads or
+processes). Where ``fork`` is not available the chunks run one after the other.
 
 Examples
 --------
@@ -28,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
@@ -39,29 +44,50 @@ from typing import Any
 import numpy as np
 import shapely
 
+from flaechen.flag.clip import RingArrays, pair_areas
+
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class OverlayLayer:
-    """A polygon layer ready for overlap queries: geometries, their STRtree, bounds and areas.
+    """A polygon layer ready for overlap queries: its geometries, bounds and areas (computed once)."""
 
-    Build it once per layer with :meth:`build`.
-    """
+    geoms: np.ndarray
+    bounds: np.ndarray
+    area: np.ndarray
+    rings: RingArrays
+
+    @classmethod
+    def build(cls, geoms: Any) -> OverlayLayer:
+        """Prepare the arrays of a layer (an array, GeoSeries or list of shapely geometries)."""
+        arr = np.asarray(geoms, dtype=object)
+        return cls(geoms=arr, bounds=shapely.bounds(arr), area=shapely.area(arr), rings=RingArrays.build(arr))
+
+
+@dataclass(frozen=True)
+class ParcelIndex:
+    """The parcels with their STRtree, bounds and areas: built once per run, queried by every layer."""
 
     geoms: np.ndarray
     tree: shapely.STRtree
     bounds: np.ndarray
     area: np.ndarray
+    rings: RingArrays
 
     @classmethod
-    def build(cls, geoms: Any) -> OverlayLayer:
-        """Index the geometries (an array, GeoSeries or list of shapely geometries)."""
-        arr = np.asarray(geoms, dtype=object)
+    def build(cls, parcels: Any) -> ParcelIndex:
+        """Index the parcels (an array, GeoSeries or list of shapely polygons)."""
+        arr = np.asarray(parcels, dtype=object)
         tree = shapely.STRtree(arr)
         # Force the tree's construction now, before any worker process inherits it.
         tree.query(shapely.box(0, 0, 0, 0))
-        return cls(geoms=arr, tree=tree, bounds=shapely.bounds(arr), area=shapely.area(arr))
+        return cls(
+            geoms=arr, tree=tree, bounds=shapely.bounds(arr), area=shapely.area(arr), rings=RingArrays.build(arr)
+        )
+
+    def __len__(self) -> int:
+        return len(self.geoms)
 
 
 @dataclass(frozen=True)
@@ -117,43 +143,40 @@ def _bbox_within(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
     )
 
 
-def overlaps_chunk(
-    parcels: np.ndarray,
-    parcel_bounds: np.ndarray,
-    parcel_area: np.ndarray,
-    layer: OverlayLayer,
-    *,
-    offset: int = 0,
-) -> Overlaps:
-    """Overlaps of a chunk of parcels with one indexed layer (the four steps of the module docstring).
+def overlaps_chunk(index: ParcelIndex, layer: OverlayLayer, *, start: int = 0, stop: int | None = None) -> Overlaps:
+    """Overlaps of the parcels with the features ``start:stop`` of one layer (steps 1–4 of the module docstring).
 
     Parameters
     ----------
-    parcels, parcel_bounds, parcel_area
-        The chunk's geometries, their bounds (n × 4) and areas.
+    index
+        The parcels and their STRtree.
     layer
-        The indexed polygon layer.
-    offset
-        Added to the returned parcel positions (position of the chunk in the whole parcel array).
+        The polygon layer.
+    start, stop
+        The chunk of the layer's features; the whole layer by default.
     """
-    if len(parcels) == 0 or len(layer.geoms) == 0:
+    stop = len(layer.geoms) if stop is None else stop
+    if len(index) == 0 or stop <= start:
         return Overlaps.empty()
-    pi, oi = layer.tree.query(parcels, predicate="intersects")
+    oi, pi = index.tree.query(layer.geoms[start:stop], predicate="intersects")
+    oi = oi.astype(np.int64) + start
+    pi = pi.astype(np.int64)
+    parcels = index.geoms
     n = len(pi)
     area = np.empty(n, dtype=np.float64)
     done = np.zeros(n, dtype=bool)
 
-    # Parcel wholly inside one polygon: take the parcel's area.
-    test = np.flatnonzero(_bbox_within(parcel_bounds[pi], layer.bounds[oi]))
+    # Parcel wholly inside one feature: take the parcel's area.
+    test = np.flatnonzero(_bbox_within(index.bounds[pi], layer.bounds[oi]))
     if len(test):
         others = layer.geoms[oi[test]]
         shapely.prepare(others)
         hit = test[shapely.covers(others, parcels[pi[test]])]
-        area[hit] = parcel_area[pi[hit]]
+        area[hit] = index.area[pi[hit]]
         done[hit] = True
 
-    # Polygon wholly inside the parcel (a building on its parcel): take the polygon's area.
-    test = np.flatnonzero(~done & _bbox_within(layer.bounds[oi], parcel_bounds[pi]))
+    # Feature wholly inside the parcel (a building on its parcel): take the feature's area.
+    test = np.flatnonzero(~done & _bbox_within(layer.bounds[oi], index.bounds[pi]))
     if len(test):
         owners = parcels[pi[test]]
         shapely.prepare(owners)
@@ -161,33 +184,21 @@ def overlaps_chunk(
         area[hit] = layer.area[oi[hit]]
         done[hit] = True
 
-    # Pairs crossing an edge: exact intersection.
+    # Pairs crossing an edge: exact intersection area (convex clipping, else GEOS).
     rest = np.flatnonzero(~done)
     if len(rest):
-        a, b = parcels[pi[rest]], layer.geoms[oi[rest]]
-        try:
-            area[rest] = shapely.area(shapely.intersection(a, b))
-        except shapely.errors.GEOSException as exc:
-            # An invalid geometry slipped through (the harmonise step repairs them): repair, log, go on.
-            log.warning("intersection failed (%s); repeating it on repaired geometries (make_valid)", exc)
-            area[rest] = shapely.area(shapely.intersection(shapely.make_valid(a), shapely.make_valid(b)))
-    return Overlaps(parcel=pi.astype(np.int64) + offset, other=oi.astype(np.int64), area=area, exact=~done)
+        area[rest] = pair_areas(parcels, index.rings, pi[rest], layer.geoms, layer.rings, oi[rest])
+    return Overlaps(parcel=pi, other=oi, area=area, exact=~done)
 
 
 @dataclass(frozen=True)
 class _Job:
-    parcels: np.ndarray
-    bounds: np.ndarray
-    area: np.ndarray
+    index: ParcelIndex
     layers: Mapping[str, OverlayLayer]
 
 
-def _run_chunk(job: _Job, start: int, stop: int) -> dict[str, Overlaps]:
-    sl = slice(start, stop)
-    return {
-        name: overlaps_chunk(job.parcels[sl], job.bounds[sl], job.area[sl], layer, offset=start)
-        for name, layer in job.layers.items()
-    }
+def _run_chunk(job: _Job, name: str, start: int, stop: int) -> tuple[str, Overlaps]:
+    return name, overlaps_chunk(job.index, job.layers[name], start=start, stop=stop)
 
 
 # The job a forked worker process inherited from its parent; set once per worker by `_init_worker`,
@@ -199,8 +210,8 @@ def _init_worker(job: _Job) -> None:
     _WORKER_JOB["job"] = job
 
 
-def _run_chunk_in_worker(start: int, stop: int) -> dict[str, Overlaps]:
-    return _run_chunk(_WORKER_JOB["job"], start, stop)
+def _run_chunk_in_worker(task: tuple[str, int, int]) -> tuple[str, Overlaps]:
+    return _run_chunk(_WORKER_JOB["job"], *task)
 
 
 def resolve_workers(workers: int | None) -> int:
@@ -220,45 +231,51 @@ def indexed_overlaps(
     layers: Mapping[str, OverlayLayer],
     *,
     workers: int | None = 1,
-    min_chunk: int = 20_000,
+    min_parcels: int = 20_000,
 ) -> dict[str, Overlaps]:
-    """Exact overlaps of every parcel with every feature of each indexed layer.
+    """Exact overlaps of every parcel with every feature of each layer.
 
     Parameters
     ----------
     parcels
-        Parcel polygons (array, GeoSeries or list).
+        A :class:`ParcelIndex` (built once per run), or parcel polygons (array, GeoSeries or list).
     layers
-        Indexed layers by name, each built once with :meth:`OverlayLayer.build`.
+        Layers by name, each built once with :meth:`OverlayLayer.build`.
     workers
-        Worker processes; None uses every available core. Below `min_chunk` parcels per worker the work
-        runs in this process.
-    min_chunk
-        Smallest number of parcels worth a worker process.
+        Worker processes; None uses every available core.
+    min_parcels
+        Below this number of parcels everything runs in this process (forking would cost more).
 
     Returns
     -------
     dict
-        ``{layer name: Overlaps}``, pairs ordered by parcel chunk.
+        ``{layer name: Overlaps}``.
     """
-    arr = np.asarray(parcels, dtype=object)
-    job = _Job(parcels=arr, bounds=shapely.bounds(arr), area=shapely.area(arr), layers=layers)
-    n = len(arr)
-    nworkers = min(resolve_workers(workers), max(1, n // max(1, min_chunk)))
+    index = parcels if isinstance(parcels, ParcelIndex) else ParcelIndex.build(parcels)
+    job = _Job(index=index, layers=layers)
+    nworkers = resolve_workers(workers)
     if nworkers > 1 and "fork" not in multiprocessing.get_all_start_methods():
         log.info("no 'fork' start method on this platform: overlaps run in one process")
         nworkers = 1
+    if len(index) < min_parcels:
+        nworkers = 1
+    tasks: list[tuple[str, int, int]] = []
+    for name, layer in layers.items():
+        m = len(layer.geoms)
+        nchunks = max(1, min(2 * nworkers, m // 50)) if nworkers > 1 else 1
+        edges = np.linspace(0, m, nchunks + 1).astype(int)
+        tasks += [(name, int(a), int(b)) for a, b in itertools.pairwise(edges)]
     if nworkers == 1:
-        return _run_chunk(job, 0, n)
-
-    nchunks = nworkers * 2
-    edges = np.linspace(0, n, nchunks + 1).astype(int)
-    log.debug("overlaps: %d parcels in %d chunks on %d processes", n, nchunks, nworkers)
-    with ProcessPoolExecutor(
-        max_workers=nworkers,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_init_worker,
-        initargs=(job,),
-    ) as pool:
-        parts = list(pool.map(_run_chunk_in_worker, edges[:-1], edges[1:]))
-    return {name: Overlaps.concat([p[name] for p in parts]) for name in layers}
+        parts = [_run_chunk(job, *t) for t in tasks]
+    else:
+        # the biggest chunks first, so the last ones to finish are small
+        tasks.sort(key=lambda t: -(t[2] - t[1]) * len(index) / max(1, len(layers[t[0]].geoms)))
+        log.debug("overlaps: %d chunks on %d processes", len(tasks), nworkers)
+        with ProcessPoolExecutor(
+            max_workers=nworkers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_init_worker,
+            initargs=(job,),
+        ) as pool:
+            parts = list(pool.map(_run_chunk_in_worker, tasks))
+    return {name: Overlaps.concat([ov for n, ov in parts if n == name]) for name in layers}

@@ -15,7 +15,8 @@ def demo(tmp_path_factory):
     from flaechen.config import load_config
     from flaechen.pipeline import build_district
 
-    config = generate.generate_demo(tmp_path_factory.mktemp("demo"), scale=2_500, seed=3)
+    scale = getattr(generate, "MIN_SCALE", 3_000)  # the smallest demo district
+    config = generate.generate_demo(tmp_path_factory.mktemp("demo"), scale=scale, seed=3)
     return build_district(load_config(config))
 
 

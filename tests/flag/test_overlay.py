@@ -134,7 +134,7 @@ def test_parallel_workers_give_the_same_pairs():
     parcels = shapely.box(xy[:, 0], xy[:, 1], xy[:, 0] + 30, xy[:, 1] + 20)
     layer = OverlayLayer.build(shapely.buffer(shapely.points(rng.uniform(0, 1000, size=(50, 2))), 60))
     one = indexed_overlaps(parcels, {"l": layer}, workers=1)["l"]
-    two = indexed_overlaps(parcels, {"l": layer}, workers=2, min_chunk=10)["l"]
+    two = indexed_overlaps(parcels, {"l": layer}, workers=2, min_parcels=10)["l"]
     assert as_dict(one) == pytest.approx(as_dict(two))
     assert (~one.exact).sum() > 0  # some pairs took the covers shortcut
 
