@@ -63,6 +63,7 @@ _KNOWN_KEYS = (
     "coordinate_decimals",
     "max_overview_features",
     "max_overview_mb",
+    "max_listing_rows",
     "logo",
 )
 
@@ -99,6 +100,9 @@ class PublishProfile:
         Above this many drawn features, or this many megabytes of feature data, the overview page shows
         only municipalities with their aggregates; the features are drawn on the municipality pages.
         The defaults keep the overview under 5 MB and fast in a browser.
+    max_listing_rows
+        Rows of the candidate and brownfield lists on a municipality page (the largest first); the
+        map still shows every feature. Long HTML tables slow a page down more than the map does.
     logo
         Optional image file (resolved against ``base_dir``) shown in the page header.
     """
@@ -117,6 +121,7 @@ class PublishProfile:
     coordinate_decimals: int = 6
     max_overview_features: int = 4_000
     max_overview_mb: float = 4.0
+    max_listing_rows: int = 300
     logo: Path | None = None
 
     def allowed(self, layer: str) -> tuple[str, ...]:
@@ -319,6 +324,11 @@ def load_profile(
         problems.append("publish.max_overview_mb: must be a positive number of megabytes")
         max_mb = defaults.max_overview_mb
 
+    max_rows = raw.get("max_listing_rows", defaults.max_listing_rows)
+    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 0:
+        problems.append("publish.max_listing_rows: must be a whole number ≥ 0")
+        max_rows = defaults.max_listing_rows
+
     logo: Path | None = None
     if raw.get("logo") is not None:
         if not isinstance(raw["logo"], str):
@@ -349,5 +359,6 @@ def load_profile(
         coordinate_decimals=decimals,
         max_overview_features=max_features,
         max_overview_mb=float(max_mb),
+        max_listing_rows=max_rows,
         logo=logo,
     )

@@ -685,8 +685,11 @@ def build_site(
             listed = (("parcel_id",) if layer == "candidates" else ()) + PRIMARY_FIELDS.get(layer, ())
             fields = [f for f in dict.fromkeys(listed) if f in profile.allowed(layer)]
             listing_rows = []
-            if gdf is not None:
-                for _, feature in gdf.iterrows():
+            total_rows = 0 if gdf is None else len(gdf)
+            if gdf is not None and len(gdf):
+                if "area_m2" in gdf.columns:  # the largest potentials first
+                    gdf = gdf.sort_values("area_m2", ascending=False, na_position="last", kind="stable")
+                for _, feature in gdf.head(profile.max_listing_rows).iterrows():
                     values = [_display_value(ctx, layer, f, feature.get(f)) for f in fields]
                     listing_rows.append(
                         [
@@ -700,7 +703,20 @@ def build_site(
                             for f, v in zip(fields, values, strict=True)
                         ]
                     )
-            listings.append({"title": heading, "header": [field_label(f, lang) for f in fields], "rows": listing_rows})
+            listings.append(
+                {
+                    "title": heading,
+                    "header": [field_label(f, lang) for f in fields],
+                    "rows": listing_rows,
+                    "total": format_number(total_rows, language=lang),
+                    "more": ui["listing_more"].format(
+                        n=format_number(len(listing_rows), language=lang),
+                        total=format_number(total_rows, language=lang),
+                    )
+                    if total_rows > len(listing_rows)
+                    else None,
+                }
+            )
         chart = _chart(
             env,
             ctx,

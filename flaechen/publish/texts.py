@@ -68,6 +68,7 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "skip": "Zur Tabelle springen",
                 "map_label": "Karte",
                 "more": "Weitere Angaben",
+                "listing_more": "Die {n} größten von {total} Flächen; alle zeigt die Karte.",
             }
         ),
         "en": MappingProxyType(
@@ -127,6 +128,7 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "skip": "Skip to the table",
                 "map_label": "Map",
                 "more": "More details",
+                "listing_more": "The {n} largest of {total} sites; the map shows all of them.",
             }
         ),
     }

@@ -190,3 +190,12 @@ def test_background_tiles_only_when_configured(district_gpkg, fixture_site, tmp_
 def test_pages_can_be_zoomed_on_a_phone(fixture_site):
     text = (fixture_site / "index.html").read_text(encoding="utf-8")
     assert "user-scalable=no" not in text and 'name="viewport"' in text
+
+
+def test_listing_is_bounded_largest_first(district_gpkg, tmp_path):
+    path, _ = district_gpkg
+    site = publish(path, tmp_path, profile={"max_listing_rows": 3, "private_candidates": "parcels"}).parent
+    page = (site / "gemeinde-07999001.html").read_text(encoding="utf-8")
+    assert "Die 3 größten von 43 Flächen; alle zeigt die Karte." in page
+    listed = page.split("Einzeln dargestellte Potenzialflächen")[1].split("</table>")[0]
+    assert listed.count("<tr>") == 1 + 3
