@@ -75,14 +75,7 @@ class RingArrays:
         if n == 0:
             zi, zf = np.zeros(1, dtype=np.int64), np.empty(0)
             return cls(zf, zf, zi, zf, zi, np.empty(0, dtype=np.int64), np.empty((0, 1, 2)), zf)
-        types = shapely.get_type_id(geoms)
-        polygonal = np.isin(types, (GeometryType.POLYGON, GeometryType.MULTIPOLYGON)) & ~shapely.is_empty(geoms)
-        if polygonal.all() and (types == GeometryType.POLYGON).all():
-            _, coords, (ring_off, part_off) = shapely.to_ragged_array(geoms)
-            geom_off = np.arange(n + 1)
-        else:
-            use = np.where(polygonal, geoms, shapely.from_wkt("MULTIPOLYGON EMPTY"))
-            _, coords, (ring_off, part_off, geom_off) = shapely.to_ragged_array(_as_multi(use))
+        coords, ring_off, part_off, geom_off = _ragged(geoms)
         ring_off = ring_off.astype(np.int64)
         part_off = part_off.astype(np.int64)
         geom_off = geom_off.astype(np.int64)
@@ -127,6 +120,30 @@ class RingArrays:
         convex = ~((cross > 0).any(axis=1) & (cross < 0).any(axis=1)) & (area2 != 0)
         clip_row[cand[convex]] = np.arange(int(convex.sum()))
         return cls(x, y, open_off, ring_sign, geom_rings, clip_row, xy[convex], np.sign(area2[convex]))
+
+
+def _ragged(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates (closed rings) and ring, part and geometry offsets, as ``shapely.to_ragged_array``.
+
+    Polygons without holes and one-part multipolygons without holes (nearly every parcel and building)
+    take a fast path through ``get_coordinates``, which creates no ring geometries.
+    """
+    n = len(geoms)
+    types = shapely.get_type_id(geoms)
+    polygonal = np.isin(types, (GeometryType.POLYGON, GeometryType.MULTIPOLYGON)) & ~shapely.is_empty(geoms)
+    first = geoms.copy()
+    multi = np.flatnonzero(polygonal & (types == GeometryType.MULTIPOLYGON))
+    if len(multi):
+        first[multi] = shapely.get_geometry(geoms[multi], 0)
+    simple = polygonal & (shapely.get_num_geometries(geoms) == 1) & (shapely.get_num_interior_rings(first) == 0)
+    if simple.all():
+        coords, idx = shapely.get_coordinates(geoms, return_index=True)
+        counts = np.bincount(idx, minlength=n)
+        ring_off = np.concatenate([[0], np.cumsum(counts)])
+        return coords, ring_off, np.arange(n + 1), np.arange(n + 1)
+    use = np.where(polygonal, geoms, shapely.from_wkt("MULTIPOLYGON EMPTY"))
+    _, coords, (ring_off, part_off, geom_off) = shapely.to_ragged_array(_as_multi(use))
+    return coords, ring_off, part_off, geom_off
 
 
 def _as_multi(geoms: np.ndarray) -> np.ndarray:

@@ -56,13 +56,12 @@ class OverlayLayer:
     geoms: np.ndarray
     bounds: np.ndarray
     area: np.ndarray
-    rings: RingArrays
 
     @classmethod
     def build(cls, geoms: Any) -> OverlayLayer:
         """Prepare the arrays of a layer (an array, GeoSeries or list of shapely geometries)."""
         arr = np.asarray(geoms, dtype=object)
-        return cls(geoms=arr, bounds=shapely.bounds(arr), area=shapely.area(arr), rings=RingArrays.build(arr))
+        return cls(geoms=arr, bounds=shapely.bounds(arr), area=shapely.area(arr))
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,6 @@ class ParcelIndex:
     tree: shapely.STRtree
     bounds: np.ndarray
     area: np.ndarray
-    rings: RingArrays
 
     @classmethod
     def build(cls, parcels: Any) -> ParcelIndex:
@@ -82,9 +80,7 @@ class ParcelIndex:
         tree = shapely.STRtree(arr)
         # Force the tree's construction now, before any worker process inherits it.
         tree.query(shapely.box(0, 0, 0, 0))
-        return cls(
-            geoms=arr, tree=tree, bounds=shapely.bounds(arr), area=shapely.area(arr), rings=RingArrays.build(arr)
-        )
+        return cls(geoms=arr, tree=tree, bounds=shapely.bounds(arr), area=shapely.area(arr))
 
     def __len__(self) -> int:
         return len(self.geoms)
@@ -187,7 +183,11 @@ def overlaps_chunk(index: ParcelIndex, layer: OverlayLayer, *, start: int = 0, s
     # Pairs crossing an edge: exact intersection area (convex clipping, else GEOS).
     rest = np.flatnonzero(~done)
     if len(rest):
-        area[rest] = pair_areas(parcels, index.rings, pi[rest], layer.geoms, layer.rings, oi[rest])
+        # flat rings only of the geometries involved, built here (in the worker)
+        up, pinv = np.unique(pi[rest], return_inverse=True)
+        uo, oinv = np.unique(oi[rest], return_inverse=True)
+        pg, og = parcels[up], layer.geoms[uo]
+        area[rest] = pair_areas(pg, RingArrays.build(pg), pinv, og, RingArrays.build(og), oinv)
     return Overlaps(parcel=pi, other=oi, area=area, exact=~done)
 
 
