@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup system demo test lint bench clean
+.PHONY: setup system demo render test lint bench clean
 
 setup: system $(VENV)/.installed node_modules/.installed
 
@@ -25,6 +25,10 @@ node_modules/.installed: package.json package-lock.json
 
 demo: setup
 	$(VENV)/bin/flaechen demo --out out/demo
+
+# A PNG of the demo district's QGIS project, rendered by QGIS (Debian's python3-qgis, system Python).
+render: demo
+	/usr/bin/python3 scripts/render_qgis.py out/demo/district.qgz out/demo/district.png
 
 test: setup
 	$(PY) -m pytest

@@ -297,8 +297,10 @@ def run(
     the QGIS project ``district.qgz`` and, with `publish`, the offline map site ``site/``.
     """
     from flaechen.export import style_gpkg, write_qgis_project
+    from flaechen.export.settings import parse_export_section, run_exports
 
     progress = progress or _no_progress
+    exports = parse_export_section(config.export)  # validated before the long steps
     dataset = build_district(config, progress=progress)
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
     extra_tables: dict[str, pd.DataFrame] = {}
@@ -319,8 +321,12 @@ def run(
     gpkg, csv_path = write_dataset(
         dataset, out_dir, extra_layers=extra_layers, extra_tables=extra_tables, finish=style_gpkg,
     )
-    extras["qgis_project"] = write_qgis_project(gpkg, crs=config.crs)
+    extras["qgis_project"] = write_qgis_project(gpkg, crs=config.crs, title=config.name)
     progress("write district.gpkg", 1, 1)
+    if exports.parquet or exports.postgis:
+        progress("export", 0, 1)
+        extras["exports"] = run_exports(gpkg, exports)
+        progress("export", 1, 1)
     if publish:
         from flaechen.publish import publish as publish_site
 
@@ -335,6 +341,7 @@ def check(config: DistrictConfig) -> list[str]:
 
     Returns every problem found (an empty list when all is well).
     """
+    from flaechen.export.settings import parse_export_section
     from flaechen.flag import parse_flag_section
     from flaechen.publish import load_profile
 
@@ -342,6 +349,7 @@ def check(config: DistrictConfig) -> list[str]:
     for validate in (
         lambda: parse_flag_section(config.flag, base_dir=config.base_dir),
         lambda: load_profile(config.publish, base_dir=config.base_dir),
+        lambda: parse_export_section(config.export),
     ):
         try:
             validate()
