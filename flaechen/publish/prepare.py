@@ -109,7 +109,7 @@ def read_district(path: str | os.PathLike, *, profile: PublishProfile) -> Distri
     for layer in profile.layers:
         if layer not in available:
             log.warning("%s: layer %r not found; the site shows it empty", path, layer)
-            layers[layer] = _empty(layer, profile)
+            layers[layer] = empty_layer(layer, profile)
             continue
         present = set(pyogrio.read_info(path, layer=layer)["fields"])
         allowed = [f for f in profile.allowed(layer) if f in present]
@@ -188,7 +188,8 @@ def _as_dtype(series: pd.Series, dtype: str) -> pd.Series:
         return series
 
 
-def _empty(layer: str, profile: PublishProfile) -> gpd.GeoDataFrame:
+def empty_layer(layer: str, profile: PublishProfile) -> gpd.GeoDataFrame:
+    """An empty frame with the allowed and control columns of `layer` (a layer missing from the file)."""
     columns = {name: pd.Series([], dtype="object") for name in profile.allowed(layer)}
     columns |= {_control(c): pd.Series([], dtype="object") for c in CONTROL_COLUMNS.get(layer, ())}
     return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([]))

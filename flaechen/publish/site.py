@@ -463,40 +463,44 @@ def _js_config(ctx: _Context, *, focus: str | None, show_parts: bool) -> dict[st
     }
 
 
-def build_site(
-    district: prepare.District,
-    *,
-    profile: PublishProfile,
-    site_dir: Path,
-    links: AssetLinks,
-    generated: date,
-) -> Path:
-    """Write the pages and data scripts of the site into `site_dir` (assets already copied).
+@dataclass(frozen=True)
+class _Prepared:
+    """The layers ready for display (EPSG:4326) and the figures per municipality."""
 
-    Returns
-    -------
-    Path
-        The overview page ``site_dir/index.html``.
-    """
-    schema = load_schema()
+    table: pd.DataFrame
+    taken: Mapping[str, Any]
+    display: Mapping[str, gpd.GeoDataFrame]
+    hidden_brownfields: Mapping[str, int]
+    n_hidden: int
+
+
+@dataclass(frozen=True)
+class _Pages:
+    """What every page shares: templates, asset links, navigation, notes."""
+
+    ctx: _Context
+    env: jinja2.Environment
+    links: AssetLinks
+    names: Mapping[str, str]
+    nav: tuple[Mapping[str, Any], ...]
+    notes: Markup
+    m2_label: str
+    logo: str | None
+
+
+def _prepare(ctx: _Context, district: prepare.District) -> _Prepared:
+    """Split private land off, compute the figures, simplify and reproject every layer shown."""
+    profile = ctx.profile
     layers = district.layers
-    candidates = layers.get("candidates", prepare._empty("candidates", profile))
-    ctx = _Context(profile=profile, schema=schema, categories=_categories(schema, candidates))
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
-    )
-    ui = ctx.ui
-    municipalities = layers["municipalities"]
+    candidates = layers.get("candidates", prepare.empty_layer("candidates", profile))
     mode = profile.private_candidates
-
     shown_candidates, hidden_candidates = prepare.split_private(candidates, mode=mode)
     table = prepare.summarise(
-        municipalities, candidates, categories=ctx.categories, hidden_index=hidden_candidates.index
+        layers["municipalities"], candidates, categories=ctx.categories, hidden_index=hidden_candidates.index
     )
-    inner = _merge_summary(table, district.summary)
+    taken = _merge_summary(table, district.summary)
     display: dict[str, gpd.GeoDataFrame] = {}
     hidden_brownfields: dict[str, int] = {}
-    tolerance = profile.simplify_tolerance_m
     for layer in profile.layers:
         gdf = layers[layer]
         if layer == "candidates":
@@ -504,27 +508,41 @@ def build_site(
         elif layer == "brownfields":
             gdf, hidden = prepare.split_private(gdf, mode=mode)
             hidden_brownfields = hidden["_ags"].astype(str).value_counts().to_dict() if len(hidden) else {}
-        gdf = prepare.simplify(gdf, tolerance=tolerance, group_by=prepare.COVERAGE_GROUPS.get(layer))
+        gdf = prepare.simplify(gdf, tolerance=profile.simplify_tolerance_m, group_by=prepare.COVERAGE_GROUPS.get(layer))
         display[layer] = prepare.to_display(gdf, decimals=profile.coordinate_decimals)
     if mode == "grid":
         cells = prepare.grid_cells(
             hidden_candidates, size=profile.grid_size_m, min_count=profile.grid_min_count, categories=ctx.categories
         )
         display["grid"] = prepare.to_display(cells, decimals=profile.coordinate_decimals)
+    return _Prepared(
+        table=table,
+        taken=taken,
+        display=display,
+        hidden_brownfields=hidden_brownfields,
+        n_hidden=len(hidden_candidates),
+    )
 
+
+def _write_data(ctx: _Context, prep: _Prepared, site_dir: Path) -> tuple[dict[str, dict[str, gpd.GeoDataFrame]], bool]:
+    """Write ``data/gemeinden.js`` and one data script per municipality.
+
+    Returns the display layers split by AGS, and whether the district is too large for an overview that
+    draws every feature (then it shows municipalities with aggregates only).
+    """
+    profile = ctx.profile
     data_dir = site_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    stats = _stats(ctx, table, hidden_brownfields)
-    muni = display["municipalities"]
+    stats = _stats(ctx, prep.table, prep.hidden_brownfields)
     (data_dir / "gemeinden.js").write_text(
         "window.FLAECHEN_DATA.district={"
-        f'"municipalities":{feature_collection(ctx, "municipalities", muni)},'
+        f'"municipalities":{feature_collection(ctx, "municipalities", prep.display["municipalities"])},'
         f'"stats":{js_json(stats)}}};\n',
         encoding="utf-8",
     )
-    part_layers = [layer for layer in display if layer != "municipalities"]
-    split = {layer: _by_ags(display[layer]) for layer in part_layers}
-    all_ags = [str(a) for a in table.index]
+    part_layers = [layer for layer in prep.display if layer != "municipalities"]
+    split = {layer: _by_ags(prep.display[layer]) for layer in part_layers}
+    all_ags = [str(a) for a in prep.table.index]
     drawn = 0
     data_bytes = 0
     budget = profile.max_overview_mb * 1_000_000
@@ -549,10 +567,11 @@ def build_site(
                 features,
                 size / 1e6,
             )
-    orphans = {layer: sum(len(g) for a, g in split[layer].items() if a not in set(all_ags)) for layer in part_layers}
-    for layer, n in orphans.items():
-        if n:
-            log.warning("%d %s features carry an AGS of no municipality; not drawn", n, layer)
+    known = set(all_ags)
+    for layer in part_layers:
+        orphans = sum(len(g) for a, g in split[layer].items() if a not in known)
+        if orphans:
+            log.warning("%d %s features carry an AGS of no municipality; not drawn", orphans, layer)
     large = drawn > profile.max_overview_features or data_bytes > budget
     if large:
         log.info(
@@ -563,207 +582,248 @@ def build_site(
             profile.max_overview_features,
             profile.max_overview_mb,
         )
+    log.info(
+        "site data: %d features drawn in all, %.1f MB (%d private candidates aggregated)",
+        drawn,
+        data_bytes / 1e6,
+        prep.n_hidden,
+    )
+    return split, large
 
-    logo = None
-    if profile.logo is not None:
-        logo_target = site_dir / "assets" / f"logo{profile.logo.suffix.lower()}"
-        logo_target.write_bytes(profile.logo.read_bytes())
-        logo = f"assets/{logo_target.name}"
 
-    names = {str(a): str(n) if not pd.isna(n) else str(a) for a, n in table["name"].items()}
-    pages = [{"href": page_name(a), "name": names[a], "current": False} for a in all_ags]
-    notes = _notes(env, ctx, large=large, generated=generated, inner=inner)
-    m2_label = ui["inner_m2_per_inhabitant"] if inner["inner"] else ui["m2_per_inhabitant"]
+def _cells(ctx: _Context, row: pd.Series) -> list[dict[str, str]]:
     lang = ctx.language
+    return [
+        {
+            "name": category,
+            "colour": ctx.colour(category),
+            "n": format_number(row[f"n_{i}"], language=lang),
+            "ha": format_number(row[f"ha_{i}"], decimals=2, language=lang),
+        }
+        for i, category in enumerate(ctx.categories)
+    ]
 
-    # overview
-    def cells_of(row: pd.Series) -> list[dict[str, str]]:
-        return [
-            {
-                "n": format_number(row[f"n_{i}"], language=lang),
-                "ha": format_number(row[f"ha_{i}"], decimals=2, language=lang),
-            }
-            for i in range(len(ctx.categories))
-        ]
 
+def _private(ctx: _Context, row: pd.Series) -> str:
+    lang = ctx.language
+    n = format_number(row["n_private"], language=lang)
+    return f"{n} / {format_number(row['ha_private'], decimals=2, language=lang)} ha"
+
+
+def _overview_page(pages: _Pages, prep: _Prepared, *, large: bool) -> str:
+    ctx, env, ui = pages.ctx, pages.env, pages.ctx.ui
+    lang = ctx.language
+    table = prep.table
     rows = []
     for ags, row in table.iterrows():
         rows.append(
             {
                 "href": page_name(str(ags)),
-                "name": names[str(ags)],
+                "name": pages.names[str(ags)],
                 "population": format_number(row["population"], language=lang),
-                "cells": cells_of(row),
+                "cells": _cells(ctx, row),
                 "n": format_number(row["n"], language=lang),
                 "ha": format_number(row["ha"], decimals=2, language=lang),
                 "m2": format_number(row["m2_per_inhabitant"], decimals=1, language=lang),
                 "dwellings": format_number(row.get("dwellings"), language=lang),
-                "private": f"{format_number(row['n_private'], language=lang)} / "
-                f"{format_number(row['ha_private'], decimals=2, language=lang)} ha",
+                "private": _private(ctx, row),
             }
         )
     sums = table.select_dtypes("number").sum()
     population = pd.to_numeric(table["population"], errors="coerce")
     if not (population.notna().all() and population.sum() > 0):
         total_m2 = None
-    elif inner["inner"]:
+    elif prep.taken["inner"]:
         total_m2 = float((table["m2_per_inhabitant"].fillna(0) * population).sum() / population.sum())
     else:
         total_m2 = sums["ha"] * 10_000 / population.sum()
     total = {
         "population": format_number(population.sum() if population.notna().all() else None, language=lang),
-        "cells": cells_of(sums),
+        "cells": _cells(ctx, sums),
         "n": format_number(sums["n"], language=lang),
         "ha": format_number(sums["ha"], decimals=2, language=lang),
         "m2": format_number(total_m2, decimals=1, language=lang),
         "dwellings": format_number(sums.get("dwellings"), language=lang),
-        "private": f"{format_number(sums['n_private'], language=lang)} / "
-        f"{format_number(sums['ha_private'], decimals=2, language=lang)} ha",
+        "private": _private(ctx, sums),
     }
     chart = _chart(
         env,
         ctx,
         caption=ui["chart_title"],
-        rows=[(names[str(a)], [float(r[f"ha_{i}"]) for i in range(len(ctx.categories))]) for a, r in table.iterrows()],
+        rows=[
+            (pages.names[str(a)], [float(r[f"ha_{i}"]) for i in range(len(ctx.categories))])
+            for a, r in table.iterrows()
+        ],
     )
     top = env.get_template("top.html").render(
-        ui=ui, title=profile.title, subtitle=ui["overview"], back=False, pages=pages, logo=logo
+        ui=ui, title=ctx.profile.title, subtitle=ui["overview"], back=False, pages=pages.nav, logo=pages.logo
     )
     bottom = env.get_template("overview.html").render(
         ui=ui,
         categories=[{"name": c, "colour": ctx.colour(c)} for c in ctx.categories],
         rows=rows,
         total=total,
-        m2_label=m2_label,
-        dwellings=inner["dwellings"],
+        m2_label=pages.m2_label,
+        dwellings=prep.taken["dwellings"],
         chart=chart,
-        notes=notes,
+        notes=pages.notes,
     )
-    index = site_dir / "index.html"
-    index.write_text(
-        _render_map_page(
-            ctx=ctx,
-            title=f"{profile.title} – {ui['overview']}",
-            links=links,
-            data_scripts=["data/gemeinden.js"] + ([] if large else [data_name(a) for a in all_ags]),
-            config=_js_config(ctx, focus=None, show_parts=not large),
-            top=top,
-            bottom=bottom,
-            center=_bounds(muni),
-        ),
-        encoding="utf-8",
+    all_ags = [str(a) for a in table.index]
+    return _render_map_page(
+        ctx=ctx,
+        title=f"{ctx.profile.title} – {ui['overview']}",
+        links=pages.links,
+        data_scripts=["data/gemeinden.js"] + ([] if large else [data_name(a) for a in all_ags]),
+        config=_js_config(ctx, focus=None, show_parts=not large),
+        top=top,
+        bottom=bottom,
+        center=_bounds(prep.display["municipalities"]),
     )
 
-    # one page per municipality
-    listing_layers = [("candidates", ui["list_candidates"]), ("brownfields", ui["list_brownfields"])]
-    for ags, row in table.iterrows():
-        ags = str(ags)
-        name = names[ags]
-        cells = [
-            {
-                "name": c,
-                "colour": ctx.colour(c),
-                "n": format_number(row[f"n_{i}"], language=lang),
-                "ha": format_number(row[f"ha_{i}"], decimals=2, language=lang),
-            }
-            for i, c in enumerate(ctx.categories)
-        ]
-        totals = {
-            "n": format_number(row["n"], language=lang),
-            "ha": format_number(row["ha"], decimals=2, language=lang),
-            "n_private": format_number(row["n_private"], language=lang),
-            "ha_private": format_number(row["ha_private"], decimals=2, language=lang),
-            "population": format_number(row["population"], language=lang),
-            "m2": format_number(row["m2_per_inhabitant"], decimals=1, language=lang),
-            "dwellings": format_number(row.get("dwellings"), language=lang) if inner["dwellings"] else None,
-        }
-        listings = []
-        for layer, heading in listing_layers:
-            if layer not in display:
-                continue
-            gdf = split.get(layer, {}).get(ags)
-            listed = (("parcel_id",) if layer == "candidates" else ()) + PRIMARY_FIELDS.get(layer, ())
-            fields = [f for f in dict.fromkeys(listed) if f in profile.allowed(layer)]
-            listing_rows = []
-            total_rows = 0 if gdf is None else len(gdf)
-            if gdf is not None and len(gdf):
-                if "area_m2" in gdf.columns:  # the largest potentials first
-                    gdf = gdf.sort_values("area_m2", ascending=False, na_position="last", kind="stable")
-                for _, feature in gdf.head(profile.max_listing_rows).iterrows():
-                    values = [_display_value(ctx, layer, f, feature.get(f)) for f in fields]
-                    listing_rows.append(
-                        [
-                            ""
-                            if v is None
-                            else (
-                                format_number(v, decimals=0 if isinstance(v, int) else 2, language=lang)
-                                if isinstance(v, int | float)
-                                else str(v)
-                            )
-                            for f, v in zip(fields, values, strict=True)
-                        ]
-                    )
-            listings.append(
-                {
-                    "title": heading,
-                    "header": [field_label(f, lang) for f in fields],
-                    "rows": listing_rows,
-                    "total": format_number(total_rows, language=lang),
-                    "more": ui["listing_more"].format(
-                        n=format_number(len(listing_rows), language=lang),
-                        total=format_number(total_rows, language=lang),
-                    )
-                    if total_rows > len(listing_rows)
-                    else None,
-                }
+
+def _listing(ctx: _Context, layer: str, gdf: gpd.GeoDataFrame | None, heading: str) -> dict[str, Any]:
+    """The list of a municipality's drawn features of one layer (largest first, bounded)."""
+    lang = ctx.language
+    listed = (("parcel_id",) if layer == "candidates" else ()) + PRIMARY_FIELDS.get(layer, ())
+    fields = [f for f in dict.fromkeys(listed) if f in ctx.profile.allowed(layer)]
+    rows = []
+    total = 0 if gdf is None else len(gdf)
+    if gdf is not None and total:
+        if "area_m2" in gdf.columns:  # the largest potentials first
+            gdf = gdf.sort_values("area_m2", ascending=False, na_position="last", kind="stable")
+        for _, feature in gdf.head(ctx.profile.max_listing_rows).iterrows():
+            values = [_display_value(ctx, layer, f, feature.get(f)) for f in fields]
+            rows.append(
+                [
+                    ""
+                    if v is None
+                    else format_number(v, decimals=0 if isinstance(v, int) else 2, language=lang)
+                    if isinstance(v, int | float)
+                    else str(v)
+                    for v in values
+                ]
             )
-        chart = _chart(
-            env,
-            ctx,
-            caption=ui["chart_title"],
-            rows=[
-                (c, [float(row[f"ha_{i}"]) if j == i else 0.0 for j in range(len(ctx.categories))])
-                for i, c in enumerate(ctx.categories)
-            ],
+    more = None
+    if total > len(rows):
+        more = ctx.ui["listing_more"].format(
+            n=format_number(len(rows), language=lang), total=format_number(total, language=lang)
         )
-        top = env.get_template("top.html").render(
-            ui=ui,
-            title=profile.title,
-            subtitle=f"{ui['municipality']} {name}",
-            back=True,
-            pages=[p | {"current": p["href"] == page_name(ags)} for p in pages],
-            logo=logo,
-        )
-        bottom = env.get_template("municipality.html").render(
-            ui=ui,
-            name=name,
-            cells=cells,
-            total=totals,
-            chart=chart,
-            listings=listings,
-            notes=notes,
-            m2_label=m2_label,
-        )
-        focus = muni[muni["_ags"].astype(str) == ags]
-        (site_dir / page_name(ags)).write_text(
-            _render_map_page(
-                ctx=ctx,
-                title=f"{profile.title} – {name}",
-                links=links,
-                data_scripts=["data/gemeinden.js", data_name(ags)],
-                config=_js_config(ctx, focus=ags, show_parts=True),
-                top=top,
-                bottom=bottom,
-                center=_bounds(focus if len(focus) else muni),
-            ),
-            encoding="utf-8",
-        )
-    log.info(
-        "site: %d pages, %d features drawn in all (%s private candidates aggregated)",
-        1 + len(all_ags),
-        drawn,
-        len(hidden_candidates),
+    return {
+        "title": heading,
+        "header": [field_label(f, lang) for f in fields],
+        "rows": rows,
+        "total": format_number(total, language=lang),
+        "more": more,
+    }
+
+
+def _municipality_page(
+    pages: _Pages, prep: _Prepared, split: Mapping[str, Mapping[str, gpd.GeoDataFrame]], ags: str
+) -> str:
+    ctx, env, ui = pages.ctx, pages.env, pages.ctx.ui
+    lang = ctx.language
+    row = prep.table.loc[ags]
+    name = pages.names[ags]
+    totals = {
+        "n": format_number(row["n"], language=lang),
+        "ha": format_number(row["ha"], decimals=2, language=lang),
+        "n_private": format_number(row["n_private"], language=lang),
+        "ha_private": format_number(row["ha_private"], decimals=2, language=lang),
+        "population": format_number(row["population"], language=lang),
+        "m2": format_number(row["m2_per_inhabitant"], decimals=1, language=lang),
+        "dwellings": format_number(row.get("dwellings"), language=lang) if prep.taken["dwellings"] else None,
+    }
+    listings = [
+        _listing(ctx, layer, split.get(layer, {}).get(ags), heading)
+        for layer, heading in (("candidates", ui["list_candidates"]), ("brownfields", ui["list_brownfields"]))
+        if layer in prep.display
+    ]
+    chart = _chart(
+        env,
+        ctx,
+        caption=ui["chart_title"],
+        rows=[
+            (c, [float(row[f"ha_{i}"]) if j == i else 0.0 for j in range(len(ctx.categories))])
+            for i, c in enumerate(ctx.categories)
+        ],
     )
+    top = env.get_template("top.html").render(
+        ui=ui,
+        title=ctx.profile.title,
+        subtitle=f"{ui['municipality']} {name}",
+        back=True,
+        pages=[p | {"current": p["href"] == page_name(ags)} for p in pages.nav],
+        logo=pages.logo,
+    )
+    bottom = env.get_template("municipality.html").render(
+        ui=ui,
+        name=name,
+        cells=_cells(ctx, row),
+        total=totals,
+        chart=chart,
+        listings=listings,
+        notes=pages.notes,
+        m2_label=pages.m2_label,
+    )
+    muni = prep.display["municipalities"]
+    focus = muni[muni["_ags"].astype(str) == ags]
+    return _render_map_page(
+        ctx=ctx,
+        title=f"{ctx.profile.title} – {name}",
+        links=pages.links,
+        data_scripts=["data/gemeinden.js", data_name(ags)],
+        config=_js_config(ctx, focus=ags, show_parts=True),
+        top=top,
+        bottom=bottom,
+        center=_bounds(focus if len(focus) else muni),
+    )
+
+
+def build_site(
+    district: prepare.District,
+    *,
+    profile: PublishProfile,
+    site_dir: Path,
+    links: AssetLinks,
+    generated: date,
+) -> Path:
+    """Write the pages and data scripts of the site into `site_dir` (assets already copied).
+
+    Returns
+    -------
+    Path
+        The overview page ``site_dir/index.html``.
+    """
+    schema = load_schema()
+    candidates = district.layers.get("candidates", prepare.empty_layer("candidates", profile))
+    ctx = _Context(profile=profile, schema=schema, categories=_categories(schema, candidates))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    prep = _prepare(ctx, district)
+    split, large = _write_data(ctx, prep, site_dir)
+
+    logo = None
+    if profile.logo is not None:
+        logo_target = site_dir / "assets" / f"logo{profile.logo.suffix.lower()}"
+        logo_target.write_bytes(profile.logo.read_bytes())
+        logo = f"assets/{logo_target.name}"
+    names = {str(a): str(n) if not pd.isna(n) else str(a) for a, n in prep.table["name"].items()}
+    pages = _Pages(
+        ctx=ctx,
+        env=env,
+        links=links,
+        names=names,
+        nav=tuple({"href": page_name(a), "name": names[a], "current": False} for a in names),
+        notes=_notes(env, ctx, large=large, generated=generated, inner=prep.taken),
+        m2_label=ctx.ui["inner_m2_per_inhabitant"] if prep.taken["inner"] else ctx.ui["m2_per_inhabitant"],
+        logo=logo,
+    )
+    index = site_dir / "index.html"
+    index.write_text(_overview_page(pages, prep, large=large), encoding="utf-8")
+    for ags in names:
+        (site_dir / page_name(ags)).write_text(_municipality_page(pages, prep, split, ags), encoding="utf-8")
+    log.info("site: %d pages in %s", 1 + len(names), site_dir)
     return index
 
 
