@@ -39,6 +39,7 @@ def publish(
     *,
     profile: Mapping[str, Any] | None = None,
     base_dir: Path | None = None,
+    district_name: str | None = None,
     generated: date | None = None,
 ) -> Path:
     """Build the offline map site ``out_dir/site/`` from a district GeoPackage.
@@ -57,6 +58,9 @@ def publish(
         (fields marked ``public: true``, private land aggregated per municipality, no tile server).
     base_dir
         Folder that relative paths in the profile are resolved against (the configuration's folder).
+    district_name
+        The district's name (``DistrictConfig.name``): the default title becomes
+        "Flächenpotenziale <district_name>" where the profile sets no ``title``.
     generated
         Date printed on the pages; today by default.
 
@@ -74,7 +78,10 @@ def publish(
     AssetError
         The front-end packages are not installed (``npm ci``).
     """
-    checked = load_profile(profile, base_dir=base_dir)
+    raw = dict(profile or {})
+    if district_name and "title" not in raw:
+        raw["title"] = f"Flächenpotenziale {district_name}"
+    checked = load_profile(raw, base_dir=base_dir)
     district = read_district(gpkg_path, profile=checked)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

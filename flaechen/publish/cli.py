@@ -44,6 +44,7 @@ def _run(args: argparse.Namespace) -> int:
 
     profile: dict[str, Any] = {}
     base_dir = None
+    district_name = None
     if args.config is not None:
         from flaechen.config import load_config
 
@@ -52,10 +53,9 @@ def _run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         profile = dict(config.publish)
         base_dir = config.base_dir
-        if "title" not in profile and getattr(config, "name", None):
-            profile["title"] = f"Flächenpotenziale {config.name}"
+        district_name = config.name
     gpkg = Path(args.out_dir) / "district.gpkg"
-    index = publish(gpkg, args.out_dir, profile=profile, base_dir=base_dir)
+    index = publish(gpkg, args.out_dir, profile=profile, base_dir=base_dir, district_name=district_name)
     if not args.quiet:
         print(index)
     return 0

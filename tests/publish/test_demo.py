@@ -142,3 +142,18 @@ def test_demo_candidate_popup(chromium, demo_site, tmp_path):
     page.screenshot(path=str(screenshot_dir(tmp_path) / "demo-popup.png"))
     assert log_.errors == [] and log_.requests == []
     page.context.close()
+
+
+def test_cli_with_the_demo_configuration(demo, demo_site, capsys):
+    import argparse
+
+    from flaechen.publish import cli
+
+    gpkg, config = demo
+    parser = argparse.ArgumentParser(prog="flaechen")
+    cli.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["publish", str(gpkg.parent), "--config", str(config.path)])
+    assert args.func(args) == 0
+    index = Path(capsys.readouterr().out.strip())
+    assert index == demo_site / "index.html"
+    assert f"<h1>Flächenpotenziale {config.name}</h1>" in index.read_text(encoding="utf-8")
