@@ -54,10 +54,10 @@ QUAD_COLUMNS = tuple(f"_q{k}{axis}" for k in range(4) for axis in "xy")
 # quarter kinds: local grid (columns, rows of blocks), plots per block row (choices), plot spread
 _KINDS = {
     "res": {"grid": (2, 4), "k": (6, 7, 8), "spread": 0.35},
-    "mix": {"grid": (2, 4), "k": (7, 8, 9), "spread": 0.6},
+    "mix": {"grid": (2, 4), "k": (6, 7, 8), "spread": 0.6},
     "com": {"grid": (2, 2), "k": (3, 4, 5), "spread": 0.4},
 }
-_PARCELS_PER_QUARTER = {"res": 122.0, "mix": 138.0, "com": 40.0}
+_PARCELS_PER_QUARTER = {"res": 122.0, "mix": 122.0, "com": 40.0}
 
 USE = {
     "res": "Wohnbaufläche",
@@ -211,11 +211,13 @@ def _lines(rng: np.random.Generator, inner: NDArray, lo: float, hi: float, spaci
 
     Returns positions and the index of the first core line.
     """
-    right, pos = [], inner[-1]
+    # a ring of quarter-sized cells around the core (small fields by the village, the Außenreserven),
+    # then the open spacing
+    right, pos = [inner[-1] + QUARTER], inner[-1] + QUARTER
     while pos < hi + spacing:
         pos += spacing * rng.uniform(0.75, 1.25)
         right.append(pos)
-    left, pos = [], inner[0]
+    left, pos = [inner[0] - QUARTER], inner[0] - QUARTER
     while pos > lo - spacing:
         pos -= spacing * rng.uniform(0.75, 1.25)
         left.append(pos)
@@ -248,8 +250,8 @@ def _clip(frame: pd.DataFrame, poly: shapely.Polygon) -> pd.DataFrame:
     return pd.concat([frame.loc[inside], crossing], ignore_index=True)
 
 
-def _open_land(rng: np.random.Generator, cells: NDArray, cell_kind: NDArray, out: _Parts) -> None:
-    """Cut open cells into fields, grassland and forest parcels (1–6 per cell), some with enclaves."""
+def _open_land(rng: np.random.Generator, cells: NDArray, cell_kind: NDArray, small: NDArray, out: _Parts) -> None:
+    """Cut open cells into fields, grassland and forest parcels (1–6 per cell; 1–2 in ``small`` cells)."""
     n = len(cells)
     if n == 0:
         return
@@ -259,6 +261,7 @@ def _open_land(rng: np.random.Generator, cells: NDArray, cell_kind: NDArray, out
     choice = rng.choice(len(layouts), size=n, p=probs)
     use = np.where(rng.random(n) < 0.3, "forest", np.where(rng.random(n) < 0.45, "grass", "field"))
     use = np.where(cell_kind == "military", "military", use)
+    choice = np.where(small, choice % 2, choice)
     choice = np.where(cell_kind == "military", 4, choice)
     for c in np.unique(choice):
         sel = np.flatnonzero(choice == c)
@@ -420,7 +423,9 @@ def _build_municipality(spec: MunicipalitySpec, poly: shapely.Polygon, budget: i
     inner_x, inner_y = _core_lines(rng_cj, ncx), _core_lines(rng_cj, ncy)
     core_jitter = rng_cj.uniform(-6, 6, (ncx + 1, ncy + 1, 2))
     settlement = None
-    for _attempt in range(5):
+    best: tuple | None = None
+    tried: list[tuple[float, float]] = []
+    for attempt in range(6):
         rng_open = np.random.default_rng([seed, spec.number, 12])
         xs, i0 = _lines(rng_open, inner_x, lx.min() - 50, lx.max() + 50, spacing)
         ys, j0 = _lines(rng_open, inner_y, ly.min() - 50, ly.max() + 50, spacing)
@@ -465,7 +470,7 @@ def _build_municipality(spec: MunicipalitySpec, poly: shapely.Polygon, budget: i
             if len(far):
                 cell_kind[far[rng_res.integers(len(far))]] = "military"
         open_sel = np.isin(cell_kind, ["open", "reserve", "military"])
-        _open_land(rng_open, cells.geometry[open_sel], cell_kind[open_sel], out)
+        _open_land(rng_open, cells.geometry[open_sel], cell_kind[open_sel], ring[open_sel] | in_core[open_sel], out)
         open_frame = _clip(out.frame(), poly)
         open_frame = _enclaves(np.random.default_rng([seed, spec.number, 15]), open_frame, 0.012)
         open_frame = _stream(
@@ -483,16 +488,27 @@ def _build_municipality(spec: MunicipalitySpec, poly: shapely.Polygon, budget: i
             )
             settlement = _clip(settlement, poly)
         n_total = len(open_frame) + len(settlement)
-        ratio = n_total / budget
         logger.debug(
-            "%s: attempt %d spacing %.0f m -> %d parcels (budget %d)", spec.name, _attempt, spacing, n_total, budget
+            "%s: attempt %d spacing %.0f m -> %d parcels (budget %d)", spec.name, attempt, spacing, n_total, budget
         )
-        if abs(ratio - 1) < 0.025:
+        if best is None or abs(n_total - budget) < abs(best[0] - budget):
+            best = (n_total, open_frame, cells.geometry, cell_kind)
+        if abs(n_total / budget - 1) < 0.03:
             break
-        want_open = max(budget - len(settlement), 0.1 * budget)
-        spacing = float(np.clip(spacing * np.sqrt(len(open_frame) / want_open), 40.0, 2500.0))
-    reserves = cells.geometry[cell_kind == "reserve"]
-    military = cells.geometry[cell_kind == "military"]
+        # secant step on log(open parcels) over log(spacing); roads, brook and ring cells do not scale
+        want_open = max(budget - len(settlement), 0.05 * budget)
+        tried.append((np.log(spacing), np.log(len(open_frame))))
+        slope = -2.0
+        if len(tried) >= 2 and abs(tried[-1][0] - tried[-2][0]) > 1e-6:
+            slope = float(np.clip((tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0]), -2.5, -1.0))
+        new = float(np.clip(spacing * np.exp((np.log(want_open) - tried[-1][1]) / slope), 40.0, 3000.0))
+        if abs(new - spacing) < 1.0:
+            break
+        spacing = new
+    assert best is not None
+    _, open_frame, cell_geoms, cell_kind = best
+    reserves = cell_geoms[cell_kind == "reserve"]
+    military = cell_geoms[cell_kind == "military"]
     parcels = pd.concat([settlement, open_frame], ignore_index=True)
     return _Muni(parcels, quarters, reserves, military)
 
@@ -575,7 +591,7 @@ def build_truth(*, scale: int, seed: int) -> Truth:
     if scale < MIN_SCALE:
         raise ValueError(f"scale must be at least {MIN_SCALE} parcels, got {scale}")
     munis = municipality_boundaries(scale, seed)
-    weights = np.array([m.population for m in MUNICIPALITIES], dtype=float) ** 0.4
+    weights = np.array([m.population for m in MUNICIPALITIES], dtype=float) ** 0.25
     budgets = np.round(scale * weights / weights.sum()).astype(int)
     parcel_frames, building_frames, zoning_frames, brownfield_frames = [], [], [], []
     for spec, poly, budget in zip(MUNICIPALITIES, munis.geometry, budgets, strict=True):
