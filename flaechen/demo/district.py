@@ -727,11 +727,6 @@ def _parcel_attributes(
     return out
 
 
-def _street_names(rng: np.random.Generator, n: int) -> NDArray:
-    streets = np.asarray(STREETS, dtype=object)[rng.integers(len(STREETS), size=n)]
-    return streets + " " + pd.Series(rng.integers(1, 80, n)).astype(str).to_numpy(dtype=object)
-
-
 def _brownfields(
     rng: np.random.Generator, spec: MunicipalitySpec, parcels: pd.DataFrame, built: _Muni
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

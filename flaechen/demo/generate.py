@@ -23,11 +23,12 @@ from flaechen.demo.district import MIN_SCALE, build_truth
 
 logger = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1"
-"""Bumped whenever the generated content changes: a finished generation of another version is redone."""
+GENERATOR_VERSION = "2"
+"""Bumped whenever the generated content changes on purpose. A finished generation is also redone when the
+committed configuration or the generator's code changed (the marker holds hashes of both)."""
 
 MARKER = ".flaechen-demo.json"
-"""Written last: its presence with the same version, scale, seed and configuration means the folder is complete."""
+"""Written last: with the same version, scale, seed, configuration and code it means the folder is complete."""
 
 CONFIG_NAME = "district.toml"
 MANIFEST_NAME = "planted_defects.json"
@@ -67,11 +68,21 @@ def _finished(out_dir: Path, *, scale: int, seed: int) -> bool:
         and info.get("scale") == scale
         and info.get("seed") == seed
         and info.get("config_sha256") == _config_hash()
+        and info.get("code_sha256") == _code_hash()
     )
 
 
 def _config_hash() -> str:
     return hashlib.sha256(demo_config_path().read_bytes()).hexdigest()
+
+
+def _code_hash() -> str:
+    """Hash of the generator's own modules: a generation by other code is redone."""
+    h = hashlib.sha256()
+    for module in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        h.update(module.name.encode())
+        h.update(module.read_bytes())
+    return h.hexdigest()
 
 
 def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path:
@@ -131,6 +142,7 @@ def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path
         "scale": scale,
         "seed": seed,
         "config_sha256": _config_hash(),
+        "code_sha256": _code_hash(),
         "parcels": len(truth.parcels),
         "buildings": len(truth.buildings),
         "zoning": len(truth.zoning),

@@ -141,10 +141,3 @@ STREETS = (
     "Grüner Weg",
     "Talstraße",
 )
-
-PUBLIC_BODIES = (
-    "Landesbetrieb Mobilität Rheinland-Pfalz",
-    "Land Rheinland-Pfalz (Landesforsten)",
-    "Landkreis Beispielkreis",
-    "Bundesanstalt für Immobilienaufgaben",
-)
