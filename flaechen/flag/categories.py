@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -105,20 +106,156 @@ def rule_masks(measures: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     )
 
 
-def _zoning_text(row: Mapping[str, Any]) -> str:
-    plan = f", {row['plan_type']} {row['plan_name']}" if row.get("plan_name") else ""
-    return f"{row['zoning_class']}, {de_percent(row['zoning_share'])} der Fläche{plan}"
+def _num(m: pd.DataFrame, name: str) -> np.ndarray:
+    """A numeric column as float64 (NaN where missing or absent)."""
+    if name not in m.columns:
+        return np.full(len(m), np.nan)
+    return pd.to_numeric(m[name], errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
-def explain_rule(rule: str, row: Mapping[str, Any], *, rules: Rules) -> tuple[str, dict[str, Any]]:
-    """The German sentence and the JSON entry for one rule a parcel meets.
+def _txt(m: pd.DataFrame, name: str) -> list[Any]:
+    """A text column as str or None."""
+    if name not in m.columns:
+        return [None] * len(m)
+    return m[name].astype("string").to_numpy(dtype=object, na_value=None).tolist()
+
+
+def _js(values: Any) -> list[str]:
+    """JSON literals: numbers rounded to 4 decimals (null where NaN), texts quoted, None as null."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        rounded = np.round(values, 4).tolist()
+        return ["null" if v != v else repr(v) for v in rounded]
+    return ["null" if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+
+
+def _entry(rule: str, fields: dict[str, list[str]], n: int) -> list[str]:
+    head = (
+        f'{{"rule":{json.dumps(rule)},"category":{json.dumps(CATEGORY_OF_RULE[rule], ensure_ascii=False)},"values":{{'
+    )
+    names = [json.dumps(k) + ":" for k in fields]
+    cols = list(fields.values())
+    return [head + ",".join(k + c[i] for k, c in zip(names, cols, strict=True)) + "}}" for i in range(n)]
+
+
+def _const(value: Any, n: int) -> list[str]:
+    return [json.dumps(plain(value), ensure_ascii=False)] * n
+
+
+def _zoning_texts(m: pd.DataFrame) -> list[str]:
+    share = _num(m, "zoning_share").tolist()
+    cls, kind, name = _txt(m, "zoning_class"), _txt(m, "plan_type"), _txt(m, "plan_name")
+    return [
+        f"{c}, {de_percent(s)} der Fläche" + (f", {t} {p}" if p else "")
+        for c, s, t, p in zip(cls, share, kind, name, strict=True)
+    ]
+
+
+def explain(rule: str, m: pd.DataFrame, *, rules: Rules) -> tuple[list[str], list[str]]:
+    """German sentences and JSON entries for one rule, for every row of `m` (the parcels that meet it).
 
     Parameters
     ----------
     rule
         A key of :data:`CATEGORY_OF_RULE`.
-    row
-        The parcel's measures (a mapping, e.g. ``DataFrame.loc[i].to_dict()``).
+    m
+        The measures of the parcels that meet the rule.
+
+    Returns
+    -------
+    (list of str, list of str)
+        One sentence and one JSON object (``{"rule", "category", "values"}``) per row.
+    """
+    n = len(m)
+    area = _num(m, "area_m2")
+    if rule == "brachflaeche.register":
+        thr = rules["brachflaeche.min_brownfield_share"]
+        labels = load_schema().codelist("former_use")
+        share = _num(m, "brownfield_share")
+        site, name, use = (_txt(m, c) for c in ("brownfield_site_id", "brownfield_name", "brownfield_former_use"))
+        thr_t = de_percent(thr)
+        texts = [
+            f"Zu {de_percent(sh)} als Brachfläche registriert (Schwelle {thr_t}): {si}"
+            + (f" „{na}“" if na else "")
+            + (f", frühere Nutzung {labels.label(us) or us}" if us else "")
+            + "."
+            for sh, si, na, us in zip(share.tolist(), site, name, use, strict=True)
+        ]
+        fields = {
+            "brownfield_share": _js(share),
+            "threshold": _const(thr, n),
+            "site_id": _js(site),
+            "former_use": _js(use),
+            "since_year": _js(_num(m, "brownfield_since_year")),
+        }
+    elif rule == "brachflaeche.buildings":
+        states = list(rules["brachflaeche.building_states"])
+        words = " oder ".join(STATE_LABELS.get(st, str(st)) for st in states)
+        codes = ", ".join(map(str, states))
+        count = [int(c) for c in np.nan_to_num(_num(m, "derelict_count"))]
+        texts = [f"{c} Gebäude im Zustand {words} (ALKIS-Zustand {codes})." for c in count]
+        fields = {"derelict_buildings": [str(c) for c in count], "states": _const(states, n)}
+    elif rule == "leerstand":
+        thr = rules["leerstand.min_built_share"]
+        codes = ", ".join(map(str, rules["leerstand.building_states"]))
+        unused, built = _num(m, "unused_area"), _num(m, "built_area")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(built > 0, unused / built, 0.0)
+        tail = f" im Zustand außer Betrieb (ALKIS-Zustand {codes}; Schwelle {de_percent(thr)})."
+        texts = [
+            f"{de_percent(sh)} der Gebäudegrundfläche ({de_number(u)} von {de_number(b)} m²){tail}"
+            for sh, u, b in zip(share.tolist(), unused.tolist(), built.tolist(), strict=True)
+        ]
+        fields = {
+            "unused_share": _js(share),
+            "unused_area_m2": _js(unused),
+            "threshold": _const(thr, n),
+        }
+    elif rule in ("bauluecke", "aussenreserve"):
+        thr = rules["innenbereich.coverage_threshold"]
+        min_area = rules[f"{rule}.min_area_m2"]
+        where = "im Innenbereich" if rule == "bauluecke" else "außerhalb des Innenbereichs"
+        density = _num(m, "building_density")
+        thr_t, min_t = de_percent(thr), de_number(min_area)
+        texts = [
+            f"Unbebautes Bauland ({z}) {where} (Gebäudedichte {de_percent(d)}, Schwelle {thr_t}), "
+            f"{de_number(a)} m² (ab {min_t} m²)."
+            for z, d, a in zip(_zoning_texts(m), density.tolist(), area.tolist(), strict=True)
+        ]
+        fields = {
+            "zoning_class": _js(_txt(m, "zoning_class")),
+            "zoning_share": _js(_num(m, "zoning_share")),
+            "building_density": _js(density),
+            "density_threshold": _const(thr, n),
+            "area_m2": _js(area),
+            "min_area_m2": _const(min_area, n),
+        }
+    elif rule == "untergenutzt":
+        thr = rules["untergenutzt.max_use_ratio"]
+        coverage, grz, source = _num(m, "coverage"), _num(m, "grz"), _txt(m, "grz_source")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = coverage / grz
+        thr_t = de_percent(thr)
+        texts = [
+            f"Bebaut zu {de_percent(c)} der Fläche bei zulässiger GRZ {de_number(g, 2)} ({src}; {z}): "
+            f"Ausnutzung {de_percent(r)} (Schwelle {thr_t})."
+            for c, g, src, z, r in zip(
+                coverage.tolist(), grz.tolist(), source, _zoning_texts(m), ratio.tolist(), strict=True
+            )
+        ]
+        fields = {
+            "coverage": _js(coverage),
+            "grz": _js(grz),
+            "grz_source": _js(source),
+            "use_ratio": _js(ratio),
+            "threshold": _const(thr, n),
+        }
+    else:
+        raise KeyError(f"unknown rule {rule!r}; rules: {', '.join(CATEGORY_OF_RULE)}")
+    return texts, _entry(rule, fields, n)
+
+
+def explain_rule(rule: str, row: Mapping[str, Any], *, rules: Rules) -> tuple[str, dict[str, Any]]:
+    """The German sentence and the JSON entry for one rule one parcel meets (see :func:`explain`).
 
     Examples
     --------
@@ -127,74 +264,8 @@ def explain_rule(rule: str, row: Mapping[str, Any], *, rules: Rules) -> tuple[st
     ...     "brownfield_former_use": "rail"}, rules=load_rules())[0]
     'Zu 87 % als Brachfläche registriert (Schwelle 50 %): B7, frühere Nutzung Bahn.'
     """
-    category = CATEGORY_OF_RULE[rule]
-    area = row.get("area_m2")
-    if rule == "brachflaeche.register":
-        thr = rules["brachflaeche.min_brownfield_share"]
-        site = row.get("brownfield_site_id")
-        name = row.get("brownfield_name")
-        use = row.get("brownfield_former_use")
-        use_label = load_schema().codelist("former_use").label(use) or use if use else None
-        extra = f"{site}" + (f" „{name}“" if name else "") + (f", frühere Nutzung {use_label}" if use else "")
-        share = de_percent(row["brownfield_share"])
-        text = f"Zu {share} als Brachfläche registriert (Schwelle {de_percent(thr)}): {extra}."
-        values = {
-            "brownfield_share": row["brownfield_share"],
-            "threshold": thr,
-            "site_id": site,
-            "former_use": use,
-            "since_year": row.get("brownfield_since_year"),
-        }
-    elif rule == "brachflaeche.buildings":
-        states = rules["brachflaeche.building_states"]
-        labels = " oder ".join(STATE_LABELS.get(s, str(s)) for s in states)
-        n = int(row["derelict_count"])
-        text = f"{n} Gebäude im Zustand {labels} (ALKIS-Zustand {', '.join(map(str, states))})."
-        values = {"derelict_buildings": n, "states": list(states)}
-    elif rule == "leerstand":
-        thr = rules["leerstand.min_built_share"]
-        share = row["unused_area"] / row["built_area"] if row["built_area"] else 0.0
-        states = rules["leerstand.building_states"]
-        text = (
-            f"{de_percent(share)} der Gebäudegrundfläche ({de_number(row['unused_area'])} von "
-            f"{de_number(row['built_area'])} m²) im Zustand außer Betrieb (ALKIS-Zustand "
-            f"{', '.join(map(str, states))}; Schwelle {de_percent(thr)})."
-        )
-        values = {"unused_share": share, "unused_area_m2": row["unused_area"], "threshold": thr}
-    elif rule in ("bauluecke", "aussenreserve"):
-        thr = rules["innenbereich.coverage_threshold"]
-        min_area = rules[f"{rule}.min_area_m2"]
-        where = "im Innenbereich" if rule == "bauluecke" else "außerhalb des Innenbereichs"
-        text = (
-            f"Unbebautes Bauland ({_zoning_text(row)}) {where} (Gebäudedichte "
-            f"{de_percent(row['building_density'])}, Schwelle {de_percent(thr)}), "
-            f"{de_number(area)} m² (ab {de_number(min_area)} m²)."
-        )
-        values = {
-            "zoning_class": row["zoning_class"],
-            "zoning_share": row["zoning_share"],
-            "building_density": row["building_density"],
-            "density_threshold": thr,
-            "area_m2": area,
-            "min_area_m2": min_area,
-        }
-    elif rule == "untergenutzt":
-        thr = rules["untergenutzt.max_use_ratio"]
-        ratio = row["coverage"] / row["grz"]
-        text = (
-            f"Bebaut zu {de_percent(row['coverage'])} der Fläche bei zulässiger GRZ {de_number(row['grz'], 2)} "
-            f"({row['grz_source']}; {_zoning_text(row)}): Ausnutzung {de_percent(ratio)} (Schwelle {de_percent(thr)})."
-        )
-        values = {
-            "coverage": row["coverage"],
-            "grz": row["grz"],
-            "grz_source": row["grz_source"],
-            "use_ratio": ratio,
-            "threshold": thr,
-        }
-    else:  # pragma: no cover - guarded by CATEGORY_OF_RULE
-        raise KeyError(rule)
-    return text, {"rule": rule, "category": category, "values": {k: plain(v) for k, v in values.items()}}
+    texts, entries = explain(rule, pd.DataFrame([dict(row)]), rules=rules)
+    return texts[0], json.loads(entries[0])
 
 
 _STATISTIC = {"mean": "im Mittel", "min": "mindestens", "max": "höchstens"}

@@ -21,7 +21,7 @@ import shapely
 
 from flaechen.errors import CRSError, FlaechenError
 from flaechen.flag.capacity import capacity
-from flaechen.flag.categories import CATEGORY_OF_RULE, explain_constraint, explain_rule, rule_masks
+from flaechen.flag.categories import CATEGORY_OF_RULE, explain, explain_constraint, rule_masks
 from flaechen.flag.constraints import (
     APPLIES,
     NO_DATA,
@@ -297,46 +297,54 @@ def flag(
     status = _constraints_for(constraints, geoms[hit], area[hit], rules=rules, workers=workers)
     by_name = {c.name: c for c in constraints}
 
+    k = len(hit)
+    hitm = measures.iloc[hit].reset_index(drop=True)
+    met_h = met[hit]
     priority = list(rules["categories.priority"])
+
+    def rank(category: str) -> int:
+        return priority.index(category) if category in priority else len(priority)
+
     rule_names = list(masks.columns)
-    rows = measures.iloc[hit].to_dict("records")
-    primary, all_cats, reasons, reasons_json, lowered, excluded, notes = [], [], [], [], [], [], []
-    for k, row in enumerate(rows):
-        met_rules = [rule_names[j] for j in np.flatnonzero(met[hit[k]])]
-        cats = sorted(
-            {CATEGORY_OF_RULE[r] for r in met_rules},
-            key=lambda c: (priority.index(c) if c in priority else len(priority), c),
-        )
-        texts, entries = [], []
-        for r in sorted(
-            met_rules,
-            key=lambda r: priority.index(CATEGORY_OF_RULE[r]) if CATEGORY_OF_RULE[r] in priority else len(priority),
-        ):
-            text, entry = explain_rule(r, row, rules=rules)
-            texts.append(text)
-            entries.append(entry)
-        is_lowered = is_excluded = False
-        note = []
-        for name, frame in status.items():
-            c = by_name[name]
-            st = frame["status"].iat[k]
-            if st in (APPLIES, NO_DATA):
-                value = frame["value"].iat[k]
-                value = None if pd.isna(value) else float(value)
-                text, entry = explain_constraint(c, st, value)
-                texts.append(text)
-                entries.append(entry)
-                note.append(f"{c.label}: {st}")
-                if st == APPLIES:
-                    is_excluded |= c.effect == "exclude"
-                    is_lowered |= c.effect == "lower"
-        primary.append(cats[0])
-        all_cats.append(";".join(cats))
-        reasons.append(" ".join(texts))
-        reasons_json.append(to_json(entries))
-        lowered.append(is_lowered)
-        excluded.append(is_excluded)
-        notes.append("; ".join(note) if note else None)
+    texts: list[list[str]] = [[] for _ in range(k)]
+    entries: list[list[str]] = [[] for _ in range(k)]
+    for j in sorted(range(len(rule_names)), key=lambda j: (rank(CATEGORY_OF_RULE[rule_names[j]]), j)):
+        rows = np.flatnonzero(met_h[:, j])
+        if len(rows):
+            sentences, objects = explain(rule_names[j], hitm.iloc[rows], rules=rules)
+            for r, t, e in zip(rows.tolist(), sentences, objects, strict=True):
+                texts[r].append(t)
+                entries[r].append(e)
+
+    categories = sorted(set(CATEGORY_OF_RULE.values()), key=lambda c: (rank(c), c))
+    all_cats = np.full(k, "", dtype=object)
+    primary = np.full(k, None, dtype=object)
+    for c in categories:
+        cols = [j for j, r in enumerate(rule_names) if CATEGORY_OF_RULE[r] == c]
+        has = met_h[:, cols].any(axis=1)
+        primary = np.where(has & (primary == None), c, primary)  # noqa: E711 - elementwise on an object array
+        all_cats = np.where(has, all_cats + ";" + c, all_cats)
+    all_cats = np.array([c[1:] for c in all_cats], dtype=object)
+
+    lowered = np.zeros(k, dtype=bool)
+    excluded = np.zeros(k, dtype=bool)
+    notes: list[list[str]] = [[] for _ in range(k)]
+    for name, frame in status.items():
+        c = by_name[name]
+        st = frame["status"].to_numpy(dtype=object)
+        values = frame["value"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        applies = st == APPLIES
+        excluded |= applies & (c.effect == "exclude")
+        lowered |= applies & (c.effect == "lower")
+        for r in np.flatnonzero(applies | (st == NO_DATA)).tolist():
+            value = None if np.isnan(values[r]) else float(values[r])
+            text, entry = explain_constraint(c, st[r], value)
+            texts[r].append(text)
+            entries[r].append(to_json([entry])[1:-1])
+            notes[r].append(f"{c.label}: {st[r]}")
+    reasons = [" ".join(t) for t in texts]
+    reasons_json = ["[" + ",".join(e) + "]" for e in entries]
+    notes_s = ["; ".join(x) if x else None for x in notes]
 
     n = len(measures)
     measures["status"] = pd.array([STATUS_NONE] * n, dtype="string")
@@ -345,18 +353,17 @@ def flag(
     measures["reasons"] = pd.array([pd.NA] * n, dtype="string")
     measures["constraints"] = pd.array([pd.NA] * n, dtype="string")
     if len(hit):
-        excluded_a = np.array(excluded, dtype=bool)
-        measures.loc[hit, "status"] = np.where(excluded_a, STATUS_EXCLUDED, STATUS_CANDIDATE)
-        measures.loc[hit, "category"] = primary
-        measures.loc[hit, "categories"] = all_cats
-        measures.loc[hit, "reasons"] = reasons
-        measures.loc[hit, "constraints"] = pd.array(notes, dtype="string")
+        measures.loc[hit, "status"] = np.where(excluded, STATUS_EXCLUDED, STATUS_CANDIDATE)
+        measures.loc[hit, "category"] = pd.array(primary, dtype="string")
+        measures.loc[hit, "categories"] = pd.array(all_cats, dtype="string")
+        measures.loc[hit, "reasons"] = pd.array(reasons, dtype="string")
+        measures.loc[hit, "constraints"] = pd.array(notes_s, dtype="string")
 
     cand = measures.iloc[hit].copy()
     cand["reasons_json"] = pd.array(reasons_json, dtype="string")
     cand["lowered"] = pd.array(lowered, dtype="boolean")
     cand = pd.concat([cand, capacity(cand, rules=rules)], axis=1)
-    keep = ~np.array(excluded, dtype=bool) if len(hit) else np.zeros(0, dtype=bool)
+    keep = ~excluded
     cand = cand[keep]
     candidates = _candidate_frame(cand, geoms[hit][keep], crs)
     summary = summarise(candidates, layers["municipalities"], rules=rules)
