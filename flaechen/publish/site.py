@@ -447,6 +447,7 @@ def _js_config(ctx: _Context, *, focus: str | None, show_parts: bool) -> dict[st
         "m2_per_inhabitant",
         "population",
         "more",
+        "choropleth",
     ]
     return {
         "lang": ctx.language,

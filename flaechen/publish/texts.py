@@ -68,6 +68,7 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "skip": "Zur Tabelle springen",
                 "map_label": "Karte",
                 "more": "Weitere Angaben",
+                "choropleth": "Potenzialfläche je Gemeinde",
                 "listing_more": "Die {n} größten von {total} Flächen; alle zeigt die Karte.",
             }
         ),
@@ -128,6 +129,7 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "skip": "Skip to the table",
                 "map_label": "Map",
                 "more": "More details",
+                "choropleth": "Potential sites per municipality",
                 "listing_more": "The {n} largest of {total} sites; the map shows all of them.",
             }
         ),

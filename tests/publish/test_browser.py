@@ -96,7 +96,10 @@ def test_large_district_overview(chromium, district_gpkg, tmp_path):
     site = publish(gpkg, tmp_path, profile={"max_overview_features": 10}).parent
     page, log, _ = open_site_page(chromium, site / "index.html")
     assert drawn(page, "candidates") == 0 and drawn(page, "municipalities") == 2
-    assert "nur die Summen je Gemeinde" in page.inner_text("body")
+    body = page.inner_text("body")
+    assert "nur die Summen je Gemeinde" in body and "Potenzialfläche je Gemeinde" in body
+    # only the municipalities in the layer switcher
+    assert page.locator(".leaflet-control-layers-overlays label").count() == 1
     assert log.errors == [] and log.requests == []
     page.context.close()
     page, log, _ = open_site_page(chromium, site / "gemeinde-07999002.html")

@@ -7,6 +7,7 @@
   'use strict';
 
   window.FLAECHEN_DATA = window.FLAECHEN_DATA || { district: null, parts: [] };
+  var CHOROPLETH = ['#f7fbff', '#c6dbef', '#6baed6', '#2171b5', '#08306b'];
   var ORDER = ['municipalities', 'zoning', 'buildings', 'brownfields', 'grid', 'candidates'];
 
   function mark(name) { if (window.performance && performance.mark) { performance.mark(name); } }
@@ -132,17 +133,22 @@
     var self = this;
     var ui = this.cfg.ui;
     var focus = this.cfg.focus;
+    var classes = this.choropleth ? this.choroplethClasses(district) : null;
     return L.geoJSON(district.municipalities, {
       pane: 'fl-features',
       renderer: this.renderer(),
       style: function (feature) {
         var s = L.extend({}, self.cfg.styles.municipalities);
         s.className = 'fl-municipalities';
+        var stats = district.stats[feature.properties.ags];
         if (focus && feature.properties.ags !== focus) {
           s.color = '#888888';
           s.weight = 1;
           s.fillColor = '#ffffff';
           s.fillOpacity = 0.55;
+        } else if (classes && stats) {
+          s.fillColor = CHOROPLETH[self.classOf(stats.ha, classes)];
+          s.fillOpacity = 0.75;
         } else {
           s.fillColor = '#ffffff';
           s.fillOpacity = 0.01;
@@ -196,15 +202,25 @@
         li.appendChild(document.createTextNode(label));
         list.appendChild(li);
       }
-      if (self.has('candidates')) {
+      if (self.shows('candidates')) {
         cfg.categories.forEach(function (c) { item('', c[1], c[0]); });
       }
-      if (self.has('grid')) { item('fl-swatch-grid', null, cfg.ui.grid); }
-      if (self.has('brownfields')) { item('fl-swatch-brownfield', null, cfg.ui.brownfields); }
-      if (self.has('zoning')) {
+      if (self.shows('grid')) { item('fl-swatch-grid', null, cfg.ui.grid); }
+      if (self.shows('brownfields')) { item('fl-swatch-brownfield', null, cfg.ui.brownfields); }
+      if (self.shows('zoning')) {
         Object.keys(cfg.zoningColours).forEach(function (k) { item('', cfg.zoningColours[k], cfg.ui.zoning + ' ' + k); });
       }
       item('fl-swatch-boundary', null, cfg.ui.municipalities);
+      if (self.classes) {
+        list.appendChild(el('li', 'fl-legend-head', cfg.ui.choropleth));
+        var lower = 0;
+        CHOROPLETH.forEach(function (colour, i) {
+          var upper = self.classes[i];
+          var text = upper === undefined ? '> ' + self.fmt(lower) : self.fmt(lower) + ' – ' + self.fmt(upper);
+          item('', colour, text + ' ' + cfg.ui.hectares);
+          lower = upper;
+        });
+      }
       details.appendChild(list);
       root.appendChild(details);
       L.DomEvent.disableClickPropagation(root);
@@ -260,7 +276,30 @@
     return n;
   };
 
+  // Large districts: the overview colours municipalities by the hectares of their potentials.
+  Site.prototype.choroplethClasses = function (district) {
+    var max = 0;
+    Object.keys(district.stats).forEach(function (ags) { max = Math.max(max, district.stats[ags].ha); });
+    var step = max / CHOROPLETH.length || 1;
+    var bounds = [];
+    for (var i = 1; i < CHOROPLETH.length; i++) { bounds.push(Math.round(step * i * 10) / 10); }
+    this.classes = bounds;
+    return bounds;
+  };
+
+  Site.prototype.classOf = function (value, bounds) {
+    var i = 0;
+    while (i < bounds.length && value > bounds[i]) { i += 1; }
+    return i;
+  };
+
   Site.prototype.has = function (layer) { return this.cfg.layers.indexOf(layer) >= 0; };
+
+  // A layer drawn on this page: in the profile, and (but for the municipalities) not an overview that
+  // shows aggregates only.
+  Site.prototype.shows = function (layer) {
+    return this.has(layer) && (layer === 'municipalities' || this.cfg.showParts);
+  };
 
   Site.prototype.build = function () {
     var self = this;
@@ -274,6 +313,7 @@
     map.createPane('fl-features').style.zIndex = 410;
 
     var overlays = [];
+    this.choropleth = !cfg.showParts && !cfg.focus;
     var municipalities = this.municipalityLayer(data.district).addTo(map);
     this.groups.municipalities = municipalities;
     overlays.push([esc(cfg.ui.municipalities), municipalities]);
@@ -286,14 +326,14 @@
       });
     });
     ['zoning', 'buildings', 'brownfields', 'grid'].forEach(function (layer) {
-      if (!self.has(layer)) { return; }
+      if (!self.shows(layer)) { return; }
       var group = self.geoJson(layer, { type: 'FeatureCollection', features: collect[layer] || [] });
       self.groups[layer] = group;
       self.counts[layer] = group.getLayers().length;
       group.addTo(map);
       overlays.push([esc(cfg.ui[layer]), group]);
     });
-    if (this.has('candidates')) {
+    if (this.shows('candidates')) {
       var features = collect.candidates || [];
       var total = 0;
       cfg.categories.forEach(function (c) {
