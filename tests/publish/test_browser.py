@@ -106,3 +106,21 @@ def test_large_district_overview(chromium, district_gpkg, tmp_path):
     assert drawn(page, "candidates") == _expected(gpkg, "07999002") > 0
     assert log.errors == [] and log.requests == []
     page.context.close()
+
+
+def test_grid_cells_for_private_land(chromium, district_gpkg, tmp_path):
+    from flaechen.publish import publish
+    from tests.publish.helpers import count_features
+
+    gpkg, _ = district_gpkg
+    site = publish(
+        gpkg, tmp_path, profile={"private_candidates": "grid", "grid_size_m": 500, "grid_min_count": 2}
+    ).parent
+    cells = count_features(site, "grid", "07999001")
+    assert cells > 0
+    page, log, _ = open_site_page(chromium, site / "gemeinde-07999001.html")
+    assert drawn(page, "grid") == cells
+    assert drawn(page, "candidates") == _expected(gpkg, "07999001")
+    assert "Private Flächen (zusammengefasst)" in page.inner_text(".leaflet-control-layers")
+    assert log.errors == [] and log.requests == []
+    page.context.close()
