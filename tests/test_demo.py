@@ -173,6 +173,12 @@ def test_config_loads_with_the_project_loader(demo: Path) -> None:
     assert by_id["muehlental-bplan"].codes["bes_art"]["WA"] == 1200  # merged entry by entry
     assert by_id["wiesenau-flurstuecke"].geometry_policy == "drop"
     assert by_id["hohenmaar-flurstuecke"].geometry_policy == "fix"
+    assert dict(by_id["lindenhoeh-brachen-nachtrag"].open_options) == {
+        "GEOM_POSSIBLE_NAMES": "wkt",
+        "KEEP_GEOM_COLUMNS": "NO",
+        "EMPTY_STRING_AS_NULL": "YES",
+    }
+    assert by_id["lindenhoeh-brachflaechen"].crs == "EPSG:25832"
 
 
 def test_every_source_reads_with_the_expected_crs_and_mapped_fields(
