@@ -145,3 +145,11 @@ def test_candidates_follow_the_schema(result):
         assert str(result.candidates[f.name].dtype) == f.dtype, f.name
     assert set(result.candidates.geom_type) == {"MultiPolygon"}
     assert result.candidates.crs == "EPSG:25832"
+
+
+def test_reasons_json_parses_and_matches_the_categories(result):
+    for row in result.candidates.itertuples():
+        entries = json.loads(row.reasons_json)
+        assert {e["category"] for e in entries if e["category"]} == set(row.categories.split(";"))
+        assert all({"rule", "category", "values"} <= set(e) for e in entries)
+        assert row.category == row.categories.split(";")[0]
