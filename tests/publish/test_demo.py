@@ -34,18 +34,18 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
 
     out = tmp_path_factory.mktemp("demo")
     config = load_config(generate.generate_demo(out / "sources", scale=SCALE))
-    result = pipeline.run(config, out)
+    result = pipeline.run(config, out, publish=False)  # the site is published by the fixture below
     gpkg = Path(result.gpkg)
-    if "candidates" not in {name for name, _ in pyogrio.list_layers(gpkg)}:
-        flag = pytest.importorskip("flaechen.flag.gpkg", reason="the flag step has not landed")
-        flag.flag_gpkg(gpkg, flag_section=config.flag, base_dir=config.base_dir)
+    assert "candidates" in {name for name, _ in pyogrio.list_layers(gpkg)}, "flaechen run flags candidates"
     return gpkg, config
 
 
 @pytest.fixture(scope="module")
 def demo_site(demo) -> Path:
     gpkg, config = demo
-    return publish(gpkg, gpkg.parent, profile=config.publish, base_dir=config.base_dir).parent
+    return publish(
+        gpkg, gpkg.parent, profile=config.publish, base_dir=config.base_dir, district_name=config.name
+    ).parent
 
 
 def non_public_values(gpkg: Path) -> list[str]:
