@@ -48,6 +48,14 @@ def demo_site(demo) -> Path:
     ).parent
 
 
+@pytest.fixture(scope="module")
+def demo_site_all(demo) -> Path:
+    """The demo published with every potential per parcel, private land included."""
+    gpkg, config = demo
+    profile = {**config.publish, "private_candidates": "parcels"}
+    return publish(gpkg, gpkg.parent / "all", profile=profile, base_dir=config.base_dir).parent
+
+
 def non_public_values(gpkg: Path) -> list[str]:
     """Every distinct string value of every non-public field of every layer (4 characters or more)."""
     schema = load_schema()
@@ -65,20 +73,63 @@ def non_public_values(gpkg: Path) -> list[str]:
     return sorted(values)
 
 
-def test_demo_leak(demo, demo_site):
+@pytest.mark.parametrize("which", ["demo_site", "demo_site_all"])
+def test_demo_leak(demo, which, request):
     gpkg, _ = demo
+    site = request.getfixturevalue(which)
     values = non_public_values(gpkg)
     assert len(values) > 100, "the demo should carry owners, notes and machine reasons"
-    assert find_leaks(demo_site, values) == []
+    assert find_leaks(site, values) == []
+    for path in [*site.glob("*.html"), *site.glob("data/*.js")]:
+        text = path.read_text(encoding="utf-8")
+        for name in ('"owner"', '"notes"', '"reasons_json"', '"contamination_suspected"', "Altlastenverdacht"):
+            assert name not in text, f"{path.name} mentions {name}"
 
 
-def test_demo_hostile_brownfield_name(demo, demo_site):
+def test_demo_hostile_brownfield_name(demo, demo_site, demo_site_all):
     gpkg, _ = demo
     brownfields = pyogrio.read_dataframe(gpkg, layer="brownfields", read_geometry=False)
-    assert (brownfields["name"] == XSS).any(), "the demo plants a brownfield with a hostile name"
-    for path in demo_site.rglob("*"):
-        if path.is_file():
-            assert XSS not in path.read_bytes().decode("utf-8", errors="replace"), path
+    planted = brownfields[brownfields["name"] == XSS]
+    assert len(planted) == 1, "the demo plants a brownfield with a hostile name"
+    for site in (demo_site, demo_site_all):
+        for path in site.rglob("*"):
+            if path.is_file():
+                assert XSS not in path.read_bytes().decode("utf-8", errors="replace"), path
+    # published per parcel, the name is there, escaped: as JSON in the data, as HTML in the list
+    ags = planted["ags"].iloc[0]
+    data = (demo_site_all / "data" / f"gemeinde-{ags}.js").read_text(encoding="utf-8")
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in data
+    page = (demo_site_all / f"gemeinde-{ags}.html").read_text(encoding="utf-8")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+@pytest.mark.browser
+def test_demo_hostile_name_shows_as_text(chromium, demo, demo_site_all, tmp_path):
+    gpkg, _ = demo
+    brownfields = pyogrio.read_dataframe(gpkg, layer="brownfields", columns=["ags", "name"], read_geometry=False)
+    ags = brownfields.loc[brownfields["name"] == XSS, "ags"].iloc[0]
+    page, log_, _ = open_site_page(chromium, demo_site_all / f"gemeinde-{ags}.html")
+    point = page.evaluate(
+        """(name) => {
+            const site = FlaechenSite.site;
+            Object.keys(site.groups).filter(k => k.startsWith('candidates:'))
+                .forEach(k => site.map.removeLayer(site.groups[k]));
+            const layer = site.groups.brownfields.getLayers().find(l => l.feature.properties.name === name);
+            site.map.setView(layer.getCenter(), 18, {animate: false});
+            const p = site.map.latLngToContainerPoint(layer.getCenter());
+            const box = site.map.getContainer().getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }""",
+        XSS,
+    )
+    page.mouse.click(point[0], point[1])
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    assert XSS in popup.inner_text() and popup.locator("img").count() == 0
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "demo-hostile-name.png"))
+    assert log_.errors == [] and log_.dialogs == [] and log_.requests == []
+    page.context.close()
 
 
 def _expected(gpkg: Path, ags: str | None) -> int:
