@@ -75,7 +75,9 @@ def _flaechen(config_path: Path, out: Path) -> dict:
 def _child(variant: str, config: Path, out: Path) -> dict:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", variant, "--config", str(config), "--out", str(out)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise SystemExit(f"{variant} failed:\n{proc.stderr}")
@@ -107,9 +109,11 @@ def main() -> None:
     print(f"{'variant':10s} {'seconds':>9s} {'features':>10s} {'peak MB':>9s}")
     print(f"{'baseline':10s} {base['seconds']:9.1f} {base['features']:10,d} {base['peak_mb']:9.0f}")
     print(f"{'flaechen':10s} {ours['seconds']:9.1f} {ours['features']:10,d} {ours['peak_mb']:9.0f}")
-    print(f"ratio flaechen / baseline: {ours['seconds'] / base['seconds']:.2f}x time, "
-          f"{ours['peak_mb'] / base['peak_mb']:.2f}x peak memory "
-          f"({ours['parcels']:,d} parcels in the dataset, {ours['issues']:,d} issues logged)")
+    print(
+        f"ratio flaechen / baseline: {ours['seconds'] / base['seconds']:.2f}x time, "
+        f"{ours['peak_mb'] / base['peak_mb']:.2f}x peak memory "
+        f"({ours['parcels']:,d} parcels in the dataset, {ours['issues']:,d} issues logged)"
+    )
 
 
 if __name__ == "__main__":

@@ -62,15 +62,21 @@ def _print_summary(result, *, quiet: bool) -> None:
     for name, layer in ds.layers.items():
         print(f"  {name:15s} {len(layer):>9,d} features", file=out)
     acc = ds.accounting
-    print(f"Sources: {len(acc)}; features read {acc['read'].sum():,d}, in the dataset {acc['kept'].sum():,d}, "
-          f"rejected {acc['rejected'].sum():,d} (every source balanced)", file=out)
+    print(
+        f"Sources: {len(acc)}; features read {acc['read'].sum():,d}, in the dataset {acc['kept'].sum():,d}, "
+        f"rejected {acc['rejected'].sum():,d} (every source balanced)",
+        file=out,
+    )
     summary = summarise(ds.issues)
     if not summary.empty:
         print(f"Issues: {len(ds.issues):,d} (log: {result.issues_csv})", file=out)
         by_type = summary.groupby(["issue_type", "severity", "responsible"])[["count", "rejected"]].sum()
         for (issue_type, severity, responsible), row in by_type.sort_values("count", ascending=False).iterrows():
-            print(f"  {severity:7s} {issue_type:28s} {int(row['count']):>8,d}  rejected {int(row['rejected']):>7,d}"
-                  f"  fix: {responsible}", file=out)
+            print(
+                f"  {severity:7s} {issue_type:28s} {int(row['count']):>8,d}  rejected {int(row['rejected']):>7,d}"
+                f"  fix: {responsible}",
+                file=out,
+            )
     flagged = result.extras.get("flag")
     if flagged is not None:
         counts = flagged.candidates["category"].value_counts()
@@ -82,8 +88,16 @@ def _print_summary(result, *, quiet: bool) -> None:
     if not q.empty:
         print("Area check (computed / official area per municipality):", file=out)
         for r in q.itertuples():
-            med = "—" if r.median_area_ratio is None or r.median_area_ratio != r.median_area_ratio else f"{r.median_area_ratio:.4f}"
-            share = "—" if r.share_deviating is None or r.share_deviating != r.share_deviating else f"{r.share_deviating:.1%}"
+            med = (
+                "—"
+                if r.median_area_ratio is None or r.median_area_ratio != r.median_area_ratio
+                else f"{r.median_area_ratio:.4f}"
+            )
+            share = (
+                "—"
+                if r.share_deviating is None or r.share_deviating != r.share_deviating
+                else f"{r.share_deviating:.1%}"
+            )
             print(f"  {r.ags} {r.name:24s} median ratio {med}, beyond ±{r.tolerance:.1%}: {share}", file=out)
     if "qgis_project" in result.extras:
         print(f"QGIS project: {result.extras['qgis_project']}", file=out)
@@ -141,21 +155,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flaechen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("run", help="build the district dataset from a district configuration",
-                       description="Read, harmonise and merge every declared source into DIR/district.gpkg.")
+    p = sub.add_parser(
+        "run",
+        help="build the district dataset from a district configuration",
+        description="Read, harmonise and merge every declared source into DIR/district.gpkg.",
+    )
     p.add_argument("config", metavar="DISTRICT_CONFIG", help="the district configuration (TOML or YAML)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress and no summary")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("check", help="validate the configuration and every source without writing",
-                       description="Read the configuration and open every source; print every problem at once.")
+    p = sub.add_parser(
+        "check",
+        help="validate the configuration and every source without writing",
+        description="Read the configuration and open every source; print every problem at once.",
+    )
     p.add_argument("config", metavar="DISTRICT_CONFIG", help="the district configuration (TOML or YAML)")
     p.add_argument("--quiet", action="store_true", help="print only problems")
     p.set_defaults(func=_cmd_check)
 
-    p = sub.add_parser("demo", help="generate the demo district (if not there yet) and run it",
-                       description="Generate the fictional demo Landkreis into DIR/input and build it into DIR.")
+    p = sub.add_parser(
+        "demo",
+        help="generate the demo district (if not there yet) and run it",
+        description="Generate the fictional demo Landkreis into DIR/input and build it into DIR.",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--scale", type=int, default=20_000, help="number of parcels in the district (default 20000)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")

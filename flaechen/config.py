@@ -33,13 +33,37 @@ SOURCE_LAYERS = tuple(name for name in CANONICAL_LAYERS if name != "municipaliti
 
 _AGS = re.compile(r"^\d{8}$")
 _SETTING_KEYS = {
-    "crs", "encoding", "open_options", "fields", "values", "codes", "where", "geometry_policy", "outside_share",
+    "crs",
+    "encoding",
+    "open_options",
+    "fields",
+    "values",
+    "codes",
+    "where",
+    "geometry_policy",
+    "outside_share",
 }
 _MERGED_TABLES = {"open_options", "fields", "values"}
 _SOURCE_KEYS = {"id", "layer", "path", "source_layer", *_SETTING_KEYS}
-_BOUNDARY_KEYS = {"path", "source_layer", "layer", "ags_field", "name_field", "crs", "encoding", "open_options", "where"}
+_BOUNDARY_KEYS = {
+    "path",
+    "source_layer",
+    "layer",
+    "ags_field",
+    "name_field",
+    "crs",
+    "encoding",
+    "open_options",
+    "where",
+}
 _DISTRICT_KEYS = {
-    "name", "crs", "area_tolerance", "border_overlap", "outside_share", "outside_buffer", "grid_dirs",
+    "name",
+    "crs",
+    "area_tolerance",
+    "border_overlap",
+    "outside_share",
+    "outside_buffer",
+    "grid_dirs",
 }
 _TOP_KEYS = {"district", "boundaries", "defaults", "municipalities", "flag", "publish", "export"}
 _MUNICIPALITY_KEYS = {"ags", "name", "population", "boundary", "defaults", "sources"}
@@ -134,10 +158,7 @@ class DistrictConfig:
 
 def _read_file(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() in {".yaml", ".yml"}:
-        data = yaml.safe_load(text)
-    else:
-        data = tomllib.loads(text)
+    data = yaml.safe_load(text) if path.suffix.lower() in {".yaml", ".yml"} else tomllib.loads(text)
     if not isinstance(data, dict):
         raise ConfigError(["the file does not hold a table of settings"], path=str(path))
     return data
@@ -241,7 +262,9 @@ def _boundary(col: _Collector, key: str, raw: Any, base: Path) -> BoundaryConfig
         source_layer=table.get("source_layer") or table.get("layer"),
         crs=_check_crs(col, f"{key}.crs", table.get("crs")),
         encoding=table.get("encoding"),
-        open_options=MappingProxyType({k: str(v) for k, v in col.table(f"{key}.open_options", table.get("open_options")).items()}),
+        open_options=MappingProxyType(
+            {k: str(v) for k, v in col.table(f"{key}.open_options", table.get("open_options")).items()}
+        ),
         where=table.get("where"),
         key=key,
     )
@@ -360,10 +383,10 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> DistrictConfig:
         col.unknown_keys(mkey, m, _MUNICIPALITY_KEYS)
         ags = m.get("ags")
         if isinstance(ags, int):
-            col.add(f"{mkey}.ags", f"must be a quoted 8-character string (e.g. \"{ags:08d}\"), not a number")
+            col.add(f"{mkey}.ags", f'must be a quoted 8-character string (e.g. "{ags:08d}"), not a number')
             ags = f"{ags:08d}"
         elif not isinstance(ags, str) or not _AGS.match(ags):
-            col.add(f"{mkey}.ags", f"must be 8 digits as a string, e.g. \"07999001\", not {ags!r}")
+            col.add(f"{mkey}.ags", f'must be 8 digits as a string, e.g. "07999001", not {ags!r}')
             ags = str(ags)
         if ags in seen_ags:
             col.add(f"{mkey}.ags", f"AGS {ags} is declared twice")
@@ -387,8 +410,13 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> DistrictConfig:
             skey = f"{mkey}.sources[{j}]"
             s = col.table(skey, s)
             src = _source(
-                col, skey, s, ags=ags, base=base,
-                inherited=(d_general, m_general), per_layer=(d_layers, m_layers),
+                col,
+                skey,
+                s,
+                ags=ags,
+                base=base,
+                inherited=(d_general, m_general),
+                per_layer=(d_layers, m_layers),
             )
             if src is None:
                 continue
@@ -398,8 +426,11 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> DistrictConfig:
             sources.append(src)
         municipalities.append(
             MunicipalityConfig(
-                ags=ags, name=str(m.get("name", "")), population=population,
-                boundary=boundary, sources=tuple(sources),
+                ags=ags,
+                name=str(m.get("name", "")),
+                population=population,
+                boundary=boundary,
+                sources=tuple(sources),
             )
         )
     for section in ("flag", "publish", "export"):

@@ -80,7 +80,7 @@ def resolve_crs(value: str | CRS, *, where: str) -> CRS:
         return CRS.from_user_input(alias or text)
     except ProjCRSError:
         raise CRSError(
-            f"{where}: cannot resolve CRS {text!r}; declare it with an EPSG code, e.g. crs = \"EPSG:25832\""
+            f'{where}: cannot resolve CRS {text!r}; declare it with an EPSG code, e.g. crs = "EPSG:25832"'
         ) from None
 
 

@@ -95,8 +95,12 @@ class _Ctx:
 
     def log_source(self, issue_type: str, message: str, *, value: Any = None) -> None:
         self.issues.add(
-            issue_type, ags=self.src.ags, source_id=self.src.id, layer=self.src.layer,
-            message=message, value=value,
+            issue_type,
+            ags=self.src.ags,
+            source_id=self.src.id,
+            layer=self.src.layer,
+            message=message,
+            value=value,
         )
 
     @property
@@ -108,12 +112,15 @@ def _source_crs(ctx: _Ctx) -> CRS:
     declared = CRS.from_user_input(ctx.src.crs) if ctx.src.crs else None
     file_crs = ctx.sf.file_crs
     if declared is None and file_crs is None:
-        raise CRSError(f"{ctx.src.key} ({ctx.src.path}): no CRS in the file and none declared; add crs = \"EPSG:…\"")
+        raise CRSError(f'{ctx.src.key} ({ctx.src.path}): no CRS in the file and none declared; add crs = "EPSG:…"')
     if declared is None:
         return file_crs
     if file_crs is None:
-        ctx.log_source("crs-declared", f"{ctx.where} carries no CRS; used the declared {declared.to_string()}.",
-                       value=declared.to_string())
+        ctx.log_source(
+            "crs-declared",
+            f"{ctx.where} carries no CRS; used the declared {declared.to_string()}.",
+            value=declared.to_string(),
+        )
     elif not file_crs.equals(declared, ignore_axis_order=True):
         ctx.log_source(
             "crs-overridden",
@@ -145,8 +152,12 @@ def _geometry(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         names = shapely.get_type_id(geoms[wrong])
         labels = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString"}
         ctx.log(
-            "wrong-geometry-type", frame.index[wrong],
-            [f"A {labels.get(int(t), 'non-polygon')} in {ctx.where}; layer {ctx.src.layer} needs polygons." for t in names],
+            "wrong-geometry-type",
+            frame.index[wrong],
+            [
+                f"A {labels.get(int(t), 'non-polygon')} in {ctx.where}; layer {ctx.src.layer} needs polygons."
+                for t in names
+            ],
             values=[labels.get(int(t), str(t)) for t in names],
         )
     keep &= ~wrong
@@ -162,26 +173,36 @@ def _geometry(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             raise GeometryError(
                 f"{ctx.src.key} ({ctx.src.path}), layer {ctx.sf.layer_name}, feature {first} "
                 f"(id {ctx.ids.get(first)!r}): invalid geometry ({reasons[0]}); {len(invalid)} invalid in all. "
-                "Have the municipality repair it, or set geometry_policy = \"fix\" (repair and log) "
-                "or \"drop\" (reject and log) for this source."
+                'Have the municipality repair it, or set geometry_policy = "fix" (repair and log) '
+                'or "drop" (reject and log) for this source.'
             )
         if policy == "drop":
-            ctx.log("invalid-geometry", fids, [f"Invalid geometry ({r}); dropped by policy 'drop'." for r in reasons],
-                    values=reasons)
+            ctx.log(
+                "invalid-geometry",
+                fids,
+                [f"Invalid geometry ({r}); dropped by policy 'drop'." for r in reasons],
+                values=reasons,
+            )
             keep[invalid] = False
         else:
             before = shapely.area(geoms[invalid])
             fixed = _polygonal_parts(shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False))
             failed = shapely.is_missing(fixed) | shapely.is_empty(fixed)
             after = np.where(failed, 0.0, shapely.area(np.where(failed, None, fixed)))
-            ctx.log("invalid-geometry", fids[failed],
-                    [f"Invalid geometry ({r}) that no repair turns into a polygon." for r in reasons[failed]],
-                    values=reasons[failed])
+            ctx.log(
+                "invalid-geometry",
+                fids[failed],
+                [f"Invalid geometry ({r}) that no repair turns into a polygon." for r in reasons[failed]],
+                values=reasons[failed],
+            )
             ok = ~failed
             ctx.log(
-                "repaired-geometry", fids[ok],
-                [f"Invalid geometry ({r}) repaired with make_valid; area {b:.2f} → {a:.2f} (source units)."
-                 for r, b, a in zip(reasons[ok], before[ok], after[ok], strict=True)],
+                "repaired-geometry",
+                fids[ok],
+                [
+                    f"Invalid geometry ({r}) repaired with make_valid; area {b:.2f} → {a:.2f} (source units)."
+                    for r, b, a in zip(reasons[ok], before[ok], after[ok], strict=True)
+                ],
                 values=reasons[ok],
             )
             geoms[invalid[ok]] = fixed[ok]
@@ -197,7 +218,7 @@ def _geometry(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _diagnose_outside(geoms: np.ndarray, boundary: Any) -> str:
-    xmin, ymin, xmax, _ = shapely.total_bounds(geoms)
+    xmin, ymin, _, _ = shapely.total_bounds(geoms)
     bxmin, bymin, _, _ = shapely.bounds(boundary)
     hints = []
     if 2_000_000 < xmin < 6_000_000 and ymin > 5_000_000:
@@ -224,14 +245,18 @@ def _outside(
     if share > limit:
         hint = _diagnose_outside(raw_geoms, boundary)
         ctx.log(
-            "source-outside-municipality", frame.index,
+            "source-outside-municipality",
+            frame.index,
             f"{share:.0%} of the features of {ctx.where} fall outside municipality {ctx.src.ags} "
             f"(more than {limit:.0%}): its CRS is wrong or undeclared ({hint}). "
             "Declare the right crs for this source or ask for a corrected delivery.",
         )
         return None
-    ctx.log("outside-municipality", frame.index[~inside],
-            f"The feature lies outside municipality {ctx.src.ags} (beyond {settings.outside_buffer:g} m).")
+    ctx.log(
+        "outside-municipality",
+        frame.index[~inside],
+        f"The feature lies outside municipality {ctx.src.ags} (beyond {settings.outside_buffer:g} m).",
+    )
     return frame
 
 
@@ -249,6 +274,7 @@ def _as_text(series: pd.Series) -> pd.Series:
     if kind in ("string", "empty", "boolean"):
         out = series.astype("string")
     else:
+
         def conv(v: Any) -> Any:
             if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
                 return pd.NA
@@ -284,8 +310,13 @@ def _coerce(ctx: _Ctx, name: str, dtype: str, series: pd.Series) -> pd.Series:
             out = numbers.astype("Float64")
         bad = present & out.isna()
     if bad.any():
-        ctx.log("invalid-value", series.index[bad.to_numpy()],
-                f"Field {name}: value cannot be read as {dtype}; set to empty.", field=name, values=text[bad])
+        ctx.log(
+            "invalid-value",
+            series.index[bad.to_numpy()],
+            f"Field {name}: value cannot be read as {dtype}; set to empty.",
+            field=name,
+            values=text[bad],
+        )
     return out
 
 
@@ -313,10 +344,12 @@ def _apply_codes(ctx: _Ctx, name: str, values: pd.Series, codelist: CodeList) ->
     unknown = text.notna() & ~known
     if unknown.any():
         ctx.log(
-            "unknown-code", values.index[unknown.to_numpy()],
+            "unknown-code",
+            values.index[unknown.to_numpy()],
             f"Field {name}: code not in code list {codelist.name}; set to empty. "
             f"Map it with codes.{name} in the configuration or ask the municipality.",
-            field=name, values=text[unknown.to_numpy()],
+            field=name,
+            values=text[unknown.to_numpy()],
         )
         out = out.where(~unknown, pd.NA)
     return out
@@ -336,8 +369,13 @@ def _ags(ctx: _Ctx, values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     text = _as_text(values)
     padded = text.str.fullmatch(r"\d{7}").fillna(False)
     if padded.any():
-        ctx.log("repaired-value", values.index[padded.to_numpy()],
-                "AGS read as a number lost its leading zero; restored.", field="ags", values=text[padded])
+        ctx.log(
+            "repaired-value",
+            values.index[padded.to_numpy()],
+            "AGS read as a number lost its leading zero; restored.",
+            field="ags",
+            values=text[padded],
+        )
         text = text.where(~padded, "0" + text)
     bad = ~text.str.fullmatch(r"\d{8}").fillna(False)
     return text, bad.to_numpy()
@@ -360,8 +398,13 @@ def _attributes(ctx: _Ctx, frame: gpd.GeoDataFrame, layer: LayerDef, schema: Sch
             continue
         if f.name == "ags":
             values, bad = _ags(ctx, raw)
-            ctx.log("invalid-ags", frame.index[bad & values.notna().to_numpy()],
-                    "AGS is not 8 digits.", field="ags", values=values[bad & values.notna().to_numpy()])
+            ctx.log(
+                "invalid-ags",
+                frame.index[bad & values.notna().to_numpy()],
+                "AGS is not 8 digits.",
+                field="ags",
+                values=values[bad & values.notna().to_numpy()],
+            )
             reject |= bad & values.notna().to_numpy()
             out[f.name] = values
         elif f.codelist:
@@ -376,9 +419,12 @@ def _attributes(ctx: _Ctx, frame: gpd.GeoDataFrame, layer: LayerDef, schema: Sch
     for f in layer.fields:
         if f.required:
             missing = out[f.name].isna().to_numpy() & ~reject
-            ctx.log("missing-value", frame.index[missing],
-                    f"Required field {f.name} is empty (source field {ctx.src.fields.get(f.name, f.name)!r}).",
-                    field=f.name)
+            ctx.log(
+                "missing-value",
+                frame.index[missing],
+                f"Required field {f.name} is empty (source field {ctx.src.fields.get(f.name, f.name)!r}).",
+                field=f.name,
+            )
             reject |= missing
     return out, reject
 
@@ -417,7 +463,11 @@ def harmonise_source(
     """
     frame = sf.frame
     key_column = src.fields.get(layer.key, layer.key)
-    ids = _as_text(frame[key_column]) if key_column in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")
+    ids = (
+        _as_text(frame[key_column])
+        if key_column in frame.columns
+        else pd.Series(pd.NA, index=frame.index, dtype="string")
+    )
     ctx = _Ctx(src, sf, issues, ids)
     n_read = len(frame)
 
@@ -430,12 +480,18 @@ def harmonise_source(
     frame = _geometry(ctx, frame)
 
     raw_geoms = np.asarray(frame.geometry.array, dtype=object)
-    choice = choose_transformation(source_crs, settings.crs, bounds=geographic_bounds(raw_geoms, source_crs)) if len(frame) else None
+    choice = (
+        choose_transformation(source_crs, settings.crs, bounds=geographic_bounds(raw_geoms, source_crs))
+        if len(frame)
+        else None
+    )
     if choice is not None and not choice.is_identity:
         accuracy = "unknown" if choice.accuracy is None else f"{choice.accuracy:g} m"
-        ctx.log_source("crs-transformation",
-                       f"Reprojected {source_crs.name} → {settings.crs.name} with {choice.description} "
-                       f"(accuracy {accuracy}).", value=choice.description)
+        ctx.log_source(
+            "crs-transformation",
+            f"Reprojected {source_crs.name} → {settings.crs.name} with {choice.description} (accuracy {accuracy}).",
+            value=choice.description,
+        )
         if choice.missing_grids:
             ctx.log_source(
                 "missing-grid",
@@ -457,8 +513,13 @@ def harmonise_source(
     attrs, reject = _attributes(ctx, frame, layer, schema)
     keys = attrs[layer.key]
     dup = keys.duplicated(keep="first").to_numpy() & keys.notna().to_numpy() & ~reject
-    ctx.log("duplicate-id", frame.index[dup], f"{layer.key} occurs more than once in this delivery; the first is kept.",
-            field=layer.key, values=keys[dup])
+    ctx.log(
+        "duplicate-id",
+        frame.index[dup],
+        f"{layer.key} occurs more than once in this delivery; the first is kept.",
+        field=layer.key,
+        values=keys[dup],
+    )
     reject |= dup
 
     keep = ~reject
@@ -493,24 +554,36 @@ def _area_findings(ctx: _Ctx, parcels: gpd.GeoDataFrame, tolerance: float) -> No
     deviates &= np.isfinite(ratio)
     if deviates.any():
         ctx.log(
-            "area-deviation", parcels.index[deviates],
-            [f"Computed area {c:,.1f} m² deviates {r - 1:+.2%} from the official {o:,.1f} m² "
-             f"(tolerance {tolerance:.1%})." for c, r, o in
-             zip(computed[deviates], ratio[deviates], official.to_numpy(dtype=float, na_value=np.nan)[deviates], strict=True)],
-            field="official_area", values=[f"{r:.4f}" for r in ratio[deviates]],
+            "area-deviation",
+            parcels.index[deviates],
+            [
+                f"Computed area {c:,.1f} m² deviates {r - 1:+.2%} from the official {o:,.1f} m² "
+                f"(tolerance {tolerance:.1%})."
+                for c, r, o in zip(
+                    computed[deviates],
+                    ratio[deviates],
+                    official.to_numpy(dtype=float, na_value=np.nan)[deviates],
+                    strict=True,
+                )
+            ],
+            field="official_area",
+            values=[f"{r:.4f}" for r in ratio[deviates]],
         )
 
 
 def _empty(layer: LayerDef, crs: CRS) -> gpd.GeoDataFrame:
     columns: dict[str, Any] = {f.name: pd.Series(dtype=f.dtype) for f in layer.fields}
-    columns.update({
-        "source_id": pd.Series(dtype="string"), "source_layer": pd.Series(dtype="string"),
-        "source_fid": pd.Series(dtype="Int64"), "source_hash": pd.Series(dtype="string"),
-    })
+    columns.update(
+        {
+            "source_id": pd.Series(dtype="string"),
+            "source_layer": pd.Series(dtype="string"),
+            "source_fid": pd.Series(dtype="Int64"),
+            "source_hash": pd.Series(dtype="string"),
+        }
+    )
     return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
 def canonical_columns(layer: LayerDef) -> list[str]:
     """Column order of a canonical layer: its fields, then provenance, then geometry."""
     return [*layer.field_names, *PROVENANCE_FIELDS, "geometry"]
-

@@ -24,8 +24,18 @@ import pandas as pd
 from flaechen.layers import IssueType, load_schema
 
 ISSUE_COLUMNS = (
-    "ags", "source_id", "layer", "source_fid", "feature_id", "field", "value",
-    "issue_type", "severity", "responsible", "rejected", "message",
+    "ags",
+    "source_id",
+    "layer",
+    "source_fid",
+    "feature_id",
+    "field",
+    "value",
+    "issue_type",
+    "severity",
+    "responsible",
+    "rejected",
+    "message",
 )
 """Columns of the issue log, in order."""
 
@@ -55,8 +65,15 @@ class IssueLog:
     ) -> None:
         """Add one issue."""
         self.add_many(
-            issue_type, ags=ags, source_id=source_id, layer=layer, messages=[message],
-            source_fids=[source_fid], feature_ids=[feature_id], field=field, values=[value],
+            issue_type,
+            ags=ags,
+            source_id=source_id,
+            layer=layer,
+            messages=[message],
+            source_fids=[source_fid],
+            feature_ids=[feature_id],
+            field=field,
+            values=[value],
         )
 
     def add_many(
@@ -78,8 +95,11 @@ class IssueLog:
             raise KeyError(f"unknown issue type {issue_type!r}; add it to layers/issue_types.yaml")
         spec = types[issue_type]
         n = next(
-            (len(s) for s in (source_fids, feature_ids, values, messages, ags)
-             if s is not None and not isinstance(s, str)),
+            (
+                len(s)
+                for s in (source_fids, feature_ids, values, messages, ags)
+                if s is not None and not isinstance(s, str)
+            ),
             1,
         )
         if n == 0:
@@ -125,8 +145,10 @@ class IssueLog:
                 "source_id": frame["source_id"].astype("string"),
                 "layer": frame["layer"].astype("string"),
                 "source_fid": pd.array(
-                    [None if v is None or (isinstance(v, float) and np.isnan(v)) else int(v)
-                     for v in frame["source_fid"]],
+                    [
+                        None if v is None or (isinstance(v, float) and np.isnan(v)) else int(v)
+                        for v in frame["source_fid"]
+                    ],
                     dtype="Int64",
                 ),
                 "feature_id": _text(frame["feature_id"]),

@@ -89,9 +89,14 @@ def _read_boundaries(config: DistrictConfig, issues: IssueLog, crs: CRS) -> tupl
         padded = text.str.fullmatch(r"\d{7}").fillna(False)
         if padded.any():
             issues.add_many(
-                "repaired-value", ags=list(("0" + text[padded]).astype(str)), source_id=BOUNDARY_SOURCE_ID,
-                layer="municipalities", source_fids=frame.index[padded.to_numpy()].tolist(), field="ags",
-                values=list(text[padded]), messages="AGS read as a number lost its leading zero; restored.",
+                "repaired-value",
+                ags=list(("0" + text[padded]).astype(str)),
+                source_id=BOUNDARY_SOURCE_ID,
+                layer="municipalities",
+                source_fids=frame.index[padded.to_numpy()].tolist(),
+                field="ags",
+                values=list(text[padded]),
+                messages="AGS read as a number lost its leading zero; restored.",
             )
         text = text.where(~padded, "0" + text)
         geoms = shapely.make_valid(np.asarray(gpd.GeoSeries(frame.geometry.values, crs=file_crs).to_crs(crs).array))
@@ -105,29 +110,50 @@ def _read_boundaries(config: DistrictConfig, issues: IssueLog, crs: CRS) -> tupl
                 )
             used |= hit
             geom = shapely.union_all(np.asarray(geoms[hit], dtype=object))
-            rows.append({
-                "ags": code, "name": wanted[code].name, "population": wanted[code].population,
-                "source_id": BOUNDARY_SOURCE_ID, "source_layer": sf.layer_name,
-                "source_fid": int(frame.index[hit][0]), "source_hash": sf.content_hash,
-                "geometry": geom,
-            })
+            rows.append(
+                {
+                    "ags": code,
+                    "name": wanted[code].name,
+                    "population": wanted[code].population,
+                    "source_id": BOUNDARY_SOURCE_ID,
+                    "source_layer": sf.layer_name,
+                    "source_fid": int(frame.index[hit][0]),
+                    "source_hash": sf.content_hash,
+                    "geometry": geom,
+                }
+            )
         unused = ~used
         if unused.any():
             issues.add_many(
-                "filtered", ags=list(text[unused].fillna("").astype(str)), source_id=BOUNDARY_SOURCE_ID,
-                layer="municipalities", source_fids=frame.index[unused].tolist(),
+                "filtered",
+                ags=list(text[unused].fillna("").astype(str)),
+                source_id=BOUNDARY_SOURCE_ID,
+                layer="municipalities",
+                source_fids=frame.index[unused].tolist(),
                 feature_ids=list(text[unused].fillna("").astype(str)),
                 messages="Boundary of a municipality that is not part of the district configuration.",
             )
-        accounting.append({"source_id": BOUNDARY_SOURCE_ID, "layer": "municipalities", "path": str(b.path),
-                           "read": len(frame), "kept": int(used.sum()), "rejected": int(unused.sum())})
+        accounting.append(
+            {
+                "source_id": BOUNDARY_SOURCE_ID,
+                "layer": "municipalities",
+                "path": str(b.path),
+                "read": len(frame),
+                "kept": int(used.sum()),
+                "rejected": int(unused.sum()),
+            }
+        )
     layer = load_schema().layer("municipalities")
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     gdf["geometry"] = shapely_to_multi(np.asarray(gdf.geometry.array, dtype=object))
     for f in layer.fields:
         gdf[f.name] = gdf[f.name].astype(f.dtype)
-    for col, dtype in (("source_id", "string"), ("source_layer", "string"), ("source_fid", "Int64"),
-                       ("source_hash", "string")):
+    for col, dtype in (
+        ("source_id", "string"),
+        ("source_layer", "string"),
+        ("source_fid", "Int64"),
+        ("source_hash", "string"),
+    ):
         gdf[col] = gdf[col].astype(dtype)
     return gdf[canonical_columns(layer)], accounting
 
@@ -156,7 +182,9 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
     crs = CRS.from_user_input(config.crs)
     use_grid_dirs(config.grid_dirs)
     settings = HarmoniseSettings(
-        crs=crs, outside_share=config.outside_share, outside_buffer=config.outside_buffer,
+        crs=crs,
+        outside_share=config.outside_share,
+        outside_buffer=config.outside_buffer,
         area_tolerance=config.area_tolerance,
     )
     issues = IssueLog()
@@ -171,19 +199,31 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
         progress("read and harmonise", i, len(sources))
         sf = read_source(src)
         result = harmonise_source(
-            sf, src, layer=schema.layer(src.layer), schema=schema, settings=settings,
-            boundary=boundaries.get(src.ags), issues=issues,
+            sf,
+            src,
+            layer=schema.layer(src.layer),
+            schema=schema,
+            settings=settings,
+            boundary=boundaries.get(src.ags),
+            issues=issues,
         )
         per_layer[src.layer].append(result.frame)
         read_counts[src.id] = result.read
         t = result.transformation
-        source_rows.append({
-            "source_id": src.id, "ags": src.ags, "layer": src.layer, "path": str(src.path),
-            "source_layer": sf.layer_name, "content_hash": sf.content_hash, "features": result.read,
-            "transformation": None if t is None else t.description,
-            "accuracy_m": None if t is None else t.accuracy,
-            "missing_grids": None if t is None or not t.missing_grids else ", ".join(t.missing_grids),
-        })
+        source_rows.append(
+            {
+                "source_id": src.id,
+                "ags": src.ags,
+                "layer": src.layer,
+                "path": str(src.path),
+                "source_layer": sf.layer_name,
+                "content_hash": sf.content_hash,
+                "features": result.read,
+                "transformation": None if t is None else t.description,
+                "accuracy_m": None if t is None else t.accuracy,
+                "missing_grids": None if t is None or not t.missing_grids else ", ".join(t.missing_grids),
+            }
+        )
     progress("read and harmonise", len(sources), len(sources))
 
     progress("merge", 0, 1)
@@ -192,7 +232,10 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
         merged = concat_layer(frames, crs=crs)
         if name == "parcels":
             merged = resolve_border_duplicates(
-                merged, boundaries=boundaries, overlap=config.border_overlap, issues=issues,
+                merged,
+                boundaries=boundaries,
+                overlap=config.border_overlap,
+                issues=issues,
             )
         columns = canonical_columns(schema.layer(name))
         if merged.empty:
@@ -204,12 +247,17 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
     accounting_frame = _accounting(sources, read_counts, layers, issue_frame, accounting)
     unbalanced = accounting_frame[~accounting_frame["balanced"]]
     if not unbalanced.empty:
-        lines = [f"{r.source_id}: read {r.read}, in dataset {r.kept}, rejected {r.rejected}"
-                 for r in unbalanced.itertuples()]
+        lines = [
+            f"{r.source_id}: read {r.read}, in dataset {r.kept}, rejected {r.rejected}" for r in unbalanced.itertuples()
+        ]
         raise AccountingError("features were lost (read != in dataset + rejected):\n  " + "\n  ".join(lines))
     return DistrictDataset(
-        crs=crs, layers=layers, issues=issue_frame, accounting=accounting_frame,
-        quality=_quality(config, layers["parcels"], issue_frame), sources=pd.DataFrame(source_rows),
+        crs=crs,
+        layers=layers,
+        issues=issue_frame,
+        accounting=accounting_frame,
+        quality=_quality(config, layers["parcels"], issue_frame),
+        sources=pd.DataFrame(source_rows),
     )
 
 
@@ -225,8 +273,16 @@ def _accounting(sources, read_counts, layers, issues: pd.DataFrame, boundary_row
     for src in sources:
         kept = int((layers[src.layer]["source_id"] == src.id).sum())
         rej = rejected.loc[rejected["source_id"] == src.id, "source_fid"].dropna().nunique()
-        rows.append({"source_id": src.id, "layer": src.layer, "path": str(src.path),
-                     "read": read_counts[src.id], "kept": kept, "rejected": int(rej)})
+        rows.append(
+            {
+                "source_id": src.id,
+                "layer": src.layer,
+                "path": str(src.path),
+                "read": read_counts[src.id],
+                "kept": kept,
+                "rejected": int(rej),
+            }
+        )
     frame = pd.DataFrame(rows)
     frame["balanced"] = frame["read"] == frame["kept"] + frame["rejected"]
     return frame
@@ -242,14 +298,19 @@ def _quality(config: DistrictConfig, parcels: gpd.GeoDataFrame, issues: pd.DataF
     for m in config.municipalities:
         r = frame.loc[frame["ags"] == m.ags, "ratio"]
         n_parcels = int((parcels["ags"] == m.ags).sum())
-        rows.append({
-            "ags": m.ags, "name": m.name, "parcels": n_parcels, "with_official_area": len(r),
-            "median_area_ratio": float(r.median()) if len(r) else None,
-            "share_deviating": float((np.abs(r - 1) > config.area_tolerance).mean()) if len(r) else None,
-            "tolerance": config.area_tolerance,
-            "issues": int((issues["ags"] == m.ags).sum()),
-            "rejected": int(issues.loc[(issues["ags"] == m.ags) & issues["rejected"].fillna(False)].shape[0]),
-        })
+        rows.append(
+            {
+                "ags": m.ags,
+                "name": m.name,
+                "parcels": n_parcels,
+                "with_official_area": len(r),
+                "median_area_ratio": float(r.median()) if len(r) else None,
+                "share_deviating": float((np.abs(r - 1) > config.area_tolerance).mean()) if len(r) else None,
+                "tolerance": config.area_tolerance,
+                "issues": int((issues["ags"] == m.ags).sum()),
+                "rejected": int(issues.loc[(issues["ags"] == m.ags) & issues["rejected"].fillna(False)].shape[0]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -267,8 +328,13 @@ def write_dataset(
     gpkg = write_gpkg(
         out / "district.gpkg",
         layers={**dataset.layers, **(extra_layers or {})},
-        tables={"issues": dataset.issues, "accounting": dataset.accounting, "quality": dataset.quality,
-                "sources": dataset.sources, **(extra_tables or {})},
+        tables={
+            "issues": dataset.issues,
+            "accounting": dataset.accounting,
+            "quality": dataset.quality,
+            "sources": dataset.sources,
+            **(extra_tables or {}),
+        },
         finish=finish,
     )
     csv_path = out / "issues.csv"
@@ -319,7 +385,11 @@ def run(
         progress("flag reuse candidates", 1, 1)
     progress("write district.gpkg", 0, 1)
     gpkg, csv_path = write_dataset(
-        dataset, out_dir, extra_layers=extra_layers, extra_tables=extra_tables, finish=style_gpkg,
+        dataset,
+        out_dir,
+        extra_layers=extra_layers,
+        extra_tables=extra_tables,
+        finish=style_gpkg,
     )
     extras["qgis_project"] = write_qgis_project(gpkg, crs=config.crs, title=config.name)
     progress("write district.gpkg", 1, 1)

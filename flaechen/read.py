@@ -144,7 +144,7 @@ def inspect_source(src: Declared) -> dict[str, Any]:
     if info.get("crs") is None and src.crs is None:
         raise CRSError(
             f"{_label(src)}: the file carries no CRS and the configuration declares none. "
-            f"Add crs = \"EPSG:…\" to {src.key} (ask the municipality which system the coordinates are in)."
+            f'Add crs = "EPSG:…" to {src.key} (ask the municipality which system the coordinates are in).'
         )
     if info.get("crs") is not None:
         resolve_crs(info["crs"], where=_label(src))
@@ -183,8 +183,13 @@ def read_source(src: Declared) -> SourceFrame:
             # All columns: GDAL evaluates a filter on ignored fields as NULL, so `columns=[]` would
             # silently exclude every feature.
             kept = pyogrio.read_dataframe(
-                src.path, layer=layer, encoding=src.encoding, fid_as_index=True, read_geometry=False,
-                where=src.where, **options,
+                src.path,
+                layer=layer,
+                encoding=src.encoding,
+                fid_as_index=True,
+                read_geometry=False,
+                where=src.where,
+                **options,
             ).index
             excluded = np.setdiff1d(frame.index.to_numpy(), kept.to_numpy())
     except (FieldError, DataLayerError) as exc:

@@ -40,8 +40,11 @@ def write_mini_district(root: Path, *, extra_toml: str = "") -> Path:
     src.mkdir(parents=True, exist_ok=True)
     boundaries = gpd.GeoDataFrame(
         {"ags": ["07999101", "07999102", "07999199"], "name": ["Ahausen", "Bedorf", "Elsewhere"]},
-        geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000), box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000),
-                  box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000)],
+        geometry=[
+            box(X0, Y0, X0 + 1000, Y0 + 1000),
+            box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000),
+            box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000),
+        ],
         crs="EPSG:25832",
     ).to_crs("EPSG:4326")
     boundaries.to_file(src / "gemeinden.geojson", driver="GeoJSON")
@@ -50,10 +53,22 @@ def write_mini_district(root: Path, *, extra_toml: str = "") -> Path:
     # a duplicate id, and one parcel (col 10) lying in B that B delivers too (border duplicate by key).
     a_rows = []
     for n in range(10):
-        a_rows.append({"flstkennz": key("07999101", n), "flaeche": CELL * CELL, "tntxt": "Wohnbaufläche;10000",
-                       "geometry": cell(n % 10, n // 10)})
-    a_rows.append({"flstkennz": key("07999101", 50), "flaeche": 100.0, "tntxt": None,
-                   "geometry": Polygon([(X0, Y0 + 200), (X0 + 100, Y0 + 300), (X0 + 100, Y0 + 200), (X0, Y0 + 300)])})
+        a_rows.append(
+            {
+                "flstkennz": key("07999101", n),
+                "flaeche": CELL * CELL,
+                "tntxt": "Wohnbaufläche;10000",
+                "geometry": cell(n % 10, n // 10),
+            }
+        )
+    a_rows.append(
+        {
+            "flstkennz": key("07999101", 50),
+            "flaeche": 100.0,
+            "tntxt": None,
+            "geometry": Polygon([(X0, Y0 + 200), (X0 + 100, Y0 + 300), (X0 + 100, Y0 + 200), (X0, Y0 + 300)]),
+        }
+    )
     a_rows.append({"flstkennz": key("07999101", 51), "flaeche": 1.0, "tntxt": None, "geometry": Polygon()})
     a_rows.append({"flstkennz": None, "flaeche": 1.0, "tntxt": None, "geometry": cell(0, 4)})
     a_rows.append({"flstkennz": key("07999101", 1), "flaeche": 1.0, "tntxt": None, "geometry": cell(1, 4)})
@@ -61,12 +76,26 @@ def write_mini_district(root: Path, *, extra_toml: str = "") -> Path:
     gpd.GeoDataFrame(a_rows, crs="EPSG:25832").to_file(src / "a.gpkg", layer="flurstuecke", driver="GPKG")
 
     # B: Shapefile in Gauß-Krüger zone 2 with a cp1252 .dbf and no .cpg, German column names.
-    b_rows = [{"KENNZEICH": key("07999102", n), "FLAECHE": CELL * CELL * (1.02 if n == 3 else 1.0),
-               "NUTZUNG": "Gebäude- und Freifläche;Straße", "EIGENTUEM": "Jürgen Müßig",
-               "geometry": cell(10 + n % 10, n // 10)} for n in range(10)]
+    b_rows = [
+        {
+            "KENNZEICH": key("07999102", n),
+            "FLAECHE": CELL * CELL * (1.02 if n == 3 else 1.0),
+            "NUTZUNG": "Gebäude- und Freifläche;Straße",
+            "EIGENTUEM": "Jürgen Müßig",
+            "geometry": cell(10 + n % 10, n // 10),
+        }
+        for n in range(10)
+    ]
     # A copy of A's parcel (col 9) under another key: 100 % mutual overlap → border duplicate by overlap.
-    b_rows.append({"KENNZEICH": key("07999102", 60), "FLAECHE": CELL * CELL, "NUTZUNG": None,
-                   "EIGENTUEM": None, "geometry": cell(9, 0)})
+    b_rows.append(
+        {
+            "KENNZEICH": key("07999102", 60),
+            "FLAECHE": CELL * CELL,
+            "NUTZUNG": None,
+            "EIGENTUEM": None,
+            "geometry": cell(9, 0),
+        }
+    )
     b = gpd.GeoDataFrame(b_rows, crs="EPSG:25832")
     b = b.set_geometry(gpd.GeoSeries(_to_gauss_krueger(b.geometry.array), crs="EPSG:31466"))
     pyogrio.write_dataframe(b, src / "b.shp", encoding="cp1252")
@@ -86,15 +115,20 @@ def write_mini_district(root: Path, *, extra_toml: str = "") -> Path:
         crs="EPSG:25832",
     ).to_crs("EPSG:4326")
     buildings.to_file(src / "a_gebaeude.geojson", driver="GeoJSON")
-    wrong = gpd.GeoDataFrame(
-        {"gid": ["w1", "w2", "w3"]},
-        geometry=[box(X0 + 1010 + i * 100, Y0 + 10, X0 + 1030 + i * 100, Y0 + 30) for i in range(3)],
-        crs="EPSG:25832",
-    ).to_crs("EPSG:31466").set_crs("EPSG:25832", allow_override=True)
+    wrong = (
+        gpd.GeoDataFrame(
+            {"gid": ["w1", "w2", "w3"]},
+            geometry=[box(X0 + 1010 + i * 100, Y0 + 10, X0 + 1030 + i * 100, Y0 + 30) for i in range(3)],
+            crs="EPSG:25832",
+        )
+        .to_crs("EPSG:31466")
+        .set_crs("EPSG:25832", allow_override=True)
+    )
     wrong.to_file(src / "b_gebaeude.gpkg", layer="gebaeude", driver="GPKG")
 
     config = root / "district.toml"
-    config.write_text(textwrap.dedent(f"""\
+    config.write_text(
+        textwrap.dedent("""\
         [district]
         name = "Landkreis Mini"
         crs = "EPSG:25832"
@@ -108,7 +142,7 @@ def write_mini_district(root: Path, *, extra_toml: str = "") -> Path:
         geometry_policy = "fix"
 
         [defaults.parcels]
-        fields = {{ parcel_id = "flstkennz", official_area = "flaeche", actual_use = "tntxt" }}
+        fields = { parcel_id = "flstkennz", official_area = "flaeche", actual_use = "tntxt" }
 
         [[municipalities]]
         ags = "07999101"
@@ -120,20 +154,20 @@ def write_mini_district(root: Path, *, extra_toml: str = "") -> Path:
         layer = "parcels"
         path = "sources/a.gpkg"
         source_layer = "flurstuecke"
-        values = {{ ownership = "private" }}
+        values = { ownership = "private" }
 
         [[municipalities.sources]]
         id = "a-buildings"
         layer = "buildings"
         path = "sources/a_gebaeude.geojson"
-        fields = {{ building_id = "gid", state = "zustand" }}
+        fields = { building_id = "gid", state = "zustand" }
 
         [[municipalities]]
         ags = "07999102"
         name = "Bedorf"
 
         [municipalities.defaults.parcels]
-        fields = {{ parcel_id = "KENNZEICH", official_area = "FLAECHE", actual_use = "NUTZUNG", owner = "EIGENTUEM" }}
+        fields = { parcel_id = "KENNZEICH", official_area = "FLAECHE", actual_use = "NUTZUNG", owner = "EIGENTUEM" }
 
         [[municipalities.sources]]
         id = "b-parcels"
@@ -146,15 +180,18 @@ def write_mini_district(root: Path, *, extra_toml: str = "") -> Path:
         layer = "zoning"
         path = "sources/b_zoning.csv"
         crs = "EPSG:25832"
-        open_options = {{ GEOM_POSSIBLE_NAMES = "wkt", KEEP_GEOM_COLUMNS = "NO" }}
-        fields = {{ zoning_id = "id", bes_art = "art", grz = "grz" }}
-        values = {{ plan_type = "BPlan", plan_name = "Nr. 1 Am Markt" }}
-        codes = {{ bes_art = {{ WA = 1200, GE = 1700 }} }}
+        open_options = { GEOM_POSSIBLE_NAMES = "wkt", KEEP_GEOM_COLUMNS = "NO" }
+        fields = { zoning_id = "id", bes_art = "art", grz = "grz" }
+        values = { plan_type = "BPlan", plan_name = "Nr. 1 Am Markt" }
+        codes = { bes_art = { WA = 1200, GE = 1700 } }
 
         [[municipalities.sources]]
         id = "b-buildings"
         layer = "buildings"
         path = "sources/b_gebaeude.gpkg"
-        fields = {{ building_id = "gid" }}
-        """) + extra_toml, encoding="utf-8")
+        fields = { building_id = "gid" }
+        """)
+        + extra_toml,
+        encoding="utf-8",
+    )
     return config

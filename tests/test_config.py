@@ -78,7 +78,9 @@ def test_narrower_settings_override_broader_ones_key_by_key(tmp_path):
 
 
 def test_yaml_configuration_is_equivalent(tmp_path):
-    path = _write(tmp_path, """
+    path = _write(
+        tmp_path,
+        """
         district:
           name: Landkreis Test
           crs: EPSG:25833
@@ -89,7 +91,8 @@ def test_yaml_configuration_is_equivalent(tmp_path):
             population: 3500
             sources:
               - {layer: parcels, path: p.gpkg, fields: {parcel_id: flstkennz}}
-        """)
+        """,
+    )
     config = load_config(path)
     assert config.crs == "EPSG:25833"
     assert config.municipality("14626110").population == 3500
@@ -97,7 +100,9 @@ def test_yaml_configuration_is_equivalent(tmp_path):
 
 
 def test_duplicate_ags_and_source_ids_are_reported(tmp_path):
-    body = BASE.replace('ags = "07999002"', 'ags = "07999001"').replace('id = "bedorf-flurstuecke"', 'id = "07999001-parcels"')
+    body = BASE.replace('ags = "07999002"', 'ags = "07999001"').replace(
+        'id = "bedorf-flurstuecke"', 'id = "07999001-parcels"'
+    )
     with pytest.raises(Exception) as info:
         load_config(_write(tmp_path, body))
     assert "AGS 07999001 is declared twice" in str(info.value)

@@ -25,8 +25,15 @@ def test_every_planted_defect_is_in_the_issue_log(demo_run):
     planted = json.loads((demo_run / "input" / "planted_defects.json").read_text(encoding="utf-8"))
     assert len(planted) >= 10
     kinds = {p["issue_type"] for p in planted}
-    for required in ("invalid-geometry", "empty-geometry", "border-duplicate", "missing-value", "duplicate-id",
-                     "unknown-code", "source-outside-municipality"):
+    for required in (
+        "invalid-geometry",
+        "empty-geometry",
+        "border-duplicate",
+        "missing-value",
+        "duplicate-id",
+        "unknown-code",
+        "source-outside-municipality",
+    ):
         assert required in kinds or (required == "invalid-geometry" and "repaired-geometry" in kinds), required
     missing = []
     for p in planted:
@@ -59,7 +66,8 @@ def test_district_has_at_least_five_municipalities_and_every_layer(demo_run):
 
 @pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo is not installed")
 def test_ogrinfo_reads_every_layer_of_the_demo(demo_run):
-    out = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(demo_run / "district.gpkg")],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", str(demo_run / "district.gpkg")], capture_output=True, text=True, check=True
+    ).stdout
     for name in ("municipalities", "parcels", "zoning", "brownfields", "buildings", "issues"):
         assert f"Layer name: {name}" in out

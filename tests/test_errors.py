@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from mini_district import write_mini_district
 
 from flaechen.cli import main
 from flaechen.config import load_config
 from flaechen.errors import ConfigError, CRSError, SourceError
 from flaechen.pipeline import build_district, check
-from mini_district import write_mini_district
 
 
 def _edit(config_path, old, new):
@@ -49,13 +49,15 @@ def test_unresolvable_crs_is_a_config_error_naming_the_key(mini):
 
 
 def test_source_without_any_crs_says_to_declare_one(mini):
-    _edit(mini, 'crs = "EPSG:25832"\nopen_options', 'open_options')
+    _edit(mini, 'crs = "EPSG:25832"\nopen_options', "open_options")
     with pytest.raises(CRSError, match=r"carries no CRS and the configuration declares none.*crs = "):
         build_district(load_config(mini))
 
 
 def test_corrupt_file_says_gdal_cannot_read_it(mini):
-    (mini.parent / "sources" / "a_gebaeude.geojson").write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
+    (mini.parent / "sources" / "a_gebaeude.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [', encoding="utf-8"
+    )
     with pytest.raises(SourceError, match=r"a_gebaeude\.geojson\): GDAL cannot read the file"):
         build_district(load_config(mini))
 

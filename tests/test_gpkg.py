@@ -26,7 +26,10 @@ def test_write_gpkg_writes_layers_tables_and_version_1_2(tmp_path, squares):
     with sqlite3.connect(path) as db:
         (user_version,) = db.execute("PRAGMA user_version").fetchone()
         assert user_version == 10200
-        assert db.execute("SELECT count(*) FROM gpkg_extensions WHERE extension_name='gpkg_rtree_index'").fetchone()[0] == 1
+        assert (
+            db.execute("SELECT count(*) FROM gpkg_extensions WHERE extension_name='gpkg_rtree_index'").fetchone()[0]
+            == 1
+        )
     assert list(tmp_path.iterdir()) == [path]
 
 

@@ -10,10 +10,10 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from mini_district import write_mini_district
 
 from flaechen.config import load_config
 from flaechen.pipeline import build_district, run
-from mini_district import write_mini_district
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,11 @@ def test_every_source_balances_read_against_kept_plus_rejected(mini):
     assert acc["balanced"].all()
     assert set(acc["source_id"]) == {"boundaries", "a-parcels", "a-buildings", "b-parcels", "b-zoning", "b-buildings"}
     parcels = acc.set_index("source_id").loc["a-parcels"]
-    assert (parcels["read"], parcels["kept"], parcels["rejected"]) == (15, 11, 4)  # 10 cells + the repaired bow-tie; empty, no id, duplicate id, border copy
+    assert (parcels["read"], parcels["kept"], parcels["rejected"]) == (
+        15,
+        11,
+        4,
+    )  # 10 cells + the repaired bow-tie; empty, no id, duplicate id, border copy
 
 
 @pytest.mark.parametrize(
@@ -73,7 +77,9 @@ def test_gauss_krueger_shapefile_is_reprojected_with_the_beta2007_grid(mini):
     _, result = mini
     sources = result.dataset.sources.set_index("source_id")
     transformation = sources.loc["b-parcels", "transformation"]
-    if shutil.which("dpkg") and not any(p.exists() for p in map(__import__("pathlib").Path, ["/usr/share/proj/BETA2007.gsb"])):
+    if shutil.which("dpkg") and not any(
+        p.exists() for p in map(__import__("pathlib").Path, ["/usr/share/proj/BETA2007.gsb"])
+    ):
         pytest.skip("Debian's proj-data (BETA2007 grid) is not installed")
     assert "DHDN to ETRS89 (8)" in transformation  # EPSG:15948, the BETA2007 NTv2 grid
     assert not _issues(result, "missing-grid")["source_id"].eq("b-parcels").any()
@@ -132,7 +138,9 @@ def test_raise_policy_stops_at_the_first_invalid_geometry_naming_it(tmp_path):
     src = replace(config.municipalities[0].sources[0], geometry_policy="raise")
     muni = replace(config.municipalities[0], sources=(src,))
     config = replace(config, municipalities=(muni, config.municipalities[1]))
-    with pytest.raises(GeometryError, match=r"a\.gpkg\), layer flurstuecke, feature 11 .*Self-intersection.*geometry_policy"):
+    with pytest.raises(
+        GeometryError, match=r"a\.gpkg\), layer flurstuecke, feature 11 .*Self-intersection.*geometry_policy"
+    ):
         build_district(config)
 
 
@@ -174,7 +182,9 @@ def test_where_filter_keeps_matching_features_and_logs_the_others(tmp_path):
     text = text.replace('path = "sources/b.shp"', 'path = "sources/b.shp"\nwhere = "NUTZUNG IS NOT NULL"')
     config_path.write_text(text, encoding="utf-8")
     dataset = build_district(load_config(config_path))
-    filtered = dataset.issues[(dataset.issues["issue_type"] == "filtered") & (dataset.issues["source_id"] == "b-parcels")]
+    filtered = dataset.issues[
+        (dataset.issues["issue_type"] == "filtered") & (dataset.issues["source_id"] == "b-parcels")
+    ]
     assert filtered["feature_id"].tolist() == ["079102001000600000__"]  # the one parcel without NUTZUNG
     b = dataset.accounting.set_index("source_id").loc["b-parcels"]
     assert (b["read"], b["kept"], b["rejected"]) == (11, 10, 1)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from flaechen.config import load_config
 from flaechen.pipeline import build_district
 
@@ -57,7 +57,9 @@ def test_parcels_lie_in_their_municipality_after_reprojection(real_dataset):
     parcels = real_dataset.layers["parcels"]
     municipalities = real_dataset.layers["municipalities"].set_index("ags")
     points = parcels.geometry.representative_point()
-    inside = np.array([municipalities.geometry[a].buffer(100).contains(p) for a, p in zip(parcels["ags"], points, strict=True)])
+    inside = np.array(
+        [municipalities.geometry[a].buffer(100).contains(p) for a, p in zip(parcels["ags"], points, strict=True)]
+    )
     assert inside.mean() > 0.99
 
 
