@@ -158,9 +158,14 @@
       onEachFeature: function (feature, lyr) {
         var props = feature.properties || {};
         var stats = district.stats[props.ags] || null;
-        lyr.bindTooltip(function () { return el('span', null, props.name); }, {
-          permanent: true, direction: 'center', className: 'fl-label', interactive: false
-        });
+        if (props.ags === focus) {
+          // the page is about this municipality: its name is in the header, not over its settlements
+          lyr.bindTooltip(function () { return el('span', null, props.name); }, { sticky: true });
+        } else {
+          lyr.bindTooltip(function () { return el('span', null, props.name); }, {
+            permanent: true, direction: 'center', className: 'fl-label', interactive: false
+          });
+        }
         lyr.bindPopup(function () {
           var box = self.box(props.name, props, 'municipalities');
           if (stats) {
