@@ -507,7 +507,7 @@ def harmonise_source(
 
     checked = _outside(ctx, frame, boundary, settings, raw_geoms)
     if checked is None:
-        return Harmonised(_empty(layer, settings.crs), n_read, choice)
+        return Harmonised(empty_layer(layer, settings.crs), n_read, choice)
     frame = checked
 
     attrs, reject = _attributes(ctx, frame, layer, schema)
@@ -571,7 +571,8 @@ def _area_findings(ctx: _Ctx, parcels: gpd.GeoDataFrame, tolerance: float) -> No
         )
 
 
-def _empty(layer: LayerDef, crs: CRS) -> gpd.GeoDataFrame:
+def empty_layer(layer: LayerDef, crs: CRS) -> gpd.GeoDataFrame:
+    """An empty canonical layer with typed columns (a layer no source delivered)."""
     columns: dict[str, Any] = {f.name: pd.Series(dtype=f.dtype) for f in layer.fields}
     columns.update(
         {

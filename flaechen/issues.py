@@ -167,14 +167,6 @@ class IssueLog:
     def __len__(self) -> int:
         return sum(len(c) for c in self._chunks)
 
-    def rejected_fids(self, source_id: str) -> set[int]:
-        """The source FIDs of one source that an issue rejected (each counted once)."""
-        fids: set[int] = set()
-        for c in self._chunks:
-            sel = c[(c["source_id"] == source_id) & c["rejected"].astype(bool)]
-            fids.update(int(v) for v in sel["source_fid"] if v is not None and not pd.isna(v))
-        return fids
-
 
 def _text(values: Iterable[Any]) -> pd.Series:
     return pd.Series(

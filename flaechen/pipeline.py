@@ -29,7 +29,13 @@ from flaechen.config import BoundaryConfig, DistrictConfig
 from flaechen.crs import use_grid_dirs
 from flaechen.errors import AccountingError, ConfigError, FlaechenError, SourceError
 from flaechen.gpkg import write_gpkg
-from flaechen.harmonise import HarmoniseSettings, canonical_columns, harmonise_source, shapely_to_multi
+from flaechen.harmonise import (
+    HarmoniseSettings,
+    canonical_columns,
+    empty_layer,
+    harmonise_source,
+    shapely_to_multi,
+)
 from flaechen.issues import IssueLog
 from flaechen.layers import CANONICAL_LAYERS, load_schema
 from flaechen.merge import concat_layer, resolve_border_duplicates
@@ -239,7 +245,7 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
             )
         columns = canonical_columns(schema.layer(name))
         if merged.empty:
-            merged = _empty_layer(name, crs)
+            merged = empty_layer(schema.layer(name), crs)
         layers[name] = merged[columns]
     progress("merge", 1, 1)
 
@@ -259,12 +265,6 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
         quality=_quality(config, layers["parcels"], issue_frame),
         sources=pd.DataFrame(source_rows),
     )
-
-
-def _empty_layer(name: str, crs: CRS) -> gpd.GeoDataFrame:
-    from flaechen.harmonise import _empty
-
-    return _empty(load_schema().layer(name), crs)
 
 
 def _accounting(sources, read_counts, layers, issues: pd.DataFrame, boundary_rows: list[dict]) -> pd.DataFrame:
