@@ -352,7 +352,9 @@ def grid_cells(
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=hidden.crs)
 
 
-def simplify(gdf: gpd.GeoDataFrame, *, tolerance: float, group_by: str | None = None) -> gpd.GeoDataFrame:
+def simplify(
+    gdf: gpd.GeoDataFrame, *, tolerance: float, group_by: str | None = None, name: str = "features"
+) -> gpd.GeoDataFrame:
     """Simplify polygons for display, keeping shared borders shared.
 
     Each group (the whole frame, or each value of `group_by`) that forms a valid coverage is simplified
@@ -367,6 +369,8 @@ def simplify(gdf: gpd.GeoDataFrame, *, tolerance: float, group_by: str | None = 
         Simplification tolerance in CRS units; 0 returns the input unchanged.
     group_by
         Column whose values each form a coverage of their own.
+    name
+        What the features are (for the log).
     """
     if tolerance <= 0 or gdf.empty:
         return gdf
@@ -382,7 +386,12 @@ def simplify(gdf: gpd.GeoDataFrame, *, tolerance: float, group_by: str | None = 
         if shapely.coverage_is_valid(part):
             geoms[positions] = shapely.coverage_simplify(part, tolerance)
         else:
-            log.info("%d features are not a clean coverage; simplified one by one", len(part))
+            log.info(
+                "%s: %d features are not a clean coverage (neighbours' edges do not match exactly); "
+                "simplified one by one, topology preserved",
+                name,
+                len(part),
+            )
             geoms[positions] = shapely.simplify(part, tolerance, preserve_topology=True)
     out = gdf.copy()
     out.geometry = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)

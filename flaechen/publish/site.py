@@ -509,7 +509,9 @@ def _prepare(ctx: _Context, district: prepare.District) -> _Prepared:
         elif layer == "brownfields":
             gdf, hidden = prepare.split_private(gdf, mode=mode)
             hidden_brownfields = hidden["_ags"].astype(str).value_counts().to_dict() if len(hidden) else {}
-        gdf = prepare.simplify(gdf, tolerance=profile.simplify_tolerance_m, group_by=prepare.COVERAGE_GROUPS.get(layer))
+        gdf = prepare.simplify(
+            gdf, tolerance=profile.simplify_tolerance_m, group_by=prepare.COVERAGE_GROUPS.get(layer), name=layer
+        )
         display[layer] = prepare.to_display(gdf, decimals=profile.coordinate_decimals)
     if mode == "grid":
         cells = prepare.grid_cells(
