@@ -301,6 +301,11 @@ def test_scale_target_and_realistic_parcels(demo: Path, truth: Truth) -> None:
     assert (shapely.get_num_interior_rings(shapely.get_geometry(geoms, 0)) > 0).any()  # holes
     nv = shapely.get_num_coordinates(geoms)
     assert ((nv >= 8) & (nv <= 30)).sum() >= 20
+    assert np.median(nv[(p["_kind"] == "street").to_numpy()]) >= 8  # the plots' corners are on the street
+    # neighbours share their boundary points (no T-junctions), but for a few pieces in the open land
+    for _ags, group in p.groupby("ags"):
+        invalid_edges = ~shapely.is_empty(shapely.coverage_invalid_edges(group.geometry.to_numpy()))
+        assert invalid_edges.mean() < 0.05
     rural = p["_kind"].isin(["track", "field", "grass", "forest", "enclave", "military"])
     deviating = (p["official_area"] / area - 1).abs() > 0.005
     assert 0.15 <= deviating[rural].mean() <= 0.4

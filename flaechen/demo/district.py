@@ -510,7 +510,45 @@ def _build_municipality(spec: MunicipalitySpec, poly: shapely.Polygon, budget: i
     reserves = cell_geoms[cell_kind == "reserve"]
     military = cell_geoms[cell_kind == "military"]
     parcels = pd.concat([settlement, open_frame], ignore_index=True)
+    parcels["geometry"] = _junction_vertices(parcels["geometry"].to_numpy(), parcels["_kind"].to_numpy())
     return _Muni(parcels, quarters, reserves, military)
+
+
+_SNAPPED_KINDS = ("street", "road", "track", "field", "grass", "forest", "water", "military", "enclave")
+
+
+def _junction_vertices(geoms: NDArray, kind: NDArray, *, tolerance: float = 1e-4) -> NDArray:
+    """Insert the neighbours' corner points into streets, tracks and open-land parcels.
+
+    Plots of a block and fields of a cell meet at shared corners, but a street or a neighbouring
+    cell's field only has its own corners: the plots' corners lie on its edges (T-junctions). As in
+    real cadastral data, the shared boundary gets the points of both sides here, so neighbours'
+    edges are vertex-identical and street parcels get their typical 10–40 vertices. Geometries that a
+    snap would make invalid (none expected) keep their original vertices.
+    """
+    target = np.flatnonzero(np.isin(kind, _SNAPPED_KINDS))
+    if len(target) == 0:
+        return geoms
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms[target])
+    keep = target[a] != b
+    a, b = a[keep], b[keep]
+    # within the tolerance, not "intersects": a plot's edge may lie 1e-10 m beside the street's edge
+    near = shapely.distance(geoms[target[a]], geoms[b]) <= tolerance
+    a, b = a[near], b[near]
+    order = np.argsort(a, kind="stable")
+    a, b = a[order], b[order]
+    uniq = np.unique(a)
+    # the neighbours themselves are the reference: snapping uses their vertices
+    reference = shapely.geometrycollections(geoms[b], indices=np.searchsorted(uniq, a))
+    original = geoms[target[uniq]]
+    snapped = shapely.snap(original, reference, tolerance)
+    ok = shapely.is_valid(snapped) & np.isclose(shapely.area(snapped), shapely.area(original), rtol=1e-9, atol=1e-6)
+    out = geoms.copy()
+    out[target[uniq][ok]] = snapped[ok]
+    if not ok.all():
+        logger.debug("%d geometries kept without junction vertices", int((~ok).sum()))
+    return out
 
 
 def _settlement(rng: np.random.Generator, qcells: NDArray, qkind: NDArray) -> tuple[pd.DataFrame, pd.DataFrame]:
