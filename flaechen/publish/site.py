@@ -16,6 +16,8 @@ markup; the tables here are rendered by Jinja with autoescaping.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import math
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
@@ -276,7 +279,34 @@ def _render_map_page(
     html = figure.render()
     # let people zoom the page (tables on a phone); the map handles its own pinch zoom
     html = html.replace("initial-scale=1.0, maximum-scale=1.0, user-scalable=no", "initial-scale=1.0", 1)
+    html = html.replace("<head>", f"<head>\n    {content_security_policy(html, tiles=ctx.profile.tiles)}", 1)
     return html.replace("<html>", f'<html lang="{ctx.language}">', 1)
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+
+
+def content_security_policy(html: str, *, tiles: str | None = None) -> str:
+    """A ``<meta>`` Content-Security-Policy for a page: defence in depth behind the escaping.
+
+    Scripts run only from the site's own files and the page's own inline scripts (by their SHA-256
+    hash), so an injected ``onerror=`` or ``<script>`` would not run; nothing may be fetched from the
+    network (``connect-src 'none'``), images only from the site (and the tile server, if configured).
+    """
+    hashes = " ".join(
+        "'sha256-{}'".format(base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode("ascii"))
+        for body in _INLINE_SCRIPT.findall(html)
+    )
+    images = "'self' data:"
+    if tiles:
+        parts = urlsplit(tiles.replace("{s}", "*"))
+        images += f" {parts.scheme}://{parts.netloc}"
+    policy = (
+        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+        f"img-src {images}; font-src 'self'; connect-src 'none'; object-src 'none'; base-uri 'none'; "
+        "form-action 'none'"
+    )
+    return f'<meta http-equiv="Content-Security-Policy" content="{escape(policy)}">'
 
 
 def _bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float]:

@@ -124,3 +124,20 @@ def test_grid_cells_for_private_land(chromium, district_gpkg, tmp_path):
     assert "Private Flächen (zusammengefasst)" in page.inner_text(".leaflet-control-layers")
     assert log.errors == [] and log.requests == []
     page.context.close()
+
+
+def test_policy_blocks_injected_script(chromium, district_gpkg, fixture_site, tmp_path):
+    """Defence in depth: were a value ever to slip through unescaped, the page's policy blocks it."""
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(fixture_site, site)
+    page_path = site / "index.html"
+    text = page_path.read_text(encoding="utf-8")
+    text = text.replace('<main class="fl-main">', '<main class="fl-main"><img src=x onerror="window.__xss = 1">', 1)
+    page_path.write_text(text, encoding="utf-8")
+    page, log, _ = open_site_page(chromium, page_path)
+    assert page.evaluate("window.__xss") is None
+    assert any("Content Security Policy" in e for e in log.errors)
+    assert drawn(page, "candidates") == _expected(district_gpkg[0])  # the map itself still works
+    page.context.close()

@@ -199,3 +199,28 @@ def test_listing_is_bounded_largest_first(district_gpkg, tmp_path):
     assert "Die 3 größten von 43 Flächen; alle zeigt die Karte." in page
     listed = page.split("Einzeln dargestellte Potenzialflächen")[1].split("</table>")[0]
     assert listed.count("<tr>") == 1 + 3
+
+
+def test_content_security_policy(fixture_site):
+    import base64
+    import hashlib
+
+    for page in _pages(fixture_site):
+        text = page.read_text(encoding="utf-8")
+        policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', text).group(1)
+        policy = policy.replace("&#39;", "'")
+        assert "default-src 'none'" in policy and "connect-src 'none'" in policy
+        assert "unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+        for body in re.findall(r"<script>(.*?)</script>", text, re.S):
+            digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode("ascii")
+            assert f"'sha256-{digest}'" in policy
+
+
+def test_content_security_policy_allows_the_tile_server(district_gpkg, tmp_path):
+    path, _ = district_gpkg
+    index = publish(
+        path,
+        tmp_path,
+        profile={"tiles": "https://{s}.tiles.example.org/{z}/{x}/{y}.png", "tiles_attribution": "© Beispiel"},
+    ).read_text(encoding="utf-8")
+    assert "img-src &#39;self&#39; data: https://*.tiles.example.org;" in index
