@@ -401,7 +401,9 @@ def run(
         from flaechen.publish import publish as publish_site
 
         progress("publish the map site", 0, 1)
-        extras["site"] = publish_site(gpkg, out_dir, profile=config.publish, base_dir=config.base_dir)
+        extras["site"] = publish_site(
+            gpkg, out_dir, profile=config.publish, base_dir=config.base_dir, district_name=config.name
+        )
         progress("publish the map site", 1, 1)
     return RunResult(dataset=dataset, out_dir=Path(out_dir), gpkg=gpkg, issues_csv=csv_path, extras=extras)
 
