@@ -221,7 +221,9 @@ def _pick(df: pd.DataFrame, mask: np.ndarray, k: int = 1, *, offset: int = 0) ->
 
 
 def _plots(df: pd.DataFrame, kind: str = "res") -> np.ndarray:
-    quad_ok = df["_q0x"].notna().to_numpy()
+    # single quadrilaterals only (not the multipart plots): the bow-tie defect reorders their corners
+    quad_ok = df["_q0x"].notna().to_numpy() & (shapely.get_num_coordinates(df["geometry"].to_numpy()) == 5)
+    quad_ok &= shapely.get_type_id(df["geometry"].to_numpy()) == 3
     return (df["_kind"].to_numpy() == kind) & quad_ok & (df["_site"].to_numpy() < 0)
 
 

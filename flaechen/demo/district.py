@@ -924,6 +924,8 @@ def _buildings(rng: np.random.Generator, spec: MunicipalitySpec, parcels: pd.Dat
         np.ones(int((com & underused).sum()), dtype=np.int64),
     )
     mil = kind == "military"
+    envelopes = shapely.oriented_envelope(parcels["geometry"].to_numpy()[mil])
+    mil[mil] = (shapely.get_type_id(envelopes) == 3) & (shapely.get_num_coordinates(envelopes) == 5)
     if mil.any():
         mq = geo.quad_coords(shapely.oriented_envelope(parcels.loc[mil, "geometry"].to_numpy()))
         idx = np.flatnonzero(mil)
