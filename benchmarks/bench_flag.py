@@ -252,6 +252,7 @@ def _child(kind: str, layers: dict, workers: int | None, conn) -> None:
     m = measure(layers, rules=rules, workers=workers) if kind == "flaechen" else baseline_measures(layers, rules)
     masks = rule_masks(m, rules=rules)
     seconds = time.perf_counter() - start
+    peak, workers_peak = _peak_mb(resource.RUSAGE_SELF), _peak_mb(resource.RUSAGE_CHILDREN)
     full = None
     if kind == "flaechen":
         # the whole step as `flaechen flag` runs it: measures, rules, reasons, capacity, summary
@@ -262,8 +263,9 @@ def _child(kind: str, layers: dict, workers: int | None, conn) -> None:
     out = {
         "seconds": seconds,
         "full_seconds": full,
-        "peak_mb": _peak_mb(resource.RUSAGE_SELF),
-        "workers_peak_mb": _peak_mb(resource.RUSAGE_CHILDREN),
+        "peak_mb": peak,
+        "workers_peak_mb": workers_peak,
+        "full_peak_mb": _peak_mb(resource.RUSAGE_SELF),
         "masks": masks.to_numpy(),
         "mask_names": list(masks.columns),
         "areas": {c: m[c].astype("Float64").fillna(-1.0).to_numpy(dtype=float) for c in COMPARED_AREAS},
@@ -336,7 +338,10 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio baseline / flaechen: {ratio:.1f}×  (identical candidates and categories; "
         f"largest area difference {max(worst.values()):.2e} m²)"
     )
-    print(f"the whole step, flaechen.flag.flag() with reasons, capacity and summary: {fast['full_seconds']:.1f} s")
+    print(
+        f"the whole step, flaechen.flag.flag() with reasons, capacity and summary: {fast['full_seconds']:.1f} s, "
+        f"peak {fast['full_peak_mb']:,.0f} MB"
+    )
     if ratio < 3:
         print("WARNING: below the required 3×", file=sys.stderr)
         return 1

@@ -268,6 +268,51 @@ def explain_rule(rule: str, row: Mapping[str, Any], *, rules: Rules) -> tuple[st
     return texts[0], json.loads(entries[0])
 
 
+def explain_candidates(
+    measures: pd.DataFrame, masks: pd.DataFrame, *, rules: Rules
+) -> tuple[np.ndarray, np.ndarray, list[list[str]], list[list[str]]]:
+    """Categories and reasons of the parcels that meet at least one rule.
+
+    Parameters
+    ----------
+    measures, masks
+        The measures and the rule masks (:func:`rule_masks`) of those parcels, row for row.
+
+    Returns
+    -------
+    primary, categories, texts, entries
+        The primary category (first by ``categories.priority``), all categories joined by ``;``, and per
+        parcel its sentences and JSON objects in the order of the categories.
+    """
+    k = len(measures)
+    measures = measures.reset_index(drop=True)
+    met = masks.to_numpy(dtype=bool)
+    priority = list(rules["categories.priority"])
+
+    def rank(category: str) -> int:
+        return priority.index(category) if category in priority else len(priority)
+
+    names = list(masks.columns)
+    texts: list[list[str]] = [[] for _ in range(k)]
+    entries: list[list[str]] = [[] for _ in range(k)]
+    for j in sorted(range(len(names)), key=lambda j: (rank(CATEGORY_OF_RULE[names[j]]), j)):
+        rows = np.flatnonzero(met[:, j])
+        if len(rows):
+            sentences, objects = explain(names[j], measures.iloc[rows], rules=rules)
+            for r, t, e in zip(rows.tolist(), sentences, objects, strict=True):
+                texts[r].append(t)
+                entries[r].append(e)
+
+    joined = np.full(k, "", dtype=object)
+    primary = np.full(k, None, dtype=object)
+    for category in sorted(set(CATEGORY_OF_RULE.values()), key=lambda c: (rank(c), c)):
+        cols = [j for j, r in enumerate(names) if CATEGORY_OF_RULE[r] == category]
+        has = met[:, cols].any(axis=1)
+        primary = np.where(has & (primary == None), category, primary)  # noqa: E711 - elementwise
+        joined = np.where(has, joined + ";" + category, joined)
+    return primary, np.array([c[1:] for c in joined], dtype=object), texts, entries
+
+
 _STATISTIC = {"mean": "im Mittel", "min": "mindestens", "max": "höchstens"}
 
 

@@ -21,7 +21,7 @@ import shapely
 
 from flaechen.errors import CRSError, FlaechenError
 from flaechen.flag.capacity import capacity
-from flaechen.flag.categories import CATEGORY_OF_RULE, explain, explain_constraint, rule_masks
+from flaechen.flag.categories import explain_candidates, explain_constraint, rule_masks
 from flaechen.flag.constraints import (
     APPLIES,
     NO_DATA,
@@ -246,6 +246,34 @@ def _to_multi(geoms: np.ndarray) -> np.ndarray:
     return geoms
 
 
+def _apply_constraints(
+    constraints: Sequence[Constraint],
+    status: Mapping[str, pd.DataFrame],
+    texts: list[list[str]],
+    entries: list[list[str]],
+) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Add the constraints' sentences and JSON entries; return lowered, excluded and the constraints note."""
+    k = len(texts)
+    by_name = {c.name: c for c in constraints}
+    lowered = np.zeros(k, dtype=bool)
+    excluded = np.zeros(k, dtype=bool)
+    notes: list[list[str]] = [[] for _ in range(k)]
+    for name, frame in status.items():
+        c = by_name[name]
+        st = frame["status"].to_numpy(dtype=object)
+        values = frame["value"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        applies = st == APPLIES
+        excluded |= applies & (c.effect == "exclude")
+        lowered |= applies & (c.effect == "lower")
+        for r in np.flatnonzero(applies | (st == NO_DATA)).tolist():
+            value = None if np.isnan(values[r]) else float(values[r])
+            text, entry = explain_constraint(c, st[r], value)
+            texts[r].append(text)
+            entries[r].append(to_json([entry])[1:-1])
+            notes[r].append(f"{c.label}: {st[r]}")
+    return lowered, excluded, ["; ".join(x) if x else None for x in notes]
+
+
 def flag(
     layers: Mapping[str, gpd.GeoDataFrame],
     *,
@@ -295,56 +323,11 @@ def flag(
     geoms = layers["parcels"].geometry.to_numpy()
     area = measures["area_m2"].to_numpy(dtype=float)
     status = _constraints_for(constraints, geoms[hit], area[hit], rules=rules, workers=workers)
-    by_name = {c.name: c for c in constraints}
 
-    k = len(hit)
-    hitm = measures.iloc[hit].reset_index(drop=True)
-    met_h = met[hit]
-    priority = list(rules["categories.priority"])
-
-    def rank(category: str) -> int:
-        return priority.index(category) if category in priority else len(priority)
-
-    rule_names = list(masks.columns)
-    texts: list[list[str]] = [[] for _ in range(k)]
-    entries: list[list[str]] = [[] for _ in range(k)]
-    for j in sorted(range(len(rule_names)), key=lambda j: (rank(CATEGORY_OF_RULE[rule_names[j]]), j)):
-        rows = np.flatnonzero(met_h[:, j])
-        if len(rows):
-            sentences, objects = explain(rule_names[j], hitm.iloc[rows], rules=rules)
-            for r, t, e in zip(rows.tolist(), sentences, objects, strict=True):
-                texts[r].append(t)
-                entries[r].append(e)
-
-    categories = sorted(set(CATEGORY_OF_RULE.values()), key=lambda c: (rank(c), c))
-    all_cats = np.full(k, "", dtype=object)
-    primary = np.full(k, None, dtype=object)
-    for c in categories:
-        cols = [j for j, r in enumerate(rule_names) if CATEGORY_OF_RULE[r] == c]
-        has = met_h[:, cols].any(axis=1)
-        primary = np.where(has & (primary == None), c, primary)  # noqa: E711 - elementwise on an object array
-        all_cats = np.where(has, all_cats + ";" + c, all_cats)
-    all_cats = np.array([c[1:] for c in all_cats], dtype=object)
-
-    lowered = np.zeros(k, dtype=bool)
-    excluded = np.zeros(k, dtype=bool)
-    notes: list[list[str]] = [[] for _ in range(k)]
-    for name, frame in status.items():
-        c = by_name[name]
-        st = frame["status"].to_numpy(dtype=object)
-        values = frame["value"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        applies = st == APPLIES
-        excluded |= applies & (c.effect == "exclude")
-        lowered |= applies & (c.effect == "lower")
-        for r in np.flatnonzero(applies | (st == NO_DATA)).tolist():
-            value = None if np.isnan(values[r]) else float(values[r])
-            text, entry = explain_constraint(c, st[r], value)
-            texts[r].append(text)
-            entries[r].append(to_json([entry])[1:-1])
-            notes[r].append(f"{c.label}: {st[r]}")
+    primary, all_cats, texts, entries = explain_candidates(measures.iloc[hit], masks.iloc[hit], rules=rules)
+    lowered, excluded, notes = _apply_constraints(constraints, status, texts, entries)
     reasons = [" ".join(t) for t in texts]
     reasons_json = ["[" + ",".join(e) + "]" for e in entries]
-    notes_s = ["; ".join(x) if x else None for x in notes]
 
     n = len(measures)
     measures["status"] = pd.array([STATUS_NONE] * n, dtype="string")
@@ -357,7 +340,7 @@ def flag(
         measures.loc[hit, "category"] = pd.array(primary, dtype="string")
         measures.loc[hit, "categories"] = pd.array(all_cats, dtype="string")
         measures.loc[hit, "reasons"] = pd.array(reasons, dtype="string")
-        measures.loc[hit, "constraints"] = pd.array(notes_s, dtype="string")
+        measures.loc[hit, "constraints"] = pd.array(notes, dtype="string")
 
     cand = measures.iloc[hit].copy()
     cand["reasons_json"] = pd.array(reasons_json, dtype="string")
