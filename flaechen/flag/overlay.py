@@ -262,7 +262,7 @@ def indexed_overlaps(
     tasks: list[tuple[str, int, int]] = []
     for name, layer in layers.items():
         m = len(layer.geoms)
-        nchunks = max(1, min(2 * nworkers, m // 50)) if nworkers > 1 else 1
+        nchunks = max(1, min(4 * nworkers, m // 50)) if nworkers > 1 else 1
         edges = np.linspace(0, m, nchunks + 1).astype(int)
         tasks += [(name, int(a), int(b)) for a, b in itertools.pairwise(edges)]
     if nworkers == 1:
