@@ -37,8 +37,8 @@ import rasterio
 import rasterio.features
 import rasterio.windows
 import shapely
-from affine import Affine
 from pyproj import CRS
+from rasterio.transform import Affine
 
 from flaechen.errors import CRSError, SourceError
 from flaechen.flag.overlay import Overlaps

@@ -143,9 +143,9 @@ def measure(
     check_layers(layers)
     parcels = layers["parcels"]
     geoms = parcels.geometry.to_numpy()
-    parcel_area = shapely.area(geoms)
     t0 = time.perf_counter()
     index = ParcelIndex.build(geoms)
+    parcel_area = index.area
     indexed = {
         name: OverlayLayer.build(layers[name].geometry.to_numpy()) for name in ("zoning", "brownfields", "buildings")
     }

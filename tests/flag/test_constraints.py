@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
-from affine import Affine
+from rasterio.transform import Affine
 
 from flaechen.errors import ConfigError, CRSError
 from flaechen.flag import flag, load_constraints, load_rules
