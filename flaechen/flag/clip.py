@@ -53,6 +53,9 @@ class RingArrays:
         Geometry g holds rings ``geom_offsets[g] : geom_offsets[g + 1]``.
     clip_row
         Row of geometry g in `clip_xy`, or -1 where g cannot serve as a convex clip polygon.
+    polygonal
+        True for polygons and multipolygons: only these can be clipped (others, e.g. a geometry
+        collection from ``make_valid``, go to GEOS).
     clip_xy, clip_orientation
         Vertices of the convex geometries (closed, padded to the longest by repeating the closing vertex:
         zero-length edges clip nothing) and +1 / -1 for counter-clockwise / clockwise.
@@ -66,6 +69,7 @@ class RingArrays:
     clip_row: np.ndarray
     clip_xy: np.ndarray
     clip_orientation: np.ndarray
+    polygonal: np.ndarray
 
     @classmethod
     def build(cls, geoms: np.ndarray, *, max_edges: int = MAX_EDGES) -> RingArrays:
@@ -74,8 +78,11 @@ class RingArrays:
         n = len(geoms)
         if n == 0:
             zi, zf = np.zeros(1, dtype=np.int64), np.empty(0)
-            return cls(zf, zf, zi, zf, zi, np.empty(0, dtype=np.int64), np.empty((0, 1, 2)), zf)
+            empty = np.empty(0, dtype=np.int64)
+            return cls(zf, zf, zi, zf, zi, empty, np.empty((0, 1, 2)), zf, np.empty(0, dtype=bool))
         coords, ring_off, part_off, geom_off = _ragged(geoms)
+        types = shapely.get_type_id(geoms)
+        polygonal = np.isin(types, (GeometryType.POLYGON, GeometryType.MULTIPOLYGON))
         ring_off = ring_off.astype(np.int64)
         part_off = part_off.astype(np.int64)
         geom_off = geom_off.astype(np.int64)
@@ -101,7 +108,7 @@ class RingArrays:
         cand, first_ring, count = cand[ok], first_ring[ok], count[ok]
         clip_row = np.full(n, -1, dtype=np.int64)
         if len(cand) == 0:
-            return cls(x, y, open_off, ring_sign, geom_rings, clip_row, np.empty((0, 1, 2)), np.empty(0))
+            return cls(x, y, open_off, ring_sign, geom_rings, clip_row, np.empty((0, 1, 2)), np.empty(0), polygonal)
         k = int(count.max())
         pos = np.minimum(np.arange(k + 1)[None, :], count[:, None])  # vertex k wraps to vertex 0
         pos = np.where(pos == count[:, None], 0, pos)
@@ -119,7 +126,7 @@ class RingArrays:
         area2 = (rel[:, :-1, 0] * rel[:, 1:, 1] - rel[:, 1:, 0] * rel[:, :-1, 1]).sum(axis=1)
         convex = ~((cross > 0).any(axis=1) & (cross < 0).any(axis=1)) & (area2 != 0)
         clip_row[cand[convex]] = np.arange(int(convex.sum()))
-        return cls(x, y, open_off, ring_sign, geom_rings, clip_row, xy[convex], np.sign(area2[convex]))
+        return cls(x, y, open_off, ring_sign, geom_rings, clip_row, xy[convex], np.sign(area2[convex]), polygonal)
 
 
 def _ragged(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -249,11 +256,11 @@ def pair_areas(
     """
     out = np.empty(len(ai))
     todo = np.ones(len(ai), dtype=bool)
-    sel = np.flatnonzero(a_rings.clip_row[ai] >= 0)
+    sel = np.flatnonzero((a_rings.clip_row[ai] >= 0) & b_rings.polygonal[bi])
     if len(sel):
         out[sel] = clipped_areas(b_rings, bi[sel], a_rings, ai[sel])
         todo[sel] = False
-    sel = np.flatnonzero(todo & (b_rings.clip_row[bi] >= 0))
+    sel = np.flatnonzero(todo & (b_rings.clip_row[bi] >= 0) & a_rings.polygonal[ai])
     if len(sel):
         out[sel] = clipped_areas(a_rings, ai[sel], b_rings, bi[sel])
         todo[sel] = False

@@ -59,3 +59,11 @@ def test_convexity_is_recognised():
         ]
     )
     assert (RingArrays.build(geoms).clip_row >= 0).tolist() == [True, False, True, False, True, False]
+
+
+def test_a_geometry_collection_goes_to_geos():
+    collection = shapely.GeometryCollection([shapely.box(0, 0, 2, 2), shapely.LineString([(5, 5), (6, 6)])])
+    a = np.array([shapely.box(1, 1, 3, 3)], dtype=object)
+    b = np.array([collection], dtype=object)
+    assert intersection_area(a, b) == pytest.approx([1.0])
+    assert intersection_area(b, a) == pytest.approx([1.0])
