@@ -47,6 +47,7 @@ def building_density(
     building_area: np.ndarray,
     *,
     rules: Rules,
+    max_cells: int = 4_000_000,
 ) -> np.ndarray:
     """Building coverage of the neighbourhood of each parcel (0 … 1).
 
@@ -58,6 +59,9 @@ def building_density(
         Building positions (centres of their bounding boxes, m × 2) and footprint areas.
     rules
         Uses ``innenbereich.gap_area_m2``, ``min_building_area_m2`` and ``window_cells``.
+    max_cells
+        Up to this many grid cells over the data's extent, window sums come from a summed-area table;
+        beyond (scattered data), from lookups among the occupied cells. Both give the same sums.
 
     Returns
     -------
@@ -74,18 +78,38 @@ def building_density(
     bxy = building_xy[big]
     if len(bxy) == 0:
         return np.zeros(n)
-    bkeys = _keys(np.floor(bxy[:, 0] / cell), np.floor(bxy[:, 1] / cell))
-    keys, inverse = np.unique(bkeys, return_inverse=True)
-    sums = np.bincount(inverse, weights=building_area[big], minlength=len(keys))
-
+    weights = building_area[big]
+    bx = np.floor(bxy[:, 0] / cell).astype(np.int64)
+    by = np.floor(bxy[:, 1] / cell).astype(np.int64)
     px = np.floor(parcel_xy[:, 0] / cell).astype(np.int64)
     py = np.floor(parcel_xy[:, 1] / cell).astype(np.int64)
-    total = np.zeros(n)
+    x0, y0 = min(bx.min(), px.min()) - half, min(by.min(), py.min()) - half
+    nx, ny = max(bx.max(), px.max()) + half - x0 + 1, max(by.max(), py.max()) + half - y0 + 1
+    if nx * ny <= max_cells:
+        total = _window_sums_dense(bx - x0, by - y0, weights, px - x0, py - y0, int(nx), int(ny), width, half)
+    else:
+        total = _window_sums_sparse(bx, by, weights, px, py, width, half)
+    return np.maximum(total, 0.0) / (width * width * cell * cell)
+
+
+def _window_sums_dense(bx, by, weights, px, py, nx: int, ny: int, width: int, half: int) -> np.ndarray:
+    """Window sums through a summed-area table over the grid (districts of ordinary size)."""
+    grid = np.bincount(bx * ny + by, weights=weights, minlength=nx * ny).reshape(nx, ny)
+    table = np.zeros((nx + 1, ny + 1))
+    table[1:, 1:] = grid.cumsum(axis=0).cumsum(axis=1)
+    xa, ya = px - half, py - half
+    xb, yb = xa + width, ya + width
+    return table[xb, yb] - table[xa, yb] - table[xb, ya] + table[xa, ya]
+
+
+def _window_sums_sparse(bx, by, weights, px, py, width: int, half: int) -> np.ndarray:
+    """Window sums by looking up each neighbouring cell among the occupied ones (any extent)."""
+    keys, inverse = np.unique(_keys(bx, by), return_inverse=True)
+    sums = np.bincount(inverse, weights=weights, minlength=len(keys))
+    total = np.zeros(len(px))
     for dx in range(-half, width - half):
         for dy in range(-half, width - half):
             k = _keys(px + dx, py + dy)
-            pos = np.searchsorted(keys, k)
-            pos_c = np.minimum(pos, len(keys) - 1)
-            found = keys[pos_c] == k
-            total += np.where(found, sums[pos_c], 0.0)
-    return total / (width * width * cell * cell)
+            pos = np.minimum(np.searchsorted(keys, k), len(keys) - 1)
+            total += np.where(keys[pos] == k, sums[pos], 0.0)
+    return total
