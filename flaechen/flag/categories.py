@@ -15,7 +15,8 @@ aussenreserve          building land outside the built-up area, no building, are
 =====================  ==============================================================================
 
 *Building land*: the dominant zoning class belongs to a Baufläche of ``zoning.building_land`` and covers
-at least ``zoning.min_share`` of the parcel.
+at least ``zoning.min_share`` of the parcel, and the parcel's dominant actual use (ALKIS Nutzungsart) is not
+one of ``zoning.excluded_uses`` (streets, paths, rail, water, cemeteries).
 
 Examples
 --------
@@ -67,7 +68,11 @@ def building_land(measures: pd.DataFrame, *, rules: Rules) -> np.ndarray:
     """Mask of parcels on building land (dominant Baufläche in ``zoning.building_land``, share ≥ minimum)."""
     bauflaeche = measures["bauflaeche"].astype("string")
     in_list = bauflaeche.isin(list(rules["zoning.building_land"])).fillna(False).to_numpy(dtype=bool)
-    return in_list & (_f(measures["zoning_share"]) >= rules["zoning.min_share"])
+    land = in_list & (_f(measures["zoning_share"]) >= rules["zoning.min_share"])
+    if "dominant_use" in measures.columns and "zoning.excluded_uses" in rules:
+        excluded = measures["dominant_use"].astype("string").isin(list(rules["zoning.excluded_uses"]))
+        land &= ~excluded.fillna(False).to_numpy(dtype=bool)
+    return land
 
 
 def rule_masks(measures: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from pyproj import CRS
 from rasterio.transform import Affine
 
 from flaechen.errors import CRSError, SourceError
+from flaechen.flag.metrics import AREA_EPSILON
 from flaechen.flag.overlay import Overlaps
 from flaechen.flag.settings import ConstraintSpec, parse_flag_section
 
@@ -223,7 +224,7 @@ def vector_status(
 ) -> pd.DataFrame:
     """Per parcel: the share a vector constraint covers and its status (betroffen, frei, keine Daten)."""
     n = len(parcel_area)
-    keep = ov.area >= min_overlap
+    keep = ov.area >= min_overlap - AREA_EPSILON
     covered = np.bincount(ov.parcel[keep], weights=ov.area[keep], minlength=n)
     share = np.minimum(np.divide(covered, parcel_area, out=np.zeros(n), where=parcel_area > 0), 1.0)
     applies = (share > constraint.min_share) & (covered > 0)

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -118,6 +119,39 @@ def check_layers(layers: Mapping[str, gpd.GeoDataFrame]) -> object:
     return ref
 
 
+def dominant_use(actual_use: pd.Series) -> pd.Series:
+    """The dominant ALKIS Nutzungsart of each parcel from its ``actual_use`` text.
+
+    ``actual_use`` holds one or more ``Nutzungsart[ / Unterart];m²`` pairs (ALKIS vereinfacht, e.g.
+    ``"Straßenverkehr / Verkehrsbegleitfläche Straße;49"``); the Nutzungsart of the pair with the largest
+    area is returned (the first where no area is given), NA where the text is empty.
+
+    Examples
+    --------
+    >>> dominant_use(pd.Series(["Wohnbaufläche;412;Straßenverkehr;30", "Weg / Fahrweg;80", None])).tolist()
+    ['Wohnbaufläche', 'Weg', <NA>]
+    """
+
+    def one(text: Any) -> Any:
+        if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
+            return pd.NA
+        parts = [p.strip() for p in str(text).split(";")]
+        best, best_area = None, -1.0
+        for i in range(0, len(parts), 2):
+            name = parts[i].split(" / ")[0].strip()
+            try:
+                area = float(parts[i + 1].replace(",", ".")) if i + 1 < len(parts) else 0.0
+            except ValueError:
+                area = 0.0
+            if name and area > best_area:
+                best, best_area = name, area
+        return best if best else pd.NA
+
+    text = actual_use.astype("string")
+    lookup = {u: one(u) for u in text.dropna().unique()}  # a few hundred distinct texts per district
+    return text.map(lookup).astype("string")
+
+
 def measure(
     layers: Mapping[str, gpd.GeoDataFrame],
     *,
@@ -199,6 +233,7 @@ def measures_from_overlaps(
             "parcel_id": text("parcel_id"),
             "ags": text("ags"),
             "ownership": text("ownership"),
+            "dominant_use": dominant_use(pd.Series(text("actual_use"))).array,
             "area_m2": pd.array(parcel_area, dtype="Float64"),
         }
     )

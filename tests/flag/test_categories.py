@@ -153,3 +153,21 @@ def test_reasons_json_parses_and_matches_the_categories(result):
         assert {e["category"] for e in entries if e["category"]} == set(row.categories.split(";"))
         assert all({"rule", "category", "values"} <= set(e) for e in entries)
         assert row.category == row.categories.split(";")[0]
+
+
+def test_streets_water_and_cemeteries_are_no_building_land(town):
+    """A street parcel in a zoned, built-up area is neither a Baulücke nor an Außenreserve."""
+    parcels = town["parcels"].copy()
+    gap = parcels["parcel_id"] == "GAP"
+    far = parcels["parcel_id"] == "FAR"
+    parcels["actual_use"] = parcels["actual_use"].astype("string") if "actual_use" in parcels else None
+    parcels.loc[gap, "actual_use"] = "Straßenverkehr / Verkehrsbegleitfläche Straße;900"
+    parcels.loc[far, "actual_use"] = "Wohnbaufläche;1000;Friedhof;200"  # dominant: Wohnbaufläche
+    result = flag({**town, "parcels": parcels}, rules=load_rules(), workers=1)
+    assert "GAP" not in set(result.candidates["parcel_id"])
+    assert _cand(result, "FAR")["category"] == "Außenreserve"
+    measures = result.measures.set_index("parcel_id")
+    assert measures.loc["GAP", "dominant_use"] == "Straßenverkehr"
+    # A district that counts streets as building land says so in its rules.
+    lenient = flag({**town, "parcels": parcels}, rules=load_rules({"zoning.excluded_uses": []}), workers=1)
+    assert _cand(lenient, "GAP")["category"] == "Baulücke"
