@@ -323,16 +323,13 @@ def _coerce(ctx: _Ctx, name: str, dtype: str, series: pd.Series) -> pd.Series:
 def _apply_codes(ctx: _Ctx, name: str, values: pd.Series, codelist: CodeList) -> pd.Series:
     mapping = ctx.src.codes.get(name, {})
     text = _as_text(values)
-    out = values.copy()
+    out = values
     if mapping:
         hit = text.isin(list(mapping)).fillna(False)
         if hit.any():
-            mapped = text[hit].map(mapping)
-            out = out.astype(object)
-            out[hit] = mapped
-            out = _typed(out, codelist.type)
-            counts = text[hit].value_counts()
-            for raw, count in counts.items():
+            out = values.astype(object).copy()
+            out[hit] = text[hit].map(mapping)
+            for raw, count in text[hit].value_counts().items():
                 ctx.log_source(
                     "mapped-code",
                     f"Field {name}: source value {raw!r} mapped to code {mapping[raw]!r} by the configuration "
@@ -365,18 +362,28 @@ def _typed(series: pd.Series, codelist_type: str) -> pd.Series:
     return _as_text(series)
 
 
-def _ags(ctx: _Ctx, values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+AGS_RESTORED = "AGS read as a number lost its leading zero; restored."
+
+
+def restore_ags(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """AGS as text, with the leading zero a number lost restored.
+
+    Returns the AGS texts and the mask of the values that were restored (7 digits read as a number).
+
+    Examples
+    --------
+    >>> text, restored = restore_ags(pd.Series([7999001, "07999002", None]))
+    >>> text.tolist(), restored.tolist()
+    (['07999001', '07999002', <NA>], [True, False, False])
+    """
     text = _as_text(values)
-    padded = text.str.fullmatch(r"\d{7}").fillna(False)
-    if padded.any():
-        ctx.log(
-            "repaired-value",
-            values.index[padded.to_numpy()],
-            "AGS read as a number lost its leading zero; restored.",
-            field="ags",
-            values=text[padded],
-        )
-        text = text.where(~padded, "0" + text)
+    padded = text.str.fullmatch(r"\d{7}").fillna(False).to_numpy(dtype=bool)
+    return text.where(~padded, "0" + text), padded
+
+
+def _ags(ctx: _Ctx, values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    text, padded = restore_ags(values)
+    ctx.log("repaired-value", values.index[padded], AGS_RESTORED, field="ags", values=_as_text(values)[padded])
     bad = ~text.str.fullmatch(r"\d{8}").fillna(False)
     return text, bad.to_numpy()
 

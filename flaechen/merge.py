@@ -32,19 +32,12 @@ def concat_layer(frames: Sequence[gpd.GeoDataFrame], *, crs) -> gpd.GeoDataFrame
     return gpd.GeoDataFrame(merged, geometry="geometry", crs=crs)
 
 
-def _near_borders(geoms: np.ndarray, ags: np.ndarray, boundaries: Mapping[str, object], band: float) -> np.ndarray:
+def _near_borders(geoms: np.ndarray, at_home: np.ndarray, boundaries: Mapping[str, object], band: float) -> np.ndarray:
     """Parcels touching a municipality border band, or lying outside their own municipality."""
     lines = shapely.union_all([shapely.boundary(b) for b in boundaries.values()])
     zone = shapely.buffer(lines, band)
     shapely.prepare(zone)
-    near = shapely.intersects(zone, geoms)
-    points = shapely.point_on_surface(geoms)
-    for code, boundary in boundaries.items():
-        mine = ags == code
-        if mine.any():
-            shapely.prepare(boundary)
-            near[mine] |= ~shapely.contains(boundary, points[mine])
-    return near
+    return shapely.intersects(zone, geoms) | ~at_home
 
 
 def resolve_border_duplicates(
@@ -80,6 +73,7 @@ def resolve_border_duplicates(
     for code, boundary in boundaries.items():
         mine = ags == code
         if mine.any():
+            shapely.prepare(boundary)
             at_home[mine] = shapely.contains(boundary, points[mine])
 
     # Rank: at home first, then AGS, source id, source feature id: lower rank wins.
@@ -101,7 +95,7 @@ def resolve_border_duplicates(
                 if source[p] != source[keeper]:
                     drop_pairs.append((int(p), keeper, "the same parcel key"))
 
-    near = np.flatnonzero(_near_borders(geoms, ags, boundaries, band))
+    near = np.flatnonzero(_near_borders(geoms, at_home, boundaries, band))
     if len(near) > 1:
         tree = shapely.STRtree(geoms[near])
         left, right = tree.query(geoms[near], predicate="intersects")

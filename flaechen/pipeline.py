@@ -30,10 +30,12 @@ from flaechen.crs import use_grid_dirs
 from flaechen.errors import AccountingError, ConfigError, FlaechenError, SourceError
 from flaechen.gpkg import write_gpkg
 from flaechen.harmonise import (
+    AGS_RESTORED,
     HarmoniseSettings,
     canonical_columns,
     empty_layer,
     harmonise_source,
+    restore_ags,
     shapely_to_multi,
 )
 from flaechen.issues import IssueLog
@@ -90,21 +92,18 @@ def _read_boundaries(config: DistrictConfig, issues: IssueLog, crs: CRS) -> tupl
         file_crs = CRS.from_user_input(b.crs) if b.crs else sf.file_crs
         if file_crs is None:
             raise SourceError(f"{b.key} ({b.path}): no CRS in the file; declare crs for the boundaries")
-        raw = frame[b.ags_field]
-        text = raw.map(lambda v: pd.NA if pd.isna(v) else (str(int(v)) if isinstance(v, float) else str(v).strip()))
-        padded = text.str.fullmatch(r"\d{7}").fillna(False)
+        text, padded = restore_ags(frame[b.ags_field])
         if padded.any():
             issues.add_many(
                 "repaired-value",
-                ags=list(("0" + text[padded]).astype(str)),
+                ags=list(text[padded].astype(str)),
                 source_id=BOUNDARY_SOURCE_ID,
                 layer="municipalities",
-                source_fids=frame.index[padded.to_numpy()].tolist(),
+                source_fids=frame.index[padded].tolist(),
                 field="ags",
-                values=list(text[padded]),
-                messages="AGS read as a number lost its leading zero; restored.",
+                values=[s[1:] for s in text[padded].astype(str)],
+                messages=AGS_RESTORED,
             )
-        text = text.where(~padded, "0" + text)
         geoms = shapely.make_valid(np.asarray(gpd.GeoSeries(frame.geometry.values, crs=file_crs).to_crs(crs).array))
         used = np.zeros(len(frame), dtype=bool)
         for code in codes:

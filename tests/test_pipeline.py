@@ -202,3 +202,17 @@ def test_run_honours_the_export_table_and_check_validates_it(tmp_path):
     assert any("parquett" in p for p in check(bad))
     with pytest.raises(ConfigError, match="parquett"):
         run(bad, tmp_path / "bad-out")
+
+
+def test_boundary_ags_read_as_numbers_get_their_leading_zero_back(tmp_path):
+    config_path = write_mini_district(tmp_path)
+    boundaries = gpd.read_file(tmp_path / "sources" / "gemeinden.geojson")
+    boundaries["ags"] = boundaries["ags"].astype(int)  # the trap: AGS stored as integers
+    boundaries.to_file(tmp_path / "sources" / "gemeinden.geojson", driver="GeoJSON")
+    dataset = build_district(load_config(config_path))
+    assert dataset.layers["municipalities"]["ags"].tolist() == ["07999101", "07999102"]
+    repaired = dataset.issues[
+        (dataset.issues["issue_type"] == "repaired-value") & (dataset.issues["layer"] == "municipalities")
+    ]
+    assert sorted(repaired["value"]) == ["7999101", "7999102", "7999199"]
+    assert sorted(repaired["ags"]) == ["07999101", "07999102", "07999199"]
