@@ -372,7 +372,9 @@
         bounds = bounds ? bounds.extend(lyr.getBounds()) : L.latLngBounds(lyr.getBounds().getSouthWest(), lyr.getBounds().getNorthEast());
       }
     });
-    if (bounds && bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12] }); }
+    // Not animated: an animated fit would still be running at 'ready' and, when it ends, reset any view
+    // change made meanwhile (a reader's first zoom, a test's click target).
+    if (bounds && bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12], animate: false }); }
     mark('fl-ready');
     this.readyAt = window.performance ? window.performance.now() : null;
     document.documentElement.setAttribute('data-fl-ready', '1');
