@@ -34,7 +34,7 @@ import shapely
 import shapely.affinity
 
 from flaechen.demo.district import CRS, Truth
-from flaechen.demo.names import MUNICIPALITIES
+from flaechen.demo.names import HOSTILE_NAMES, MUNICIPALITIES
 from flaechen.demo.xplan import write_bplan
 
 logger = logging.getLogger(__name__)
@@ -598,7 +598,7 @@ def _wiesenau(ctx: _Ctx) -> None:
     write_bplan(
         d / "bplan_12_im_wiesengrund.gml",
         plan_id=f"GML_BP12_{spec.ags}",
-        name="Nr. 12 Im Wiesengrund",
+        name=HOSTILE_NAMES["xplan_template"],
         number="12",
         ags=spec.ags,
         municipality=spec.name,

@@ -31,6 +31,7 @@ from flaechen.demo.names import (
     DISTRICT_NAME,
     FIRMS,
     FIRST_NAMES,
+    HOSTILE_NAMES,
     LAST_NAMES,
     MUNICIPALITIES,
     STREETS,
@@ -847,7 +848,9 @@ def _brownfields(
         }
     )
     if spec.number == 3 and n:
-        register.loc[0, "name"] = "<img src=x onerror=alert(1)>"
+        register.loc[0, "name"] = HOSTILE_NAMES["brownfield_markup"]
+    if spec.number == 4 and any(public):
+        register.loc[int(np.flatnonzero(public)[0]), "name"] = HOSTILE_NAMES["brownfield_template"]
     return register, parcels
 
 
@@ -1028,6 +1031,8 @@ def _zoning(rng: np.random.Generator, spec: MunicipalitySpec, built: _Muni) -> p
         f"Nr. {p} {'Gewerbegebiet ' if k == 'com' else ''}{s}"
         for p, k, s in zip(plan_no, kinds_sel, street, strict=True)
     ]
+    if spec.number == 2 and names:
+        names[0] = HOSTILE_NAMES["plan_template"]
     bplan = pd.DataFrame(
         {
             "geometry": np.asarray(geoms, dtype=object)[idx],

@@ -16,6 +16,18 @@ KREIS = "999"
 
 DISTRICT_NAME = "Landkreis Beispielkreis"
 
+HOSTILE_NAMES = {
+    "brownfield_markup": "<img src=x onerror=alert(1)>",
+    "brownfield_template": "Lager {{ lipsum.__globals__ }} {% Nord",
+    "plan_template": "Nr. 1 {{ 7*7 }} {% Nord {# Süd",
+    "xplan_template": "Nr. 12 Im Wiesengrund {{ 7*7 }} & <Süd> ]]>",
+}
+"""Hostile values the demo delivers (markup, template syntax, XML specials): the map site, the QGIS
+project and the exports must show them literally. Brownfield names (the markup one on a private site
+of Kelberath, the template one on Wiesenau's public Güterbahnhof), the first B-Plan name of Mühlental
+(a cp1252 Shapefile) and the plan name inside Wiesenau's XPlanGML file; the demo configuration gives
+that plan a hostile ``plan_name`` as well."""
+
 
 @dataclass(frozen=True)
 class MunicipalitySpec:

@@ -35,7 +35,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure, MacroElement
+from branca.element import Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen
 from folium.template import Template
@@ -199,46 +199,36 @@ def feature_collection(ctx: _Context, layer: str, gdf: gpd.GeoDataFrame) -> str:
     return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
 
 
-class _Block(MacroElement):
-    """Ready-made (already escaped) markup placed in the page body."""
-
-    _template = Template("{% macro html(this, kwargs) %}{{ this.markup }}{% endmacro %}")
-
-    def __init__(self, markup: str) -> None:
-        super().__init__()
-        self._name = "Block"
-        self.markup = markup
-
-
 class _SiteLayers(JSCSSMixin, MacroElement):
-    """Loads the site script and data scripts, and builds the layers on the Folium map."""
+    """Loads the site script and builds the layers on the Folium map.
+
+    Its template holds no value of the district: the configuration (texts, field labels, categories) is
+    read at run time from the page's JSON data block ``#flaechen-config``.
+    """
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
-        "FlaechenSite.init({{ this._parent.get_name() }}, {{ this.config_js }});"
+        "FlaechenSite.init({{ this._parent.get_name() }}, "
+        "JSON.parse(document.getElementById('flaechen-config').textContent));"
         "{% endmacro %}"
     )
 
-    def __init__(self, *, config_js: str, js: Sequence[tuple[str, str]], css: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, *, js: Sequence[tuple[str, str]], css: Sequence[tuple[str, str]]) -> None:
         super().__init__()
         self._name = "FlaechenSite"
         self._id = "flaechen"
-        self.config_js = config_js
         self.default_js = list(js)
         self.default_css = list(css)
 
 
-def _render_map_page(
-    *,
-    ctx: _Context,
-    title: str,
-    links: AssetLinks,
-    data_scripts: Sequence[str],
-    config: Mapping[str, Any],
-    top: str,
-    bottom: str,
-    center: tuple[float, float],
-) -> str:
+def _map_parts(*, ctx: _Context, links: AssetLinks, center: tuple[float, float]) -> dict[str, Markup]:
+    """The Folium map of a page, rendered into its header, body and script parts.
+
+    Branca compiles the output of every element's macros once more as a Jinja template, so nothing
+    passed to a Folium element may come from the data or the configuration: the elements here get only
+    the site's own constants (UI texts, asset paths, the map centre as numbers). Every value of the
+    district reaches the page as a variable of ``page.html`` (autoescaped) or as JSON in a data block.
+    """
     leaflet_js = [(n, u) for n, u in links.js if "leaflet/" in u]
     leaflet_css = [(n, u) for n, u in links.css if "leaflet/" in u]
     full_js = [(n, u) for n, u in links.js if "fullscreen/" in u]
@@ -247,10 +237,8 @@ def _render_map_page(
     own_css = [(n, u) for n, u in links.css if "flaechen/" in u]
 
     figure = Figure()
-    figure.header.add_child(Element(f"<title>{escape(title)}</title>"), name="title")
-    figure.add_child(_Block(top))
     fmap = folium.Map(
-        location=list(center),
+        location=[float(center[0]), float(center[1])],
         zoom_start=11,
         tiles=None,
         control_scale=False,
@@ -263,24 +251,50 @@ def _render_map_page(
     # instance attributes: the class-level CDN lists of Folium stay untouched
     fmap.default_js = leaflet_js
     fmap.default_css = leaflet_css
-    if ctx.profile.tiles:
-        folium.TileLayer(
-            ctx.profile.tiles, attr=escape(ctx.profile.tiles_attribution or ""), name="Hintergrund", control=False
-        ).add_to(fmap)
     fullscreen = Fullscreen(position="topleft", title=ctx.ui["fullscreen"], title_cancel=ctx.ui["fullscreen_exit"])
     fullscreen._id = "flaechen"
     fullscreen.default_js = full_js
     fullscreen.default_css = full_css
     fullscreen.add_to(fmap)
-    scripts = own_js + [(f"data_{i}", src) for i, src in enumerate(data_scripts)]
-    _SiteLayers(config_js=js_json(dict(config)), js=scripts, css=own_css).add_to(fmap)
+    _SiteLayers(js=own_js, css=own_css).add_to(fmap)
     figure.add_child(fmap)
-    figure.add_child(_Block(bottom))
-    html = figure.render()
+    figure.render()
+    header = figure.header.render()
     # let people zoom the page (tables on a phone); the map handles its own pinch zoom
-    html = html.replace("initial-scale=1.0, maximum-scale=1.0, user-scalable=no", "initial-scale=1.0", 1)
-    html = html.replace("<head>", f"<head>\n    {content_security_policy(html, tiles=ctx.profile.tiles)}", 1)
-    return html.replace("<html>", f'<html lang="{ctx.language}">', 1)
+    header = header.replace("initial-scale=1.0, maximum-scale=1.0, user-scalable=no", "initial-scale=1.0", 1)
+    return {
+        "map_header": Markup(header),
+        "map_html": Markup(figure.html.render()),
+        "map_script": Markup(figure.script.render()),
+    }
+
+
+def _render_map_page(
+    *,
+    ctx: _Context,
+    env: jinja2.Environment,
+    title: str,
+    links: AssetLinks,
+    data_scripts: Sequence[str],
+    config: Mapping[str, Any],
+    top: str,
+    bottom: str,
+    center: tuple[float, float],
+) -> str:
+    """One page: our own template ``page.html`` around the Folium map, every value passed as a variable."""
+    values = dict(
+        _map_parts(ctx=ctx, links=links, center=center),
+        lang=ctx.language,
+        title=title,
+        top=Markup(top),
+        bottom=Markup(bottom),
+        data_scripts=list(data_scripts),
+        # JSON with <, > and & escaped cannot end the data block; read with textContent, never as markup
+        config=Markup(js_json(dict(config))),
+    )
+    page = env.get_template("page.html")
+    draft = page.render(values, csp="")
+    return page.render(values, csp=Markup(content_security_policy(draft, tiles=ctx.profile.tiles)))
 
 
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
@@ -479,7 +493,7 @@ def _js_config(ctx: _Context, *, focus: str | None, show_parts: bool) -> dict[st
         "more",
         "choropleth",
     ]
-    return {
+    config: dict[str, Any] = {
         "lang": ctx.language,
         "locale": "de-DE" if ctx.language == "de" else "en-GB",
         "ui": {k: ui[k] for k in keys},
@@ -492,6 +506,9 @@ def _js_config(ctx: _Context, *, focus: str | None, show_parts: bool) -> dict[st
         "showParts": show_parts,
         "collapseWidth": 760,
     }
+    if ctx.profile.tiles:
+        config["tiles"] = {"url": ctx.profile.tiles, "attribution": ctx.profile.tiles_attribution or ""}
+    return config
 
 
 @dataclass(frozen=True)
@@ -704,6 +721,7 @@ def _overview_page(pages: _Pages, prep: _Prepared, *, large: bool) -> str:
     all_ags = [str(a) for a in table.index]
     return _render_map_page(
         ctx=ctx,
+        env=env,
         title=f"{ctx.profile.title} – {ui['overview']}",
         links=pages.links,
         data_scripts=["data/gemeinden.js"] + ([] if large else [data_name(a) for a in all_ags]),
@@ -802,6 +820,7 @@ def _municipality_page(
     focus = muni[muni["_ags"].astype(str) == ags]
     return _render_map_page(
         ctx=ctx,
+        env=env,
         title=f"{ctx.profile.title} – {name}",
         links=pages.links,
         data_scripts=["data/gemeinden.js", data_name(ags)],

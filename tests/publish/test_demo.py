@@ -103,6 +103,26 @@ def test_demo_hostile_brownfield_name(demo, demo_site, demo_site_all):
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
 
 
+def test_demo_template_syntax_stays_text(demo, demo_site):
+    """The demo delivers plan and brownfield names with template syntax: shown as they are, never run."""
+    from flaechen.demo.names import HOSTILE_NAMES
+    from tests.publish.helpers import read_parts
+
+    values = {
+        str(f["properties"].get(field))
+        for layers in read_parts(demo_site).values()
+        for layer in ("zoning", "brownfields", "candidates")
+        for f in layers.get(layer, {}).get("features", [])
+        for field in ("plan_name", "name")
+    }
+    assert HOSTILE_NAMES["plan_template"] in values
+    assert HOSTILE_NAMES["brownfield_template"] in values
+    assert "Nr. 12 Im Wiesengrund {{ 7*7 }} & <Süd>" in values
+    pages = "".join(p.read_text(encoding="utf-8") for p in demo_site.glob("*.html"))
+    assert "Lager {{ lipsum.__globals__ }} {% Nord" in pages
+    assert "Wiesengrund 49" not in pages and "Nr. 1 49" not in pages
+
+
 @pytest.mark.browser
 def test_demo_hostile_name_shows_as_text(chromium, demo, demo_site_all, tmp_path):
     gpkg, _ = demo

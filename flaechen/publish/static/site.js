@@ -316,6 +316,10 @@
     cfg.categories.forEach(function (c) { self.colours[c[0]] = c[1]; });
 
     map.createPane('fl-features').style.zIndex = 410;
+    if (cfg.tiles) {
+      // Leaflet shows the attribution as markup: the configured text is escaped
+      L.tileLayer(cfg.tiles.url, { attribution: esc(cfg.tiles.attribution) }).addTo(map);
+    }
 
     var overlays = [];
     this.choropleth = !cfg.showParts && !cfg.focus;
