@@ -33,6 +33,7 @@ from flaechen.config import SourceConfig
 from flaechen.crs import TransformationChoice, choose_transformation, geographic_bounds, reproject
 from flaechen.errors import CRSError, GeometryError
 from flaechen.issues import IssueLog
+from flaechen.landuse import USE_CODELIST, normalise_uses
 from flaechen.layers import PROVENANCE_FIELDS, CodeList, LayerDef, Schema
 from flaechen.read import SourceFrame
 
@@ -337,6 +338,9 @@ def _apply_codes(ctx: _Ctx, name: str, values: pd.Series, codelist: CodeList) ->
                     value=raw,
                 )
     out = _typed(out, codelist.type)
+    normalise = _NORMALISERS.get(codelist.name)
+    if normalise is not None:
+        out = _normalised(ctx, name, out, normalise(out), codelist)
     known = out.isin(list(codelist.values)).fillna(False)
     unknown = text.notna() & ~known
     if unknown.any():
@@ -350,6 +354,24 @@ def _apply_codes(ctx: _Ctx, name: str, values: pd.Series, codelist: CodeList) ->
         )
         out = out.where(~unknown, pd.NA)
     return out
+
+
+def _normalised(ctx: _Ctx, name: str, values: pd.Series, normalised: pd.Series, codelist: CodeList) -> pd.Series:
+    """Values a code list reads in other spellings (labels, ASCII) replaced by their code, one info per value."""
+    changed = normalised.notna() & values.notna() & (normalised != values.astype("string"))
+    changed = changed.fillna(False)
+    for raw, count in values[changed].astype("string").value_counts().items():
+        code = normalised[changed & (values.astype("string") == raw)].iloc[0]
+        ctx.log_source(
+            "normalised-code",
+            f"Field {name}: {raw!r} read as code {code!r} of code list {codelist.name} ({count} features).",
+            value=raw,
+        )
+    return values.astype("string").where(~changed, normalised)
+
+
+_NORMALISERS = {USE_CODELIST: normalise_uses}
+"""Code lists whose values are also accepted in other spellings, with the function that reads them."""
 
 
 def _typed(series: pd.Series, codelist_type: str) -> pd.Series:

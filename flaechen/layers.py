@@ -19,7 +19,15 @@ from typing import Any
 
 import yaml
 
-CANONICAL_LAYERS = ("municipalities", "parcels", "zoning", "brownfields", "buildings")
+CANONICAL_LAYERS = (
+    "municipalities",
+    "parcels",
+    "zoning",
+    "brownfields",
+    "buildings",
+    "land_use",
+    "built_up_area",
+)
 """The layers of a district dataset, in the order they are written."""
 
 PROVENANCE_FIELDS = ("source_id", "source_layer", "source_fid", "source_hash")

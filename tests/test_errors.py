@@ -98,7 +98,8 @@ def test_config_problems_are_all_reported_at_once(tmp_path):
         'municipalities[0].ags: must be a quoted 8-character string (e.g. "07999001")',
         "municipalities[0].name: is required",
         "municipalities[0].boundary: no boundary",
-        "municipalities[0].sources[0].layer: must be one of parcels, zoning, brownfields, buildings, not 'parcel'",
+        "municipalities[0].sources[0].layer: must be one of parcels, zoning, brownfields, buildings, land_use, "
+        "built_up_area, not 'parcel'",
         "municipalities[0].sources[1].geometry_policy: must be one of raise, fix, drop",
         "municipalities[0].sources[1].fields.parcel: 'parcel' is not a field of layer 'parcels'",
     ):

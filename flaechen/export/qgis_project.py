@@ -51,8 +51,8 @@ class Group:
 GROUPS: tuple[Group, ...] = (
     Group("Verwaltungsgrenzen", ("municipalities",)),
     Group("Potenziale", ("candidates", "brownfields")),
-    Group("Liegenschaftskataster", ("buildings", "parcels")),
-    Group("Planung", ("zoning",)),
+    Group("Liegenschaftskataster", ("buildings", "parcels", "land_use")),
+    Group("Planung", ("built_up_area", "zoning")),
     Group(
         "Prüfung und Auswertung",
         ("summary", "issues", "rules", "parcel_measures", "quality", "accounting", "sources"),
