@@ -42,6 +42,7 @@ _SETTING_KEYS = {
     "where",
     "geometry_policy",
     "outside_share",
+    "arc_max_deviation",
 }
 _MERGED_TABLES = {"open_options", "fields", "values"}
 _SOURCE_KEYS = {"id", "layer", "path", "source_layer", *_SETTING_KEYS}
@@ -88,6 +89,8 @@ class SourceConfig:
     geometry_policy: str = "fix"
     outside_share: float | None = None
     """Overrides the district's ``outside_share`` for this source (e.g. a plan covering a Samtgemeinde)."""
+    arc_max_deviation: float | None = None
+    """Largest distance in metres between a circular arc and its polyline (None: 1 mm, flaechen.curves)."""
     key: str = ""
     """Where the source is declared in the configuration, e.g. ``municipalities[2].sources[0]``."""
 
@@ -204,6 +207,10 @@ def _check_crs(col: _Collector, key: str, value: Any) -> str | None:
     from pyproj import CRS
     from pyproj.exceptions import CRSError as ProjCRSError
 
+    from flaechen.crs import adv_crs
+
+    # AdV names (urn:adv:crs:ETRS89_UTM32, DE_DHDN_3GK3 …) are stored as their EPSG code
+    value = adv_crs(str(value)) or value
     try:
         CRS.from_user_input(value)
     except ProjCRSError:
@@ -312,6 +319,9 @@ def _source(
     outside = settings.get("outside_share")
     if outside is not None:
         outside = col.number(f"{key}.outside_share", outside, 0.5, low=0, high=1)
+    deviation = settings.get("arc_max_deviation")
+    if deviation is not None:
+        deviation = col.number(f"{key}.arc_max_deviation", deviation, 0.001, low=1e-6, high=10)
     codes = {
         f: MappingProxyType({str(k): v for k, v in m.items()})
         for f, m in settings.get("codes", {}).items()
@@ -332,6 +342,7 @@ def _source(
         where=settings.get("where"),
         geometry_policy=policy,
         outside_share=outside,
+        arc_max_deviation=deviation,
         key=key,
     )
 
@@ -357,7 +368,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> DistrictConfig:
         from pyproj import CRS
 
         try:
-            if not CRS.from_user_input(district["crs"]).is_projected:
+            if not CRS.from_user_input(crs).is_projected:
                 col.add("district.crs", "must be a projected CRS in metres (e.g. EPSG:25832), for areas")
         except Exception:  # already reported by _check_crs
             pass

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,16 +37,63 @@ SYSTEM_GRID_DIRS = (Path("/usr/share/proj"), Path("/usr/local/share/proj"))
 """Folders searched for PROJ grids besides the ones a configuration names (Debian's proj-data)."""
 
 ADV_CRS_ALIASES = {
-    "urn:adv:crs:ETRS89_UTM32": "EPSG:25832",
-    "urn:adv:crs:ETRS89_UTM33": "EPSG:25833",
-    "urn:adv:crs:ETRS89_Lat-Lon": "EPSG:4258",
-    "urn:adv:crs:DE_DHDN_3GK2": "EPSG:31466",
-    "urn:adv:crs:DE_DHDN_3GK3": "EPSG:31467",
-    "urn:adv:crs:DE_DHDN_3GK4": "EPSG:31468",
-    "urn:adv:crs:DE_DHDN_3GK2_NW177": "EPSG:31466",
-    "urn:adv:crs:DE_DHDN_3GK3_NW177": "EPSG:31467",
+    "ETRS89_UTM32": "EPSG:25832",
+    "ETRS89_UTM33": "EPSG:25833",
+    "ETRS89_Lat-Lon": "EPSG:4258",
+    "ETRS89_Lon-Lat": "EPSG:4258",
+    "DE_DHDN_3GK2": "EPSG:31466",
+    "DE_DHDN_3GK3": "EPSG:31467",
+    "DE_DHDN_3GK4": "EPSG:31468",
+    "DE_DHDN_3GK5": "EPSG:31469",
+    "DE_PD/83_3GK3": "EPSG:3396",
+    "DE_PD/83_3GK4": "EPSG:3397",
+    "DE_RD/83_3GK4": "EPSG:3398",
+    "DE_RD/83_3GK5": "EPSG:3399",
 }
-"""CRS names of the German surveying authorities (AdV) that GDAL cannot resolve, with their EPSG codes."""
+"""CRS names of the German surveying authorities (AdV CRS registry) that GDAL cannot resolve, with their EPSG
+codes. They are matched with or without the ``urn:adv:crs:`` prefix, ignoring case, a height system after
+``*`` (``ETRS89_UTM32*DE_DHHN2016_NH``) and the state realisation of DHDN (``DE_DHDN_3GK3_NW177``,
+``…_BW100``, ``…_HE100``, ``…_RP180``)."""
+
+_ADV_LOOKUP = {k.lower(): v for k, v in ADV_CRS_ALIASES.items()}
+_ADV_REALISATION = re.compile(r"^(de_dhdn_3gk\d)_[a-z]{2}\d+$")
+
+
+def adv_crs(name: str) -> str | None:
+    """The EPSG code of an AdV CRS name, or None where `name` is none.
+
+    Examples
+    --------
+    >>> adv_crs("urn:adv:crs:ETRS89_UTM32"), adv_crs("ETRS89_UTM33*DE_DHHN2016_NH"), adv_crs("DE_DHDN_3GK3_NW177")
+    ('EPSG:25832', 'EPSG:25833', 'EPSG:31467')
+    """
+    text = name.strip()
+    lowered = text.lower()
+    for prefix in ("urn:adv:crs:", "urn:ogc:def:crs:adv::", "adv:"):
+        if lowered.startswith(prefix):
+            lowered = lowered[len(prefix) :]
+            break
+    lowered = lowered.split("*", 1)[0].strip()
+    hit = _ADV_LOOKUP.get(lowered)
+    if hit is None:
+        m = _ADV_REALISATION.match(lowered)
+        hit = _ADV_LOOKUP.get(m.group(1)) if m else None
+    return hit
+
+
+_SRS_NAME = re.compile(rb'srsName\s*=\s*["\']([^"\']+)["\']')
+
+
+def gml_srs_name(path: Path, *, limit: int = 1 << 20) -> str | None:
+    """The first ``srsName`` a GML/NAS file states (from its first `limit` bytes), or None.
+
+    GDAL leaves a layer without CRS where it cannot resolve the name (``urn:adv:crs:ETRS89_UTM32``);
+    the name is then read from the file itself so that it can be resolved here.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(limit)
+    m = _SRS_NAME.search(head)
+    return m.group(1).decode("utf-8", "replace") if m else None
 
 
 def use_grid_dirs(extra: Iterable[Path] = ()) -> list[Path]:
@@ -75,7 +123,7 @@ def resolve_crs(value: str | CRS, *, where: str) -> CRS:
     if isinstance(value, CRS):
         return value
     text = str(value).strip()
-    alias = ADV_CRS_ALIASES.get(text)
+    alias = adv_crs(text)
     try:
         return CRS.from_user_input(alias or text)
     except ProjCRSError:

@@ -30,12 +30,12 @@ import shapely
 from pyproj import CRS
 
 from flaechen.config import SourceConfig
-from flaechen.crs import TransformationChoice, choose_transformation, geographic_bounds, reproject
+from flaechen.crs import TransformationChoice, choose_transformation, geographic_bounds, reproject, resolve_crs
 from flaechen.errors import CRSError, GeometryError
 from flaechen.issues import IssueLog
 from flaechen.landuse import USE_CODELIST, normalise_uses
 from flaechen.layers import PROVENANCE_FIELDS, CodeList, LayerDef, Schema
-from flaechen.read import SourceFrame
+from flaechen.read import Linearisation, SourceFrame
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class _Ctx:
 
 
 def _source_crs(ctx: _Ctx) -> CRS:
-    declared = CRS.from_user_input(ctx.src.crs) if ctx.src.crs else None
+    declared = resolve_crs(ctx.src.crs, where=ctx.src.key) if ctx.src.crs else None
     file_crs = ctx.sf.file_crs
     if declared is None and file_crs is None:
         raise CRSError(f'{ctx.src.key} ({ctx.src.path}): no CRS in the file and none declared; add crs = "EPSG:…"')
@@ -129,6 +129,50 @@ def _source_crs(ctx: _Ctx) -> CRS:
             value=file_crs.to_string(),
         )
     return declared
+
+
+def _linearised(ctx: _Ctx, frame: gpd.GeoDataFrame, lin: Linearisation) -> gpd.GeoDataFrame:
+    """Log what reading circular arcs did: one entry per source, unreadable and unclosed geometries."""
+    present = frame.index
+    bad = [fid for fid in lin.unparsable if fid in present]
+    ctx.log(
+        "invalid-geometry",
+        np.array(bad, dtype=np.int64),
+        [f"Feature {fid} of {ctx.where}: {lin.unparsable[fid]}." for fid in bad],
+    )
+    frame = frame.drop(index=bad)
+    curved = np.isin(lin.curved, frame.index.to_numpy())
+    if curved.any():
+        changes = lin.area_change[curved]
+        worst = int(np.argmax(changes))
+        ctx.log_source(
+            "linearised-geometry",
+            f"{int(curved.sum())} features of {ctx.where} hold circular arcs (CurvePolygon, CompoundCurve, "
+            f"MultiSurface, CircularString), linearised within {lin.max_deviation:g} (source units) of the arcs; "
+            f"largest area change {changes[worst]:.4%} (feature {int(lin.curved[curved][worst])}). "
+            "Set arc_max_deviation to change the bound.",
+            value=str(int(curved.sum())),
+        )
+    unclosed = lin.unclosed[np.isin(lin.unclosed, frame.index.to_numpy())]
+    if len(unclosed):
+        policy = ctx.src.geometry_policy
+        if policy == "raise":
+            raise GeometryError(
+                f"{ctx.src.key} ({ctx.src.path}), layer {ctx.sf.layer_name}, feature {int(unclosed[0])}: a ring "
+                f"does not end where it starts; {len(unclosed)} such features in all. Have the municipality repair "
+                'it, or set geometry_policy = "fix" (close and log) or "drop" (reject and log) for this source.'
+            )
+        if policy == "drop":
+            ctx.log("invalid-geometry", unclosed, "A ring does not end where it starts; dropped by policy 'drop'.")
+            frame = frame.drop(index=unclosed)
+        else:
+            ctx.log(
+                "repaired-geometry",
+                unclosed,
+                "A ring did not end where it starts; closed by policy 'fix'.",
+                values=["unclosed ring"] * len(unclosed),
+            )
+    return frame
 
 
 def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
@@ -503,6 +547,9 @@ def harmonise_source(
     if len(sf.excluded):
         ctx.log("filtered", sf.excluded, f"Excluded by the configuration's filter where = {src.where!r}.")
         frame = frame.drop(index=sf.excluded)
+
+    if sf.linearised is not None:
+        frame = _linearised(ctx, frame, sf.linearised)
 
     source_crs = _source_crs(ctx)
     frame = frame.set_crs(source_crs, allow_override=True)

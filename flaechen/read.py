@@ -12,18 +12,24 @@ import hashlib
 import logging
 import shutil
 import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
+import pyogrio.raw
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError
 from pyproj import CRS
 
 from flaechen.config import BoundaryConfig, SourceConfig
-from flaechen.crs import resolve_crs
+from flaechen.crs import adv_crs, gml_srs_name, resolve_crs
+from flaechen.curves import DEFAULT_MAX_DEVIATION, linearise_wkb, wkb_type_name
 from flaechen.errors import CRSError, SourceError
 
 log = logging.getLogger(__name__)
@@ -44,6 +50,37 @@ class SourceFrame:
     content_hash: str
     excluded: np.ndarray
     """FIDs the configured filter (``where``) excluded."""
+    linearised: Linearisation | None = None
+    """Where the source holds circular arcs: what their linearisation did."""
+
+
+@dataclass(frozen=True)
+class Linearisation:
+    """What linearising a source's circular arcs did (see :mod:`flaechen.curves`)."""
+
+    max_deviation: float
+    """Largest distance between arc and polyline, in the source's units."""
+    curved: np.ndarray
+    """FIDs of the features that held arcs."""
+    area_change: np.ndarray
+    """Relative change of area per curved feature (same order as `curved`)."""
+    unclosed: np.ndarray
+    """FIDs with a ring whose end did not meet its start (closed on reading)."""
+    unparsable: dict[int, str]
+    """FID → why its geometry cannot be read (it has none in the frame)."""
+
+
+@contextmanager
+def _gdal_warnings(where: str) -> Iterator[None]:
+    """Keep GDAL's warnings (through pyogrio) off the terminal: each distinct one is logged once, naming `where`.
+
+    E.g. NAS read by the GML driver: "Field with same name (identifier) already exists".
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+        log.debug("%s: %s", where, text)
 
 
 def _open_options(src: Declared) -> dict[str, Any]:
@@ -60,6 +97,11 @@ def _label(src: Declared) -> str:
 
 def list_source_layers(path: Path) -> list[str]:
     """Layer names of a file, without writing anything beside it (GML is listed from a temporary copy)."""
+    with _gdal_warnings(str(path)):
+        return _list_source_layers(path)
+
+
+def _list_source_layers(path: Path) -> list[str]:
     if path.suffix.lower() in _GML_SUFFIXES:
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / path.name
@@ -96,6 +138,12 @@ def _unreadable(src: Declared, exc: Exception) -> SourceError:
 
 
 def inspect_source(src: Declared) -> dict[str, Any]:
+    """Open a source's layer and check the declared settings against it (see :func:`_inspect_source`)."""
+    with _gdal_warnings(_label(src)):
+        return _inspect_source(src)
+
+
+def _inspect_source(src: Declared) -> dict[str, Any]:
     """Open a source's layer and check the declared settings against it, without reading features.
 
     Returns pyogrio's layer information (fields, CRS, feature count, …) plus ``layer_name``.
@@ -141,6 +189,12 @@ def inspect_source(src: Declared) -> dict[str, Any]:
             f"{_label(src)}, layer {info.get('layer_name') or layer!r}: mapped field(s) "
             f"{', '.join(problems)} not in the layer. Its fields: {', '.join(fields)}. Fix `fields`."
         )
+    if info.get("crs") is None and src.path.suffix.lower() in _GML_SUFFIXES:
+        # GDAL leaves the CRS empty where it cannot resolve the file's srsName (urn:adv:crs:ETRS89_UTM32)
+        name = gml_srs_name(src.path)
+        if name and adv_crs(name):
+            info["crs"] = adv_crs(name)
+            info["crs_name"] = name
     if info.get("crs") is None and src.crs is None:
         raise CRSError(
             f"{_label(src)}: the file carries no CRS and the configuration declares none. "
@@ -166,6 +220,12 @@ def content_hash(path: Path) -> str:
 
 
 def read_source(src: Declared) -> SourceFrame:
+    """Read every feature of a declared source, indexed by its FID (see :func:`_read_source`)."""
+    with _gdal_warnings(_label(src)):
+        return _read_source(src)
+
+
+def _read_source(src: Declared) -> SourceFrame:
     """Read every feature of a declared source, indexed by its FID.
 
     Features the configured filter (``where``) excludes are read too, and their FIDs returned in
@@ -174,10 +234,14 @@ def read_source(src: Declared) -> SourceFrame:
     info = inspect_source(src)
     layer = info["layer_name"]
     options = _open_options(src)
+    linearised = None
     try:
-        frame = pyogrio.read_dataframe(
-            src.path, layer=layer, encoding=src.encoding, fid_as_index=True, use_arrow=True, **options
-        )
+        try:
+            frame = pyogrio.read_dataframe(
+                src.path, layer=layer, encoding=src.encoding, fid_as_index=True, use_arrow=True, **options
+            )
+        except NotImplementedError:  # "Nonlinear geometry types are not currently supported": arcs
+            frame, linearised = read_curved(src, layer=layer, options=options, info=info)
         excluded = np.array([], dtype=np.int64)
         if src.where:
             # All columns: GDAL evaluates a filter on ignored fields as NULL, so `columns=[]` would
@@ -208,4 +272,65 @@ def read_source(src: Declared) -> SourceFrame:
         file_crs=file_crs,
         content_hash=content_hash(src.path),
         excluded=excluded,
+        linearised=linearised,
+    )
+
+
+def _max_deviation(src: Declared, info: dict[str, Any]) -> float:
+    """The configured deviation in metres, in the source's units (degrees for geographic coordinates)."""
+    metres = getattr(src, "arc_max_deviation", None) or DEFAULT_MAX_DEVIATION
+    crs = src.crs or info.get("crs")
+    try:
+        geographic = crs is not None and resolve_crs(crs, where=_label(src)).is_geographic
+    except CRSError:
+        geographic = False
+    return metres / 111_320.0 if geographic else metres
+
+
+def read_curved(
+    src: Declared, *, layer: str | None, options: dict[str, Any], info: dict[str, Any]
+) -> tuple[gpd.GeoDataFrame, Linearisation]:
+    """Read a layer with circular arcs: attributes through Arrow, the ISO WKB linearised by flaechen.curves.
+
+    pyogrio hands curved WKB to shapely, which cannot parse it; GDAL's own stroking knows only an angle
+    step. The WKB is therefore taken from GDAL's Arrow stream as it is and linearised with a bound in
+    metres (``arc_max_deviation``).
+    """
+    frame = pyogrio.read_dataframe(
+        src.path,
+        layer=layer,
+        encoding=src.encoding,
+        fid_as_index=True,
+        use_arrow=True,
+        read_geometry=False,
+        **options,
+    )
+    meta, table = pyogrio.raw.read_arrow(
+        src.path, layer=layer, encoding=src.encoding, columns=[], return_fids=True, **options
+    )
+    fid_name = meta.get("fid_column") or "OGC_FID"
+    geometry_name = meta.get("geometry_name") or "wkb_geometry"
+    fids = np.asarray(table.column(fid_name).to_numpy(zero_copy_only=False), dtype=np.int64)
+    deviation = _max_deviation(src, info)
+    result = linearise_wkb(table.column(geometry_name).to_pylist(), max_deviation=deviation)
+    geometries = pd.Series(result.geometries, index=fids).reindex(frame.index.astype(np.int64))
+    crs = info.get("crs")
+    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometries.to_numpy(), index=frame.index), crs=crs)
+    unparsable = {
+        int(fids[i]): f"its {wkb_type_name(table.column(geometry_name)[i].as_py())} geometry cannot be read ({msg})"
+        for i, msg in result.errors.items()
+    }
+    log.info(
+        "%s: %d features with circular arcs linearised within %g (largest area change %.4f %%)",
+        getattr(src, "id", src.key),
+        int(result.curved.sum()),
+        deviation,
+        100 * float(result.area_change.max(initial=0.0)),
+    )
+    return out, Linearisation(
+        max_deviation=deviation,
+        curved=fids[result.curved],
+        area_change=result.area_change[result.curved],
+        unclosed=fids[result.unclosed > 0],
+        unparsable=unparsable,
     )
