@@ -45,7 +45,7 @@ _SETTING_KEYS = {
     "arc_max_deviation",
 }
 _MERGED_TABLES = {"open_options", "fields", "values"}
-_SOURCE_KEYS = {"id", "layer", "path", "source_layer", *_SETTING_KEYS}
+_SOURCE_KEYS = {"id", "layer", "path", "source_layer", "source_layers", *_SETTING_KEYS}
 _BOUNDARY_KEYS = {
     "path",
     "source_layer",
@@ -79,6 +79,13 @@ class SourceConfig:
     path: Path
     ags: str
     source_layer: str | None = None
+    source_layers: tuple[str, ...] = ()
+    """Several layers of one file read as one source: names or patterns (``AX_*``); see read.expand_source."""
+    expanded_from: str | None = None
+    """The id of the declared source this one was expanded from (one of its ``source_layers``)."""
+    own_fields: frozenset[str] = frozenset()
+    """Canonical fields the source maps in its own ``fields`` (an error where the file lacks them; a mapping
+    inherited from defaults that the file lacks leaves the field empty with a warning)."""
     crs: str | None = None
     encoding: str | None = None
     open_options: Mapping[str, str] = field(default_factory=dict)
@@ -100,7 +107,8 @@ class BoundaryConfig:
     """Where municipality boundaries come from."""
 
     path: Path
-    ags_field: str
+    ags_field: str | None
+    """None for a municipality's own boundary file: all its features (after ``where``) are the boundary."""
     name_field: str | None = None
     source_layer: str | None = None
     crs: str | None = None
@@ -252,19 +260,21 @@ def _merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _boundary(col: _Collector, key: str, raw: Any, base: Path) -> BoundaryConfig | None:
+def _boundary(
+    col: _Collector, key: str, raw: Any, base: Path, *, need_ags_field: bool = True
+) -> BoundaryConfig | None:
     table = col.table(key, raw)
     if not table:
         return None
     col.unknown_keys(key, table, _BOUNDARY_KEYS)
-    for required in ("path", "ags_field"):
+    for required in ("path", "ags_field") if need_ags_field else ("path",):
         if not table.get(required):
             col.add(f"{key}.{required}", "is required")
-    if not table.get("path") or not table.get("ags_field"):
+    if not table.get("path") or (need_ags_field and not table.get("ags_field")):
         return None
     return BoundaryConfig(
         path=(base / str(table["path"])).resolve(),
-        ags_field=str(table["ags_field"]),
+        ags_field=str(table["ags_field"]) if table.get("ags_field") else None,
         name_field=table.get("name_field"),
         source_layer=table.get("source_layer") or table.get("layer"),
         crs=_check_crs(col, f"{key}.crs", table.get("crs")),
@@ -327,12 +337,22 @@ def _source(
         for f, m in settings.get("codes", {}).items()
         if isinstance(m, Mapping)
     }
+    source_layers = raw.get("source_layers") or ()
+    if isinstance(source_layers, str):
+        source_layers = (source_layers,)
+    if not isinstance(source_layers, list | tuple) or not all(isinstance(n, str) and n for n in source_layers):
+        col.add(f"{key}.source_layers", 'must be a list of layer names or patterns, e.g. ["AX_*"]')
+        source_layers = ()
+    if source_layers and raw.get("source_layer"):
+        col.add(f"{key}.source_layers", "give either source_layer (one layer) or source_layers (several), not both")
     return SourceConfig(
         id=str(raw.get("id") or f"{ags}-{layer}"),
         layer=layer,
         path=(base / str(raw["path"])).resolve(),
         ags=ags,
         source_layer=raw.get("source_layer"),
+        source_layers=tuple(source_layers),
+        own_fields=frozenset(raw["fields"]) if isinstance(raw.get("fields"), Mapping) else frozenset(),
         crs=_check_crs(col, f"{key}.crs", settings.get("crs")),
         encoding=settings.get("encoding"),
         open_options=MappingProxyType({k: str(v) for k, v in settings.get("open_options", {}).items()}),
@@ -408,7 +428,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> DistrictConfig:
         if population is not None and (not isinstance(population, int) or population < 0):
             col.add(f"{mkey}.population", f"must be a whole number of inhabitants, not {population!r}")
             population = None
-        boundary = _boundary(col, f"{mkey}.boundary", m.get("boundary"), base)
+        boundary = _boundary(col, f"{mkey}.boundary", m.get("boundary"), base, need_ags_field=False)
         if boundary is None and boundaries is None:
             col.add(f"{mkey}.boundary", "no boundary: declare [boundaries] for the district or a boundary here")
         m_general, m_layers = _layer_settings(col, f"{mkey}.defaults", col.table(f"{mkey}.defaults", m.get("defaults")))

@@ -536,18 +536,37 @@ def harmonise_source(
     """
     frame = sf.frame
     key_column = src.fields.get(layer.key, layer.key)
+    generated = key_column not in frame.columns and layer.key not in src.values
+    if generated:
+        frame = frame.copy()
+        frame[key_column] = generated_ids(src.id, frame.index)
     ids = (
         _as_text(frame[key_column])
         if key_column in frame.columns
         else pd.Series(pd.NA, index=frame.index, dtype="string")
     )
     ctx = _Ctx(src, sf, issues, ids)
+    if generated and len(frame):
+        ctx.log_source(
+            "generated-id",
+            f"{ctx.where} has no field {key_column!r} for {layer.key}: each feature's {layer.key} is "
+            f"'{src.id}/<FID>' (e.g. {ids.iloc[0]!r}). Map an identifier field with fields.{layer.key} "
+            "where the delivery has one.",
+            value=layer.key,
+        )
     n_read = len(frame)
 
     if len(sf.excluded):
         ctx.log("filtered", sf.excluded, f"Excluded by the configuration's filter where = {src.where!r}.")
         frame = frame.drop(index=sf.excluded)
 
+    for canonical, column in sf.missing_fields:
+        ctx.log_source(
+            "missing-field",
+            f"{ctx.where} has no field {column!r} (mapped to {canonical} by the configuration's defaults); "
+            f"{canonical} is empty for this source.",
+            value=column,
+        )
     if sf.linearised is not None:
         frame = _linearised(ctx, frame, sf.linearised)
 
@@ -610,6 +629,20 @@ def harmonise_source(
     if layer.name == "parcels" and len(result):
         _area_findings(ctx, result, settings.area_tolerance)
     return Harmonised(result, n_read, choice)
+
+
+def generated_ids(source_id: str, fids: pd.Index) -> pd.Series:
+    """Keys for a source without an identifier field: ``<source id>/<FID>``.
+
+    Stable for as long as the delivered file is the same (GDAL's FID is the GeoPackage row id, the
+    Shapefile record number, the GML feature's position).
+
+    Examples
+    --------
+    >>> generated_ids("07999001-buildings", pd.Index([1, 2])).tolist()
+    ['07999001-buildings/1', '07999001-buildings/2']
+    """
+    return pd.Series([f"{source_id}/{int(f)}" for f in fids], index=fids, dtype="string")
 
 
 def shapely_to_multi(geoms: np.ndarray) -> np.ndarray:

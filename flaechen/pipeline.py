@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from flaechen.config import BoundaryConfig, DistrictConfig
+from flaechen.config import BoundaryConfig, DistrictConfig, SourceConfig
 from flaechen.crs import use_grid_dirs
 from flaechen.errors import AccountingError, ConfigError, FlaechenError, SourceError
 from flaechen.gpkg import write_gpkg
@@ -41,7 +41,7 @@ from flaechen.harmonise import (
 from flaechen.issues import IssueLog
 from flaechen.layers import CANONICAL_LAYERS, load_schema
 from flaechen.merge import concat_layer, resolve_border_duplicates
-from flaechen.read import inspect_source, read_source
+from flaechen.read import expand_source, inspect_source, read_source
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,13 @@ def _read_boundaries(config: DistrictConfig, issues: IssueLog, crs: CRS) -> tupl
         file_crs = CRS.from_user_input(b.crs) if b.crs else sf.file_crs
         if file_crs is None:
             raise SourceError(f"{b.key} ({b.path}): no CRS in the file; declare crs for the boundaries")
-        text, padded = restore_ags(frame[b.ags_field])
+        if b.ags_field is None:
+            # a municipality's own boundary file: every feature (the filter aside) is part of its boundary
+            text = pd.Series(codes[0], index=frame.index, dtype="string")
+            text[frame.index.isin(sf.excluded)] = pd.NA
+            padded = np.zeros(len(frame), dtype=bool)
+        else:
+            text, padded = restore_ags(frame[b.ags_field])
         if padded.any():
             issues.add_many(
                 "repaired-value",
@@ -173,6 +179,27 @@ def _boundary_groups(config: DistrictConfig) -> list[tuple[BoundaryConfig, list[
     return list(groups.values())
 
 
+def _expanded_sources(config: DistrictConfig, issues: IssueLog) -> list[SourceConfig]:
+    """Every source to read: a source with ``source_layers`` stands for one source per matched layer."""
+    out: list[SourceConfig] = []
+    for src in config.sources:
+        expanded, skipped = expand_source(src)
+        out.extend(expanded)
+        if skipped:
+            issues.add(
+                "skipped-layer",
+                ags=src.ags,
+                source_id=src.id,
+                layer=src.layer,
+                message=(
+                    f"{src.path.name}: layers {', '.join(skipped)} match source_layers "
+                    f"{list(src.source_layers)} but are no class of the land use; not read into {src.layer}."
+                ),
+                value=", ".join(skipped),
+            )
+    return out
+
+
 def build_district(config: DistrictConfig, *, progress: Progress | None = None) -> DistrictDataset:
     """Read, harmonise and merge every declared source into the district dataset.
 
@@ -199,7 +226,7 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
     per_layer: dict[str, list[gpd.GeoDataFrame]] = {name: [] for name in CANONICAL_LAYERS if name != "municipalities"}
     source_rows: list[dict] = []
     read_counts: dict[str, int] = {}
-    sources = config.sources
+    sources = _expanded_sources(config, issues)
     for i, src in enumerate(sources):
         progress("read and harmonise", i, len(sources))
         sf = read_source(src)
@@ -431,9 +458,15 @@ def check(config: DistrictConfig) -> list[str]:
             inspect_source(b)
         except FlaechenError as exc:
             problems.append(str(exc))
-    for src in config.sources:
+    for declared in config.sources:
         try:
-            inspect_source(src)
+            expanded, _ = expand_source(declared)
         except FlaechenError as exc:
             problems.append(str(exc))
+            continue
+        for src in expanded:
+            try:
+                inspect_source(src)
+            except FlaechenError as exc:
+                problems.append(str(exc))
     return problems

@@ -8,6 +8,7 @@ turns every way a delivery can be unreadable into one clear :class:`~flaechen.er
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import hashlib
 import logging
 import shutil
@@ -15,8 +16,9 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
@@ -31,6 +33,7 @@ from flaechen.config import BoundaryConfig, SourceConfig
 from flaechen.crs import adv_crs, gml_srs_name, resolve_crs
 from flaechen.curves import DEFAULT_MAX_DEVIATION, linearise_wkb, wkb_type_name
 from flaechen.errors import CRSError, SourceError
+from flaechen.landuse import normalise_use
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ class SourceFrame:
     content_hash: str
     excluded: np.ndarray
     """FIDs the configured filter (``where``) excluded."""
+    missing_fields: tuple[tuple[str, str], ...] = ()
+    """(canonical field, source field) of inherited mappings the layer lacks: left empty, logged once."""
     linearised: Linearisation | None = None
     """Where the source holds circular arcs: what their linearisation did."""
 
@@ -173,10 +178,19 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
         raise _unreadable(src, exc) from None
     fields = [str(f) for f in info["fields"]]
     mapped: list[str] = []
+    info["missing_fields"] = ()
     if isinstance(src, SourceConfig):
-        mapped = [str(v) for v in src.fields.values()]
+        # a mapping inherited from defaults (or shared by the layers of source_layers) that this file lacks
+        # leaves the field empty: real deliveries omit attributes they do not set (XPlanGML)
+        inherited = {
+            canonical: str(column)
+            for canonical, column in src.fields.items()
+            if str(column) not in fields and (canonical not in src.own_fields or src.expanded_from)
+        }
+        info["missing_fields"] = tuple(sorted(inherited.items()))
+        mapped = [str(v) for k, v in src.fields.items() if k not in inherited]
     else:
-        mapped = [src.ags_field] + ([src.name_field] if src.name_field else [])
+        mapped = [f for f in (src.ags_field, src.name_field) if f]
     missing = [m for m in mapped if m not in fields]
     if missing:
         problems = []
@@ -204,6 +218,68 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
         resolve_crs(info["crs"], where=_label(src))
     info["layer_name"] = layer or (info.get("layer_name") if "layer_name" in info else None)
     return info
+
+
+def expand_source(src: SourceConfig) -> tuple[list[SourceConfig], list[str]]:
+    """The sources one declared source stands for: itself, or one per layer its ``source_layers`` match.
+
+    Each matched layer becomes a source of its own (id ``<id>/<layer>``, so the accounting and the issue
+    log name the layer). For ``land_use`` the layer name gives ``use`` where no mapping does (``AX_Wald``);
+    layers a pattern matches that are no land-use class (``AX_Flurstueck`` for ``AX_*``) are skipped and
+    returned as the second element. Named layers (no pattern) are always read.
+
+    Raises
+    ------
+    SourceError
+        Missing file, or a name or pattern that matches no layer of the file (naming the layers it holds).
+    """
+    if not src.source_layers:
+        return [src], []
+    if not src.path.exists():
+        raise SourceError(
+            f"{_label(src)}: file not found. Fix `path` (relative to the configuration's folder) "
+            "or put the delivery there."
+        )
+    try:
+        layers = list_source_layers(src.path)
+    except DataSourceError as exc:
+        raise _unreadable(src, exc) from None
+    chosen: list[str] = []
+    skipped: list[str] = []
+    for pattern in src.source_layers:
+        is_pattern = any(ch in pattern for ch in "*?[")
+        hits = fnmatch.filter(layers, pattern) if is_pattern else [n for n in layers if n == pattern]
+        if not hits:
+            hint = difflib.get_close_matches(pattern, layers, n=1)
+            raise SourceError(
+                f"{_label(src)}: source_layers entry {pattern!r} matches no layer of the file"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + f" Layers: {', '.join(layers) or 'none'}. Fix `source_layers`."
+            )
+        for name in hits:
+            if name in chosen:
+                continue
+            if is_pattern and src.layer == "land_use" and normalise_use(name) is None:
+                skipped.append(name)
+                continue
+            chosen.append(name)
+    out = []
+    for name in chosen:
+        values = dict(src.values)
+        if src.layer == "land_use" and "use" not in src.fields and "use" not in values:
+            values["use"] = name
+        out.append(
+            replace(
+                src,
+                id=f"{src.id}/{name}",
+                source_layer=name,
+                source_layers=(),
+                expanded_from=src.id,
+                values=MappingProxyType(values),
+                key=f"{src.key} (layer {name})",
+            )
+        )
+    return out, [n for n in dict.fromkeys(skipped) if n not in chosen]
 
 
 def content_hash(path: Path) -> str:
@@ -272,6 +348,7 @@ def _read_source(src: Declared) -> SourceFrame:
         file_crs=file_crs,
         content_hash=content_hash(src.path),
         excluded=excluded,
+        missing_fields=tuple(info.get("missing_fields", ())),
         linearised=linearised,
     )
 

@@ -1,0 +1,127 @@
+"""Delivery shapes beyond one layer with every field: several layers as one source, no id field, fields a
+layer lacks, a municipality's own boundary file (small files made in tmp_path)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from flaechen.config import load_config
+from flaechen.errors import SourceError
+from flaechen.pipeline import build_district, check
+
+
+def _write(tmp_path, sources: str):
+    src = tmp_path / "sources"
+    src.mkdir(exist_ok=True)
+    path = src / "alkis.gpkg"
+    gpd.GeoDataFrame({"schluessel": ["07999101"]}, geometry=[box(0, 0, 100, 100)], crs="EPSG:25832").to_file(
+        path, layer="AX_Gemeinde"
+    )
+    gpd.GeoDataFrame(
+        {"gml_id": ["w1", "w2"], "funktion": [1000, 2000]},
+        geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)],
+        crs="EPSG:25832",
+    ).to_file(path, layer="AX_Wohnbauflaeche")
+    gpd.GeoDataFrame({"gml_id": ["l1"]}, geometry=[box(20, 0, 30, 10)], crs="EPSG:25832").to_file(
+        path, layer="AX_Landwirtschaft"
+    )
+    gpd.GeoDataFrame({"funktion": [2000, 2000]}, geometry=[box(1, 1, 5, 5), box(6, 1, 9, 5)], crs="EPSG:25832").to_file(
+        path, layer="AX_Gebaeude"
+    )
+    config = tmp_path / "district.toml"
+    config.write_text(
+        textwrap.dedent("""\
+        [district]
+        name = "Formen"
+
+        [defaults.land_use]
+        fields = { land_use_id = "gml_id", function = "funktion" }
+
+        [[municipalities]]
+        ags = "07999101"
+        name = "Ahausen"
+        boundary = { path = "sources/alkis.gpkg", source_layer = "AX_Gemeinde" }
+        """)
+        + textwrap.dedent(sources),
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_class_layers_as_one_source_with_generated_ids_and_fields_a_layer_lacks(tmp_path):
+    config = _write(
+        tmp_path,
+        """
+        [[municipalities.sources]]
+        id = "nutzung"
+        layer = "land_use"
+        path = "sources/alkis.gpkg"
+        source_layers = ["AX_*"]
+
+        [[municipalities.sources]]
+        id = "gebaeude"
+        layer = "buildings"
+        path = "sources/alkis.gpkg"
+        source_layer = "AX_Gebaeude"
+        fields = { function = "funktion" }
+        """,
+    )
+    dataset = build_district(load_config(config))
+    land_use = dataset.layers["land_use"]
+    assert land_use[["land_use_id", "use", "function"]].astype(object).fillna("-").values.tolist() == [
+        ["w1", "AX_Wohnbauflaeche", "1000"],
+        ["w2", "AX_Wohnbauflaeche", "2000"],
+        ["l1", "AX_Landwirtschaft", "-"],
+    ]
+    issues = dataset.issues.set_index("issue_type")
+    assert issues.loc["missing-field", "source_id"] == "nutzung/AX_Landwirtschaft"
+    assert issues.loc["skipped-layer", "value"] == "AX_Gemeinde, AX_Gebaeude"
+    buildings = dataset.layers["buildings"]
+    assert buildings["building_id"].tolist() == ["gebaeude/1", "gebaeude/2"]
+    assert issues.loc["generated-id", "source_id"] == "gebaeude"
+    assert dataset.layers["municipalities"]["ags"].tolist() == ["07999101"]
+    assert dataset.accounting["balanced"].all()
+
+
+def test_a_source_mapping_a_field_its_layer_lacks_is_an_error_naming_the_fields(tmp_path):
+    config = _write(
+        tmp_path,
+        """
+        [[municipalities.sources]]
+        id = "gebaeude"
+        layer = "buildings"
+        path = "sources/alkis.gpkg"
+        source_layer = "AX_Gebaeude"
+        fields = { building_id = "gml_id" }
+        """,
+    )
+    with pytest.raises(SourceError, match=r"mapped field\(s\) 'gml_id'.*Its fields: funktion"):
+        build_district(load_config(config))
+
+
+def test_check_reports_patterns_and_layers_the_file_does_not_hold_with_the_layers_it_does(tmp_path):
+    config = _write(
+        tmp_path,
+        """
+        [[municipalities.sources]]
+        id = "nutzung"
+        layer = "land_use"
+        path = "sources/alkis.gpkg"
+        source_layers = ["AX_Wald*"]
+
+        [[municipalities.sources]]
+        id = "gebaeude"
+        layer = "buildings"
+        path = "sources/alkis.gpkg"
+        source_layer = "AX_Gebaude"
+        """,
+    )
+    problems = check(load_config(config))
+    assert len(problems) == 2
+    assert "'AX_Wald*' matches no layer" in problems[0] and "AX_Wohnbauflaeche" in problems[0]
+    assert "no layer 'AX_Gebaude'" in problems[1] and "did you mean 'AX_Gebaeude'" in problems[1]
+    assert "AX_Gemeinde" in problems[1]
