@@ -1,0 +1,35 @@
+"""Joint planning of the district's municipalities: commercial areas assessed against the criteria
+catalogue for sustainable commercial areas, and scenarios of which potentials to activate.
+
+* :mod:`flaechen.plan.catalogue` — the catalogue (``layers/catalogue.yaml``) and a district's changes;
+* :mod:`flaechen.plan.areas` — commercial areas from the zoning or a declared layer;
+* :mod:`flaechen.plan.indicators` — indicators derived from the district data, proposed as levels;
+* :mod:`flaechen.plan.sheets` — the assessment spreadsheets (XLSX and CSV), written and read back;
+* :mod:`flaechen.plan.scores` — levels, scores per sub-theme, theme and overall, SDGs served;
+* :mod:`flaechen.plan.scenarios` — scenarios against housing demand and the national 30-hectare path;
+* :mod:`flaechen.plan.report` — score cards, the district comparison and the scenario page (HTML);
+* :mod:`flaechen.plan.run` — all of it in a district run.
+
+See ``flaechen/plan/README.md``.
+"""
+
+from flaechen.plan.catalogue import Catalogue, load_catalogue
+from flaechen.plan.run import PlanResult, assess_areas, compare_scenarios, plan_district
+from flaechen.plan.settings import AssessmentSettings, PlanningSettings, ScenarioSpec, parse_plan_sections
+from flaechen.plan.sheets import SheetError, read_sheets, write_sheets
+
+__all__ = [
+    "AssessmentSettings",
+    "Catalogue",
+    "PlanResult",
+    "PlanningSettings",
+    "ScenarioSpec",
+    "SheetError",
+    "assess_areas",
+    "compare_scenarios",
+    "load_catalogue",
+    "parse_plan_sections",
+    "plan_district",
+    "read_sheets",
+    "write_sheets",
+]

@@ -1,0 +1,274 @@
+"""Joint planning in a run: assess the commercial areas, compare the scenarios, write tables and reports.
+
+:func:`assess_areas` and :func:`compare_scenarios` take and return frames; :func:`plan_district` runs both
+for a district run and writes the sheets and pages into the output folder:
+
+``DIR/bewertung/vorlagen/bewertung_<area id>.xlsx|.csv``
+    a sheet per area, pre-filled with the catalogue, the proposals and the levels recorded so far —
+    hand it out, get it back filled, put it where ``[assessment] sheets`` points;
+``DIR/bewertung/steckbrief_<area id>.html``, ``DIR/bewertung/vergleich.html``
+    the score cards and the district comparison;
+``DIR/szenarien.html``
+    the scenario comparison (where scenarios are configured).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from flaechen.plan.areas import commercial_areas_from_zoning, read_declared_areas
+from flaechen.plan.catalogue import Catalogue, load_catalogue
+from flaechen.plan.indicators import delivered_layers, derive_indicators, propose_levels
+from flaechen.plan.report import write_scenario_page, write_score_cards
+from flaechen.plan.scenarios import scenario_results, scenario_table, scenario_totals
+from flaechen.plan.scores import assessment_table, score_table, sdgs_served
+from flaechen.plan.settings import AssessmentSettings, PlanningSettings, ScenarioSpec
+from flaechen.plan.sheets import SheetLevels, read_sheets, write_sheets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Assessment:
+    """The assessment of a district's commercial areas."""
+
+    areas: gpd.GeoDataFrame
+    """Layer ``commercial_areas``: the areas with their overall and theme scores."""
+    indicators: pd.DataFrame
+    proposals: pd.DataFrame
+    assessments: pd.DataFrame
+    """Table ``assessments``: one row per area and measure."""
+    scores: pd.DataFrame
+    """Table ``assessment_scores``: per area overall, per theme and per sub-theme."""
+    sdgs: dict[str, list[int]]
+    sheets: SheetLevels | None = None
+
+
+@dataclass
+class ScenarioComparison:
+    """Scenarios compared per municipality."""
+
+    scenarios: pd.DataFrame
+    results: pd.DataFrame
+    totals: pd.DataFrame
+
+
+@dataclass
+class PlanResult:
+    """What joint planning added to a run."""
+
+    assessment: Assessment | None = None
+    scenarios: ScenarioComparison | None = None
+    files: list[Path] = field(default_factory=list)
+
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        return (
+            {}
+            if self.assessment is None or self.assessment.areas.empty
+            else {"commercial_areas": self.assessment.areas}
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        out: dict[str, pd.DataFrame] = {}
+        if self.assessment is not None and not self.assessment.areas.empty:
+            out["assessments"] = self.assessment.assessments
+            out["assessment_scores"] = self.assessment.scores
+        if self.scenarios is not None:
+            out["scenarios"] = self.scenarios.scenarios
+            out["scenario_results"] = self.scenarios.results
+        return out
+
+
+def sheet_files(sheets: str | list[str] | None, *, base_dir: Path) -> list[Path]:
+    """The sheet files ``[assessment] sheets`` names: a folder (every .xlsx and .csv in it) or a list of files."""
+    if not sheets:
+        return []
+    if isinstance(sheets, str):
+        folder = (base_dir / sheets).resolve()
+        if folder.is_dir():
+            return sorted(
+                p
+                for p in folder.iterdir()
+                if p.suffix.lower() in (".xlsx", ".csv") and not p.name.startswith((".", "~$"))
+            )
+        return [folder]
+    return [(base_dir / s).resolve() for s in sheets]
+
+
+def assess_areas(
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    catalogue: Catalogue,
+    rules: Any,
+    settings: AssessmentSettings | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+    sources: pd.DataFrame | None = None,
+    sheet_paths: list[Path] | None = None,
+    base_dir: Path | None = None,
+) -> Assessment:
+    """Delineate the commercial areas, derive indicators, read the sheets and score every area.
+
+    Raises
+    ------
+    flaechen.plan.sheets.SheetError
+        Where the sheets hold bad values (all of them listed).
+    flaechen.errors.SourceError
+        Where a declared areas layer cannot be used.
+    """
+    settings = settings or AssessmentSettings()
+    crs = layers["municipalities"].crs
+    if settings.areas is not None:
+        a = settings.areas
+        areas = read_declared_areas(
+            ((base_dir or Path.cwd()) / a.path).resolve(),
+            layer=a.layer,
+            id_field=a.id_field,
+            name_field=a.name_field,
+            crs=crs,
+            declared_crs=a.crs,
+            municipalities=layers["municipalities"],
+            zoning=layers["zoning"],
+            rules=rules,
+        )
+    else:
+        areas = commercial_areas_from_zoning(
+            layers["zoning"], layers["municipalities"], rules=rules, merge_distance_m=settings.merge_distance_m
+        )
+    indicators = derive_indicators(
+        areas, layers, catalogue=catalogue, delivered=delivered_layers(sources), candidates=candidates
+    )
+    proposals = propose_levels(indicators, catalogue=catalogue)
+    sheets = None
+    levels = None
+    if sheet_paths:
+        sheets = read_sheets(sheet_paths, catalogue=catalogue, area_ids=set(areas["area_id"].astype(str)))
+        levels = sheets.levels
+    table = assessment_table(areas, catalogue=catalogue, proposals=proposals, levels=levels)
+    scores = score_table(table)
+    served = sdgs_served(table)
+    areas = _with_scores(areas, scores, served)
+    log.info("assessment: %d commercial areas, %d measures", len(areas), len(catalogue.measure_ids))
+    return Assessment(
+        areas=areas,
+        indicators=indicators,
+        proposals=proposals,
+        assessments=table,
+        scores=scores,
+        sdgs=served,
+        sheets=sheets,
+    )
+
+
+def _with_scores(areas: gpd.GeoDataFrame, scores: pd.DataFrame, served: dict[str, list[int]]) -> gpd.GeoDataFrame:
+    out = areas.copy()
+    overall = scores[scores["scope"] == "Gesamt"].set_index("area_id")
+    out["score"] = out["area_id"].map(overall["share"]).astype("Float64")
+    out["points"] = out["area_id"].map(overall["points"]).astype("Int64")
+    out["attainable"] = out["area_id"].map(overall["attainable"]).astype("Int64")
+    out["open_measures"] = out["area_id"].map(overall["open"]).astype("Int64")
+    for theme_id, group in scores[scores["scope"] == "Thema"].groupby("scope_id", sort=False):
+        out[f"score_{theme_id}"] = out["area_id"].map(group.set_index("area_id")["share"]).astype("Float64")
+    out["sdgs"] = out["area_id"].map(lambda a: ", ".join(str(n) for n in served.get(str(a), []))).astype("string")
+    return out
+
+
+def compare_scenarios(
+    candidates: pd.DataFrame,
+    municipalities: pd.DataFrame,
+    scenarios: tuple[ScenarioSpec, ...] | list[ScenarioSpec],
+    *,
+    planning: PlanningSettings,
+    sites: pd.DataFrame | None = None,
+) -> ScenarioComparison:
+    """Every scenario per municipality, with the district totals."""
+    results = scenario_results(candidates, municipalities, scenarios, planning=planning, sites=sites)
+    return ScenarioComparison(
+        scenarios=scenario_table(scenarios, planning), results=results, totals=scenario_totals(results)
+    )
+
+
+def read_register_sites(out_dir: Path) -> pd.DataFrame | None:
+    """The register's sites (``DIR/register.gpkg``, layer ``sites``) where a register exists, else None."""
+    path = Path(out_dir) / "register.gpkg"
+    if not path.is_file():
+        return None
+    import pyogrio
+
+    names = {str(n) for n, _ in pyogrio.list_layers(path)}
+    if "sites" not in names:
+        return None
+    return pd.DataFrame(pyogrio.read_dataframe(path, layer="sites", read_geometry=False))
+
+
+def plan_district(
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    assessment: AssessmentSettings,
+    planning: PlanningSettings,
+    scenarios: tuple[ScenarioSpec, ...],
+    rules: Any,
+    out_dir: str | os.PathLike,
+    base_dir: Path,
+    district_name: str,
+    candidates: gpd.GeoDataFrame | None = None,
+    sources: pd.DataFrame | None = None,
+    sites: pd.DataFrame | None = None,
+    catalogue: Catalogue | None = None,
+) -> PlanResult:
+    """Assess the commercial areas and compare the scenarios of a district run; write sheets and pages."""
+    out = Path(out_dir)
+    result = PlanResult()
+    names = dict(
+        zip(layers["municipalities"]["ags"].astype(str), layers["municipalities"]["name"].astype(str), strict=True)
+    )
+    if assessment.enabled:
+        catalogue = catalogue or load_catalogue(changes=assessment.catalogue, base_dir=base_dir)
+        a = assess_areas(
+            layers,
+            catalogue=catalogue,
+            rules=rules,
+            settings=assessment,
+            candidates=candidates,
+            sources=sources,
+            sheet_paths=sheet_files(assessment.sheets, base_dir=base_dir),
+            base_dir=base_dir,
+        )
+        result.assessment = a
+        if not a.areas.empty:
+            result.files += write_sheets(
+                a.areas,
+                catalogue=catalogue,
+                out_dir=out / "bewertung" / "vorlagen",
+                proposals=a.proposals,
+                levels=None if a.sheets is None else a.sheets.levels,
+            )
+            result.files += write_score_cards(
+                a.areas,
+                a.assessments,
+                a.scores,
+                a.sdgs,
+                catalogue=catalogue,
+                out_dir=out / "bewertung",
+                district_name=district_name,
+                municipality_names=names,
+            )
+    if scenarios and candidates is not None:
+        comparison = compare_scenarios(candidates, layers["municipalities"], scenarios, planning=planning, sites=sites)
+        result.scenarios = comparison
+        result.files.append(
+            write_scenario_page(
+                comparison.results,
+                comparison.totals,
+                comparison.scenarios,
+                out_path=out / "szenarien.html",
+                district_name=district_name,
+            )
+        )
+    return result
