@@ -197,9 +197,38 @@ def _pydantic_problems(exc: ValidationError, raw: Any, prefix: str = "") -> list
     return out
 
 
+_USE_PARAMETERS = ("traffic_uses", "green_uses", "open_uses")
+_REQUIRED_PARAMETERS = (*_USE_PARAMETERS, "unused_categories", "green_functions", "min_roof_m2", "usable_roof_share", "m2_per_kwp")
+
+
+def _parameter_problems(raw: Mapping[str, Any]) -> list[str]:
+    """Every derivation parameter present; use classes known to the code list ``alkis_nutzung``."""
+    from flaechen.layers import load_schema
+
+    params = raw.get("parameters")
+    if not isinstance(params, Mapping):
+        return []
+    problems = [f"parameters.{k}: is required" for k in _REQUIRED_PARAMETERS if k not in params]
+    known = set(load_schema().codelist("alkis_nutzung").values)
+    for key in _USE_PARAMETERS:
+        entry = params.get(key)
+        values = entry.get("value") if isinstance(entry, Mapping) else None
+        if isinstance(values, list):
+            bad = [v for v in values if v not in known]
+            if bad:
+                problems.append(f"parameters.{key}: {bad!r} are no ALKIS use classes; see layers/codelists/alkis_nutzung.yaml")
+    categories = (params.get("unused_categories") or {}).get("value") if isinstance(params.get("unused_categories"), Mapping) else None
+    if isinstance(categories, list):
+        known_categories = set(load_schema().codelist("candidate_category").values)
+        bad = [c for c in categories if c not in known_categories]
+        if bad:
+            problems.append(f"parameters.unused_categories: {bad!r} are no candidate categories")
+    return problems
+
+
 def _cross_problems(raw: Mapping[str, Any]) -> list[str]:
     """Checks that span entries: unique ids, SDG range, level keys, thresholds in order, KONNEKT attestation."""
-    problems: list[str] = []
+    problems: list[str] = _parameter_problems(raw)
     seen: dict[str, str] = {}
     for ti, theme in enumerate(raw.get("themes") or []):
         if not isinstance(theme, Mapping):

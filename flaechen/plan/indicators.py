@@ -23,8 +23,8 @@ Each indicator names the data it rests on and the rule that computes it (German,
     × ``usable_roof_share``, per hectare of the area (and as kWp with ``m2_per_kwp``). Needs buildings.
 
 The actual land use comes from layer ``land_use`` (ALKIS object classes) where the district has one for
-the area's municipalities, else from the parcels' ``actual_use`` text (ALKIS vereinfacht:
-``Nutzungsart / Funktion;m²`` pairs, several joined by ``|`` or ``;``), scaled by the share of each parcel
+the area's municipalities, else from the parcels' ``actual_use`` text (ALKIS vereinfacht, read by
+:func:`flaechen.landuse.parse_actual_use`), its m² scaled to the drawn parcel and to the share of the parcel
 inside the area.
 
 Missing data is not evidence: where a municipality of the area delivered no buildings, brownfields or land
@@ -40,6 +40,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,10 +48,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import yaml
 
 from flaechen.flag.reasons import de_number, de_percent
-from flaechen.layers import layers_dir
+from flaechen.landuse import normalise_uses, parse_actual_use, use_label
 from flaechen.plan.catalogue import Catalogue
 
 log = logging.getLogger(__name__)
@@ -76,50 +76,6 @@ RULES = {
 }
 
 
-def _alkis_labels() -> dict[str, str]:
-    """ALKIS object class name → German label (from the code list where the project has one)."""
-    path = layers_dir() / "codelists" / "alkis_nutzung.yaml"
-    if not path.is_file():
-        return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {str(k): str(v.get("label", k)) for k, v in (data.get("values") or {}).items() if isinstance(v, Mapping)}
-
-
-def parse_actual_use(text: Any) -> list[tuple[str, str, float | None]]:
-    """``(Nutzungsart, Funktion, m² or None)`` for each part of an ALKIS-vereinfacht ``actual_use`` text.
-
-    Examples
-    --------
-    >>> parse_actual_use("Industrie- und Gewerbefläche / Handel;4907|Weg / Wirtschaftsweg;94")
-    [('Industrie- und Gewerbefläche', 'Handel', 4907.0), ('Weg', 'Wirtschaftsweg', 94.0)]
-    >>> parse_actual_use("Wohnbaufläche;412;Straßenverkehr;30")
-    [('Wohnbaufläche', '', 412.0), ('Straßenverkehr', '', 30.0)]
-    >>> parse_actual_use("Wald")
-    [('Wald', '', None)]
-    """
-    if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
-        return []
-    out: list[tuple[str, str, float | None]] = []
-    for chunk in str(text).split("|"):
-        parts = [p.strip() for p in chunk.split(";")]
-        i = 0
-        while i < len(parts):
-            name = parts[i]
-            area: float | None = None
-            if i + 1 < len(parts):
-                try:
-                    area = float(parts[i + 1].replace(",", "."))
-                    i += 1
-                except ValueError:
-                    area = None
-            i += 1
-            if not name:
-                continue
-            use, _, function = name.partition(" / ")
-            out.append((use.strip(), function.strip(), area))
-    return out
-
-
 def _covered(area: Any, geoms: np.ndarray, tree: shapely.STRtree | None) -> tuple[float, int]:
     """Area of the union of `geoms` inside `area`, and how many of them touch it."""
     if tree is None or len(geoms) == 0:
@@ -139,66 +95,72 @@ def _geoms(frame: gpd.GeoDataFrame | None) -> tuple[np.ndarray, shapely.STRtree 
 
 
 class _LandUse:
-    """Traffic and green area inside an area, from layer land_use or the parcels' actual_use text."""
+    """Traffic, green and open area inside an area, from layer land_use or the parcels' actual_use text."""
 
     def __init__(self, layers: Mapping[str, gpd.GeoDataFrame], catalogue: Catalogue) -> None:
         self.traffic = set(catalogue.parameter("traffic_uses"))
         self.green = set(catalogue.parameter("green_uses"))
         self.open = set(catalogue.parameter("open_uses"))
-        labels = _alkis_labels()
+        words = [re.escape(w) for w in catalogue.parameter("green_functions")]
+        self.green_function = re.compile(rf"/\s*.*({'|'.join(words)})", re.IGNORECASE) if words else None
         land_use = layers.get("land_use")
         self.lu = None
         if land_use is not None and not land_use.empty and "use" in land_use.columns:
-            uses = land_use["use"].astype("string").map(lambda u: labels.get(str(u), str(u)), na_action="ignore")
-            functions = (
-                land_use["function"].astype("string")
-                if "function" in land_use.columns
-                else pd.Series(pd.NA, index=land_use.index)
-            )
-            self.lu = land_use.assign(_use=uses, _function=functions)
+            self.lu = land_use.assign(_use=normalise_uses(land_use["use"]))
             self.lu_geoms, self.lu_tree = _geoms(self.lu)
             self.lu_ags = set(self.lu["ags"].astype(str))
         parcels = layers.get("parcels")
         self.parcels = parcels
         self.p_geoms, self.p_tree = _geoms(parcels)
 
+    def _kind(self, use: Any, text: Any) -> str | None:
+        if isinstance(use, str) and use in self.traffic:
+            return "traffic"
+        if isinstance(use, str) and use in self.green:
+            return "green"
+        if self.green_function is not None and isinstance(text, str) and self.green_function.search(text):
+            return "green"
+        if isinstance(use, str) and use in self.open:
+            return "open"
+        return None
+
     def measure(self, area: Any, ags: list[str]) -> tuple[float, float, float, str] | None:
         """(traffic m², green m², open m², data) or None where no land use is known for the area."""
+        sums = {"traffic": 0.0, "green": 0.0, "open": 0.0}
         if self.lu is not None and all(a in self.lu_ags for a in ags):
             idx = self.lu_tree.query(area, predicate="intersects")
             inside = shapely.area(shapely.intersection(self.lu_geoms[idx], area))
-            uses = self.lu["_use"].iloc[idx].astype("string").fillna("")
-            traffic = float(inside[uses.isin(self.traffic).to_numpy()].sum())
-            green = float(inside[uses.isin(self.green).to_numpy()].sum())
-            open_ = float(inside[uses.isin(self.open).to_numpy()].sum())
-            return traffic, green, open_, "Layer land_use (tatsächliche Nutzung, ALKIS-Objektarten)"
+            for use, m2 in zip(self.lu["_use"].iloc[idx].astype(object), inside, strict=True):
+                kind = self._kind(None if pd.isna(use) else str(use), None)
+                if kind:
+                    sums[kind] += float(m2)
+            return sums["traffic"], sums["green"], sums["open"], "Layer land_use (tatsächliche Nutzung, ALKIS-Objektarten)"
         if self.p_tree is None or "actual_use" not in self.parcels.columns:
             return None
         idx = self.p_tree.query(area, predicate="intersects")
         if len(idx) == 0:
             return None
-        texts = self.parcels["actual_use"].iloc[idx]
+        texts = self.parcels["actual_use"].iloc[idx].reset_index(drop=True)
         if texts.isna().mean() > 0.5:
             return None
         whole = shapely.area(self.p_geoms[idx])
-        share = np.divide(
-            shapely.area(shapely.intersection(self.p_geoms[idx], area)), whole, out=np.zeros(len(idx)), where=whole > 0
-        )
-        traffic = green = open_ = 0.0
-        for text, s, w in zip(texts, share, whole, strict=True):
-            parts = parse_actual_use(text)
-            known = sum(a for _, _, a in parts if a is not None)
-            for use, function, a in parts:
-                m2 = a if a is not None else (w if len(parts) == 1 else 0.0)
-                if a is not None and known > 0:
-                    m2 = a / known * w  # the text's m² scaled to the drawn parcel
-                if use in self.traffic:
-                    traffic += m2 * s
-                elif use in self.green or function in self.green:
-                    green += m2 * s
-                elif use in self.open:
-                    open_ += m2 * s
-        return traffic, green, open_, "Flurstücke, tatsächliche Nutzung (actual_use, ALKIS vereinfacht)"
+        inside = shapely.area(shapely.intersection(self.p_geoms[idx], area))
+        share = np.divide(inside, whole, out=np.zeros(len(idx)), where=whole > 0)
+        pairs = parse_actual_use(texts)
+        for parcel, group in pairs.groupby("parcel", sort=False):
+            known = group["area_m2"].sum(min_count=1)
+            for row in group.itertuples():
+                if pd.notna(row.area_m2) and known > 0:
+                    m2 = row.area_m2 / known * whole[parcel]  # the text's m² scaled to the drawn parcel
+                elif len(group) == 1:
+                    m2 = whole[parcel]  # one use without an area: the whole parcel
+                else:
+                    continue  # several uses without areas: their split is unknown
+                kind = self._kind(None if pd.isna(row.use) else str(row.use), row.use_text)
+                if kind:
+                    sums[kind] += m2 * share[parcel]
+        data = "Flurstücke, tatsächliche Nutzung (actual_use, ALKIS vereinfacht)"
+        return sums["traffic"], sums["green"], sums["open"], data
 
 
 def derive_indicators(
@@ -253,7 +215,11 @@ def derive_indicators(
     rules = {
         **RULES,
         "unused_plots": RULES["unused_plots"].format(categories=", ".join(unused)),
-        "green_share": RULES["green_share"].format(uses=", ".join(catalogue.parameter("green_uses"))),
+        "green_share": RULES["green_share"].format(
+            uses=", ".join(
+                [*(use_label(u) or u for u in catalogue.parameter("green_uses")), *catalogue.parameter("green_functions")]
+            )
+        ),
         "solar_roof": RULES["solar_roof"].format(min_roof=de_number(min_roof), share=de_percent(usable)),
     }
 
@@ -446,4 +412,4 @@ def delivered_layers(sources: pd.DataFrame | None) -> set[tuple[str, str]] | Non
     return {(str(a), str(layer)) for a, layer in zip(sources["ags"], sources["layer"], strict=True)}
 
 
-__all__ = ["delivered_layers", "derive_indicators", "parse_actual_use", "propose_levels"]
+__all__ = ["delivered_layers", "derive_indicators", "propose_levels"]

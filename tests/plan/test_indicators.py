@@ -8,7 +8,7 @@ import pytest
 from flaechen.flag import load_rules
 from flaechen.plan.areas import commercial_areas_from_zoning
 from flaechen.plan.catalogue import load_catalogue
-from flaechen.plan.indicators import derive_indicators, parse_actual_use, propose_levels
+from flaechen.plan.indicators import derive_indicators, propose_levels
 from tests.plan.conftest import AGS, b, gdf
 
 
@@ -73,9 +73,9 @@ def test_sealed_and_green_share_from_the_parcels_land_use(small_district, catalo
 def test_sealed_and_green_share_from_a_land_use_layer(small_district, catalogue, delivered_all):
     land_use = gdf(
         [
-            {"land_use_id": "l1", "ags": AGS, "use": "Industrie- und Gewerbefläche"},
-            {"land_use_id": "l2", "ags": AGS, "use": "Wald"},
-            {"land_use_id": "l3", "ags": AGS, "use": "Straßenverkehr"},
+            {"land_use_id": "l1", "ags": AGS, "use": "AX_IndustrieUndGewerbeflaeche"},
+            {"land_use_id": "l2", "ags": AGS, "use": "AX_Wald"},
+            {"land_use_id": "l3", "ags": AGS, "use": "AX_Strassenverkehr"},
         ],
         [b(0, 0, 100, 60), b(0, 60, 100, 90), b(0, 90, 100, 100)],
     )
@@ -111,10 +111,45 @@ def test_no_land_use_text_means_no_green_share(small_district, catalogue, delive
     assert not v.loc["green_share", "available"] and not v.loc["sealed_share", "available"]
 
 
-def test_parse_actual_use_forms():
-    assert parse_actual_use("Weg;463|Weg / Hauptwirtschaftsweg;71") == [
-        ("Weg", "", 463.0),
-        ("Weg", "Hauptwirtschaftsweg", 71.0),
-    ]
-    assert parse_actual_use(None) == []
-    assert parse_actual_use("Wohnbaufläche;412,5") == [("Wohnbaufläche", "", 412.5)]
+@pytest.mark.real_data
+def test_real_alkis_massenheim_commercial_land(shared_real, catalogue):
+    """Real ALKIS (Gemarkung Massenheim, Hessen): the land use as one layer per object class, real buildings.
+
+    The area is the largest connected piece of AX_IndustrieUndGewerbeflaeche with the function 17xx
+    (Industrie und Gewerbe; the largest piece of the class overall is a waste site, function 2620); the
+    indicators must agree with an independent overlay in geopandas.
+    """
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    path = shared_real / "alkis_full" / "massenheim_hessen_nas.gpkg"
+    classes = [n for n, _ in pyogrio.list_layers(path) if n.startswith("AX_") and n not in ("AX_Flurstueck", "AX_Gebaeude", "AX_Bauteil")]
+    land_use = pd.concat(
+        [pyogrio.read_dataframe(path, layer=n, columns=["gml_id", "funktion"]).assign(use=n, ags="06436008") for n in classes],
+        ignore_index=True,
+    )
+    land_use = gpd.GeoDataFrame(land_use, geometry="geometry", crs=land_use.crs)
+    buildings = pyogrio.read_dataframe(path, layer="AX_Gebaeude", columns=["gml_id"]).assign(ags="06436008")
+    function = pd.to_numeric(land_use["funktion"], errors="coerce")
+    commercial = land_use[(land_use["use"] == "AX_IndustrieUndGewerbeflaeche") & (function // 100 == 17)]
+    pieces = shapely.get_parts(shapely.union_all(shapely.buffer(commercial.geometry.array, 0.5)))
+    area = max(pieces, key=lambda g: g.area)
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["GG-06436008-01"], "municipalities": ["06436008"], "grz": [0.8], "grz_source": ["BauNVO §17"]},
+        geometry=[area],
+        crs=land_use.crs,
+    )
+    layers = {"land_use": land_use, "buildings": buildings, "parcels": None}
+    delivered = {("06436008", "buildings"), ("06436008", "land_use")}
+    values = derive_indicators(areas, layers, catalogue=catalogue, delivered=delivered).set_index("indicator")
+    clip = gpd.clip(land_use, area)
+    green = clip[clip["use"].isin(catalogue.parameter("green_uses"))].area.sum() / area.area
+    assert values.loc["green_share", "value"] == pytest.approx(green, rel=1e-6)
+    built = gpd.clip(buildings, area).union_all().area
+    traffic = clip[clip["use"].isin(catalogue.parameter("traffic_uses"))].area.sum()
+    assert values.loc["land_efficiency", "value"] == pytest.approx(built / (area.area - traffic) / 0.8, rel=1e-6)
+    assert 0 < values.loc["sealed_share", "value"] <= 1
+    assert built / area.area > 0.1  # a real commercial area is built on
+    assert not values.loc["brownfield", "available"]  # no brownfield register delivered: no evidence
+    assert "Layer land_use" in values.loc["green_share", "data"]
