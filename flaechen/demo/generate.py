@@ -18,6 +18,7 @@ import shutil
 import time
 from pathlib import Path
 
+from flaechen.demo.assessment import write_demo_sheets
 from flaechen.demo.deliver import write_sources
 from flaechen.demo.district import MIN_SCALE, build_truth
 
@@ -89,7 +90,7 @@ def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path
     """Write the demo district into ``out_dir`` and return its configuration file.
 
     Writes ``out_dir/district.toml`` (a copy of the committed demo configuration), every source under
-    ``out_dir/sources/``, ``out_dir/planted_defects.json`` (the defects planted in the sources, each with
+    ``out_dir/sources/``, the filled assessment sheets of the commercial areas under ``out_dir/bewertung/``, ``out_dir/planted_defects.json`` (the defects planted in the sources, each with
     the issue type the pipeline should log) and a marker file, last. A folder that already holds a
     finished generation of the same scale, seed and generator version is left as it is.
 
@@ -133,6 +134,7 @@ def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path
     logger.info("building the demo district: %d parcels, seed %d", scale, seed)
     truth = build_truth(scale=scale, seed=seed)
     manifest = write_sources(out_dir, truth)
+    write_demo_sheets(out_dir, truth, seed=seed)
     shutil.copyfile(demo_config_path(), config)
     (out_dir / MANIFEST_NAME).write_text(
         json.dumps(manifest.defects, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
