@@ -1,0 +1,118 @@
+"""Reading the planning results of a run and charting them (for the notebooks; matplotlib on demand).
+
+Examples
+--------
+>>> plan = read_plan("out/demo/district.gpkg")  # doctest: +SKIP
+>>> plot_area_scores(plan.scores)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from flaechen.errors import FlaechenError
+from flaechen.plan.report import THEME_COLOURS
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+
+@dataclass(frozen=True)
+class PlanTables:
+    """The planning layers and tables of a district dataset (None where the run wrote none)."""
+
+    areas: gpd.GeoDataFrame | None
+    assessments: pd.DataFrame | None
+    scores: pd.DataFrame | None
+    scenarios: pd.DataFrame | None
+    scenario_results: pd.DataFrame | None
+
+
+def read_plan(gpkg_path: str | os.PathLike) -> PlanTables:
+    """Read ``commercial_areas``, ``assessments``, ``assessment_scores``, ``scenarios``, ``scenario_results``.
+
+    Raises
+    ------
+    FlaechenError
+        Where the file does not exist.
+    """
+    gpkg = Path(gpkg_path)
+    if gpkg.is_dir():
+        gpkg = gpkg / "district.gpkg"
+    if not gpkg.is_file():
+        raise FlaechenError(f"{gpkg}: no district dataset; run `flaechen run CONFIG --out DIR` first")
+    names = {str(n) for n, _ in pyogrio.list_layers(gpkg)}
+
+    def table(name: str) -> pd.DataFrame | None:
+        return pd.DataFrame(pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)) if name in names else None
+
+    return PlanTables(
+        areas=pyogrio.read_dataframe(gpkg, layer="commercial_areas") if "commercial_areas" in names else None,
+        assessments=table("assessments"),
+        scores=table("assessment_scores"),
+        scenarios=table("scenarios"),
+        scenario_results=table("scenario_results"),
+    )
+
+
+def score_overview(scores: pd.DataFrame) -> pd.DataFrame:
+    """Areas × (Gesamt and every theme) as percentages, German labels (the comparison table)."""
+    wide = scores[scores["scope"].isin(["Gesamt", "Thema"])].pivot_table(
+        index="area_name", columns="title", values="share", aggfunc="first", sort=False
+    )
+    order = ["Gesamt"] + [t for t in dict.fromkeys(scores.loc[scores["scope"] == "Thema", "title"])]
+    wide = (wide[order].astype(float) * 100).round(0)
+    wide.index.name = "Gebiet"
+    wide.columns.name = None
+    return wide
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - dev extra
+        raise ImportError("plots need matplotlib: pip install 'flaechen[dev]'") from exc
+    return plt
+
+
+def plot_area_scores(scores: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Grouped horizontal bars: each area's overall and theme scores (the district comparison chart)."""
+    plt = _pyplot()
+    table = score_overview(scores)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 0.9 * len(table) + 1.5))
+    colours = ["#263238", *THEME_COLOURS[: len(table.columns) - 1]]
+    table[::-1].plot.barh(ax=ax, color=colours, width=0.8)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Anteil der erreichbaren Punkte (%)")
+    ax.set_ylabel("")
+    ax.set_title("Gewerbegebiete im Vergleich")
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="lower right")
+    return ax
+
+
+def plot_scenarios(results: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Bars per municipality and scenario: greenfield saved (ha), with the municipality's target share as a mark."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 4.5))
+    saved = results.pivot_table(index="name", columns="scenario", values="greenfield_saved_ha", aggfunc="sum", sort=False)
+    saved = saved[list(dict.fromkeys(results["scenario"]))]
+    saved.plot.bar(ax=ax, color=THEME_COLOURS[: len(saved.columns)], width=0.75)
+    allowance = results.groupby("name", sort=False)["allowance_ha"].max().reindex(saved.index)
+    ax.scatter(range(len(allowance)), allowance.astype(float), marker="_", s=900, color="#b71c1c", zorder=3,
+               label="Anteil am Flächenziel (spätestes Zieljahr)")
+    ax.set_ylabel("Hektar")
+    ax.set_xlabel("")
+    ax.set_title("Gesparter Außenbereich je Szenario und Gemeinde")
+    ax.tick_params(axis="x", rotation=0)
+    ax.legend(fontsize=8)
+    return ax
