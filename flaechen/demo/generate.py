@@ -90,7 +90,8 @@ def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path
     """Write the demo district into ``out_dir`` and return its configuration file.
 
     Writes ``out_dir/district.toml`` (a copy of the committed demo configuration), every source under
-    ``out_dir/sources/``, the filled assessment sheets of the commercial areas under ``out_dir/bewertung/``, ``out_dir/planted_defects.json`` (the defects planted in the sources, each with
+    ``out_dir/sources/``, the filled assessment sheets of the commercial areas under ``out_dir/bewertung/``,
+    ``out_dir/planted_defects.json`` (the defects planted in the sources, each with
     the issue type the pipeline should log) and a marker file, last. A folder that already holds a
     finished generation of the same scale, seed and generator version is left as it is.
 

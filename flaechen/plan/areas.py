@@ -257,7 +257,8 @@ def read_declared_areas(
     for key, field in (("id_field", id_field), ("name_field", name_field)):
         if field not in frame.columns:
             problems.append(
-                f"field {field!r} (assessment.areas.{key}) is not in the layer; fields: {', '.join(map(str, frame.columns[:-1]))}"
+                f"field {field!r} (assessment.areas.{key}) is not in the layer; "
+                f"fields: {', '.join(map(str, frame.columns[:-1]))}"
             )
     file_crs = CRS.from_user_input(declared_crs) if declared_crs else frame.crs
     if file_crs is None:

@@ -198,7 +198,14 @@ def _pydantic_problems(exc: ValidationError, raw: Any, prefix: str = "") -> list
 
 
 _USE_PARAMETERS = ("traffic_uses", "green_uses", "open_uses")
-_REQUIRED_PARAMETERS = (*_USE_PARAMETERS, "unused_categories", "green_functions", "min_roof_m2", "usable_roof_share", "m2_per_kwp")
+_REQUIRED_PARAMETERS = (
+    *_USE_PARAMETERS,
+    "unused_categories",
+    "green_functions",
+    "min_roof_m2",
+    "usable_roof_share",
+    "m2_per_kwp",
+)
 
 
 def _parameter_problems(raw: Mapping[str, Any]) -> list[str]:
@@ -216,8 +223,14 @@ def _parameter_problems(raw: Mapping[str, Any]) -> list[str]:
         if isinstance(values, list):
             bad = [v for v in values if v not in known]
             if bad:
-                problems.append(f"parameters.{key}: {bad!r} are no ALKIS use classes; see layers/codelists/alkis_nutzung.yaml")
-    categories = (params.get("unused_categories") or {}).get("value") if isinstance(params.get("unused_categories"), Mapping) else None
+                problems.append(
+                    f"parameters.{key}: {bad!r} are no ALKIS use classes; see layers/codelists/alkis_nutzung.yaml"
+                )
+    categories = (
+        (params.get("unused_categories") or {}).get("value")
+        if isinstance(params.get("unused_categories"), Mapping)
+        else None
+    )
     if isinstance(categories, list):
         known_categories = set(load_schema().codelist("candidate_category").values)
         bad = [c for c in categories if c not in known_categories]

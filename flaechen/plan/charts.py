@@ -104,12 +104,21 @@ def plot_scenarios(results: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4.5))
-    saved = results.pivot_table(index="name", columns="scenario", values="greenfield_saved_ha", aggfunc="sum", sort=False)
+    saved = results.pivot_table(
+        index="name", columns="scenario", values="greenfield_saved_ha", aggfunc="sum", sort=False
+    )
     saved = saved[list(dict.fromkeys(results["scenario"]))]
     saved.plot.bar(ax=ax, color=THEME_COLOURS[: len(saved.columns)], width=0.75)
     allowance = results.groupby("name", sort=False)["allowance_ha"].max().reindex(saved.index)
-    ax.scatter(range(len(allowance)), allowance.astype(float), marker="_", s=900, color="#b71c1c", zorder=3,
-               label="Anteil am Flächenziel (spätestes Zieljahr)")
+    ax.scatter(
+        range(len(allowance)),
+        allowance.astype(float),
+        marker="_",
+        s=900,
+        color="#b71c1c",
+        zorder=3,
+        label="Anteil am Flächenziel (spätestes Zieljahr)",
+    )
     ax.set_ylabel("Hektar")
     ax.set_xlabel("")
     ax.set_title("Gesparter Außenbereich je Szenario und Gemeinde")

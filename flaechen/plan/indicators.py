@@ -67,10 +67,16 @@ UNITS = {
 }
 
 RULES = {
-    "land_efficiency": "Überbaute Fläche (Gebäudegrundrisse) / Nettobauland (Gebiet ohne Verkehrsflächen), geteilt durch die zulässige GRZ",
+    "land_efficiency": (
+        "Überbaute Fläche (Gebäudegrundrisse) / Nettobauland (Gebiet ohne Verkehrsflächen), "
+        "geteilt durch die zulässige GRZ"
+    ),
     "unused_plots": "Fläche der Potenzialflächen ({categories}) im Gebiet / Gebietsfläche",
     "brownfield": "Fläche registrierter Brachflächen im Gebiet / Gebietsfläche",
-    "sealed_share": "(Gebietsfläche − Vegetationsflächen − Wasser und Unland der tatsächlichen Nutzung) / Gebietsfläche (obere Abschätzung)",
+    "sealed_share": (
+        "(Gebietsfläche − Vegetationsflächen − Wasser und Unland der tatsächlichen Nutzung) / Gebietsfläche "
+        "(obere Abschätzung)"
+    ),
     "green_share": "Vegetationsflächen der tatsächlichen Nutzung ({uses}) / Gebietsfläche",
     "solar_roof": "Grundfläche der Gebäude ab {min_roof} m² × {share} nutzbarer Anteil, je ha Gebietsfläche",
 }
@@ -134,7 +140,12 @@ class _LandUse:
                 kind = self._kind(None if pd.isna(use) else str(use), None)
                 if kind:
                     sums[kind] += float(m2)
-            return sums["traffic"], sums["green"], sums["open"], "Layer land_use (tatsächliche Nutzung, ALKIS-Objektarten)"
+            return (
+                sums["traffic"],
+                sums["green"],
+                sums["open"],
+                "Layer land_use (tatsächliche Nutzung, ALKIS-Objektarten)",
+            )
         if self.p_tree is None or "actual_use" not in self.parcels.columns:
             return None
         idx = self.p_tree.query(area, predicate="intersects")
@@ -217,7 +228,10 @@ def derive_indicators(
         "unused_plots": RULES["unused_plots"].format(categories=", ".join(unused)),
         "green_share": RULES["green_share"].format(
             uses=", ".join(
-                [*(use_label(u) or u for u in catalogue.parameter("green_uses")), *catalogue.parameter("green_functions")]
+                [
+                    *(use_label(u) or u for u in catalogue.parameter("green_uses")),
+                    *catalogue.parameter("green_functions"),
+                ]
             )
         ),
         "solar_roof": RULES["solar_roof"].format(min_roof=de_number(min_roof), share=de_percent(usable)),
@@ -247,7 +261,10 @@ def derive_indicators(
         built, n_buildings = _covered(geom, b_geoms, b_tree) if buildings_ok else (0.0, 0)
         lu = land_use.measure(geom, ags)
         no_buildings = "Keine Gebäude geliefert: ohne Daten kein Vorschlag."
-        no_land_use = "Keine tatsächliche Nutzung geliefert (weder Layer land_use noch actual_use der Flurstücke): ohne Daten kein Vorschlag."
+        no_land_use = (
+            "Keine tatsächliche Nutzung geliefert (weder Layer land_use noch actual_use der Flurstücke): "
+            "ohne Daten kein Vorschlag."
+        )
 
         # land efficiency
         grz = None if pd.isna(area.grz) else float(area.grz)

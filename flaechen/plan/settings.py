@@ -112,7 +112,8 @@ class ScenarioSpec(_Settings):
     exclude_constraints: list[Text] = Field(default_factory=list)
     """Leave out candidates affected by these constraints (their label or name)."""
     activation_share: Share = 1.0
-    """Share of the selected potentials expected to be activated by the horizon (Raum+ BW: 17–30 % mobilisable without obstacles)."""
+    """Share of the selected potentials expected to be activated by the horizon
+    (Raum+ Baden-Württemberg: 17–30 % are mobilisable without obstacles)."""
 
     @field_validator("categories")
     @classmethod
@@ -144,12 +145,14 @@ class PlanningSettings(_Settings):
     detached and semi-detached housing in rural districts; BBSR assumes 25 for inner potentials)."""
     demand_per_1000_per_year: Annotated[float, Field(ge=0, le=100)] = 3.0
     target_ha_per_day: Annotated[float, Field(gt=0)] = 30.0
-    """National target for new settlement and traffic land (Deutsche Nachhaltigkeitsstrategie: under 30 ha a day by 2030)."""
+    """National target for new settlement and traffic land
+    (Deutsche Nachhaltigkeitsstrategie: under 30 ha a day by 2030)."""
     target_year: Annotated[int, Field(ge=2000, le=2100)] = 2030
     net_zero_year: Annotated[int, Field(ge=2000, le=2100)] = 2050
     """Net zero new land by 2050 (Klimaschutzplan 2050 / Flächenkreislaufwirtschaft)."""
     national_population: Annotated[int, Field(gt=0)] = 83_600_000
-    """Germany's population the municipal share is taken of (Destatis, end of 2024, Zensus-2022 basis: about 83.6 million)."""
+    """Germany's population the municipal share is taken of
+    (Destatis, end of 2024, Zensus-2022 basis: about 83.6 million)."""
     scenarios: Text | None = None
     """A file with more ``[[scenarios]]`` (TOML or YAML), relative to the configuration."""
 

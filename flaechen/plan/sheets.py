@@ -9,7 +9,8 @@ twice — naming file, sheet, row and fix; nothing is dropped in silence.
 Examples
 --------
 >>> paths = write_sheets(areas, catalogue=catalogue, proposals=proposals, out_dir="out/bewertung")  # doctest: +SKIP
->>> levels = read_sheets(["bewertung_GG-07999001-01.xlsx"], catalogue=catalogue, area_ids={"GG-07999001-01"})  # doctest: +SKIP
+>>> files = ["bewertung_GG-07999001-01.xlsx"]
+>>> levels = read_sheets(files, catalogue=catalogue, area_ids={"GG-07999001-01"})  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -395,12 +396,13 @@ def read_sheets(
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             problems.append(
-                f"{path} ({sheet}): column(s) {', '.join(missing)} missing in the first row; use the sheet flaechen wrote"
+                f"{path} ({sheet}): column(s) {', '.join(missing)} missing in the first row; "
+                "use the sheet flaechen wrote"
             )
             continue
         col = {name: header.index(name) for name in header if name}
 
-        def get(row: list[Any], name: str) -> Any:
+        def get(row: list[Any], name: str, col: dict[str, int] = col) -> Any:
             i = col.get(name)
             return row[i] if i is not None and i < len(row) else None
 

@@ -109,7 +109,7 @@ def test_declared_layer_keeps_its_ids_and_names(tmp_path, small_district):
     assert (a["area_id"], a["name"], a["ags"]) == ("GE-Süd", "Gewerbepark Süd", AGS)
     assert a["area_m2"] == pytest.approx(10_000, rel=1e-4)
     assert a["grz"] == pytest.approx(0.8)
-    with pytest.raises(SourceError, match="'id' \\(assessment.areas.id_field\\) is not in the layer"):
+    with pytest.raises(SourceError, match=r"'id' \(assessment.areas.id_field\) is not in the layer"):
         read_declared_areas(
             path,
             layer="gebiete",

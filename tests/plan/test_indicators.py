@@ -124,9 +124,16 @@ def test_real_alkis_massenheim_commercial_land(shared_real, catalogue):
     import shapely
 
     path = shared_real / "alkis_full" / "massenheim_hessen_nas.gpkg"
-    classes = [n for n, _ in pyogrio.list_layers(path) if n.startswith("AX_") and n not in ("AX_Flurstueck", "AX_Gebaeude", "AX_Bauteil")]
+    classes = [
+        n
+        for n, _ in pyogrio.list_layers(path)
+        if n.startswith("AX_") and n not in ("AX_Flurstueck", "AX_Gebaeude", "AX_Bauteil")
+    ]
     land_use = pd.concat(
-        [pyogrio.read_dataframe(path, layer=n, columns=["gml_id", "funktion"]).assign(use=n, ags="06436008") for n in classes],
+        [
+            pyogrio.read_dataframe(path, layer=n, columns=["gml_id", "funktion"]).assign(use=n, ags="06436008")
+            for n in classes
+        ],
         ignore_index=True,
     )
     land_use = gpd.GeoDataFrame(land_use, geometry="geometry", crs=land_use.crs)

@@ -14,6 +14,7 @@ from flaechen.plan.run import assess_areas, compare_scenarios
 from flaechen.plan.settings import PlanningSettings, ScenarioSpec
 from flaechen.plan.sheets import read_sheets, write_sheets
 from tests.plan.conftest import screenshot_dir
+from tests.publish.browser import PageLog
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -78,8 +79,29 @@ def reports(small_district, sources_frame, tmp_path):
     return a, pages, scenario_page
 
 
+def _open(chromium, path: Path):
+    """Open a page offline; every console error, page error, dialog and non-file request is logged."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, offline=True)
+    page = context.new_page()
+    log = PageLog()
+    page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: log.errors.append(str(e)))
+    page.on("dialog", lambda d: (log.dialogs.append(d.message), d.dismiss()))
+
+    def route(r):
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            log.requests.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    return page, log
+
+
 def test_delivered_text_is_escaped_in_the_html(reports):
-    a, pages, scenario_page = reports
+    _, pages, scenario_page = reports
     card = pages[0].read_text(encoding="utf-8")
     assert XSS not in card and "&lt;img src=x onerror=alert(1)&gt;" in card
     assert "Content-Security-Policy" in card and "<script" not in card
@@ -94,20 +116,8 @@ def test_score_card_and_comparison_in_chromium(chromium, reports, tmp_path):
     shots = screenshot_dir(tmp_path)
     overall = a.scores[a.scores["scope"] == "Gesamt"].iloc[0]
     for path in pages:
-        context = chromium.new_context(viewport={"width": 1280, "height": 900}, offline=True)
-        page = context.new_page()
-        errors, requests, dialogs = [], [], []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.route(
-            "**/*",
-            lambda r: (
-                r.continue_() if r.request.url.startswith("file://") else (requests.append(r.request.url), r.abort())
-            ),
-        )
-        page.goto(path.resolve().as_uri(), wait_until="load")
-        assert errors == [] and requests == [] and dialogs == [], path.name
+        page, log = _open(chromium, path)
+        assert log.errors == [] and log.requests == [] and log.dialogs == [], path.name
         assert page.locator("img").count() == 0  # the hostile names stay text
         body = page.inner_text("body")
         assert XSS in body
@@ -128,22 +138,18 @@ def test_score_card_and_comparison_in_chromium(chromium, reports, tmp_path):
             assert page.locator("svg[data-chart=comparison] rect").count() == len(pages[:-1]) * 5  # overall + 4 themes
             assert page.locator("tr[data-area]").count() == len(pages) - 1
             page.screenshot(path=str(shots / "vergleich.png"), full_page=True)
-        context.close()
+        page.context.close()
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_scenario_comparison_in_chromium(chromium, reports, tmp_path):
     _, _, scenario_page = reports
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, offline=True)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(Path(scenario_page).resolve().as_uri(), wait_until="load")
-    assert errors == []
+    page, log = _open(chromium, Path(scenario_page))
+    assert log.errors == [] and log.requests == [] and log.dialogs == []
     assert page.locator("img").count() == 0
     assert page.locator("tr[data-scenario][data-ags]").count() == 2  # two scenarios × one municipality
     assert page.locator("svg[data-chart=scenarios] rect").count() == 2
     assert XSS in page.inner_text("body")
     page.screenshot(path=str(screenshot_dir(tmp_path) / "szenarien.png"), full_page=True)
-    context.close()
+    page.context.close()

@@ -132,7 +132,8 @@ def test_selection_by_status_availability_municipality_size_and_constraints():
 
 def test_scenario_settings_report_every_problem(tmp_path):
     (tmp_path / "szenarien.toml").write_text(
-        '[[scenarios]]\nid = "datei"\ntitle = "Aus der Datei"\nhorizon = 2040\n\n[[scenarios]]\nid = "innen"\ntitle = "doppelt"\nhorizon = 2040\n',
+        '[[scenarios]]\nid = "datei"\ntitle = "Aus der Datei"\nhorizon = 2040\n\n'
+        '[[scenarios]]\nid = "innen"\ntitle = "doppelt"\nhorizon = 2040\n',
         encoding="utf-8",
     )
     with pytest.raises(ConfigError) as err:
