@@ -34,3 +34,15 @@ def shared_real() -> Path:
     """The real public geodata in ../shared/data/real (skips where absent, also in CI)."""
     require(SHARED_REAL.is_dir(), f"real data folder {SHARED_REAL}", ci_required=False)
     return SHARED_REAL
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Debian Chromium through Playwright, one for the whole session (Playwright's sync API allows
+    one running instance per thread); skips locally, fails under CI=true if missing."""
+    from tests.publish.browser import browser, chromium_path, playwright_available
+
+    require(chromium_path() is not None, "Debian's chromium (headless browser)")
+    require(playwright_available(), "Python playwright (pip install -e '.[dev]')")
+    with browser() as b:
+        yield b

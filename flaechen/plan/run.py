@@ -272,3 +272,68 @@ def plan_district(
             )
         )
     return result
+
+
+def summary_lines(result: PlanResult, *, out_dir: str | os.PathLike | None = None) -> list[str]:
+    """The terminal summary of joint planning: each area's score, each scenario's district totals."""
+    from flaechen.flag.reasons import de_number, de_percent
+
+    lines: list[str] = []
+    a = result.assessment
+    if a is not None and not a.areas.empty:
+        read = ""
+        if a.sheets is not None:
+            read = f"; sheets read: {len(a.sheets.files)}, levels recorded: {len(a.sheets.levels)}"
+        per_area = len(a.assessments) // len(a.areas)
+        lines.append(f"Commercial areas assessed: {len(a.areas)} ({per_area} measures each{read})")
+        overall = a.scores[a.scores["scope"] == "Gesamt"].set_index("area_id")
+        for row in a.areas.itertuples():
+            o = overall.loc[row.area_id]
+            lines.append(
+                f"  {row.area_id}  {str(row.name)[:34]:34s} {de_percent(o['share']):>6s}  "
+                f"({int(o['by_person'])} recorded, {int(o['by_data'])} from data, {int(o['open'])} open, "
+                f"{int(o['not_applicable'])} n/a)"
+            )
+        if out_dir is not None:
+            lines.append(f"  score cards: {Path(out_dir).resolve() / 'bewertung' / 'vergleich.html'}")
+    elif a is not None:
+        lines.append("Commercial areas: none in the zoning (GE, GI, FNP G) — nothing to assess")
+    s = result.scenarios
+    if s is not None:
+        lines.append(f"Scenarios: {len(s.scenarios)}")
+        for t in s.totals.itertuples():
+            lines.append(
+                f"  {t.scenario_id}: {t.scenario} (to {t.horizon}): {de_number(t.activated_ha, 1)} ha activated, "
+                f"{de_number(t.activated_dwellings)} dwellings, demand covered {de_percent(t.demand_covered)}, "
+                f"greenfield saved {de_number(t.greenfield_saved_ha, 1)} ha = {de_percent(t.saved_share_of_allowance)} "
+                f"of the municipalities' share of the 30-ha path (taken {de_number(t.greenfield_taken_ha, 1)} ha)"
+            )
+        if out_dir is not None:
+            lines.append(f"  comparison: {Path(out_dir).resolve() / 'szenarien.html'}")
+    return lines
+
+
+def plan_from_config(
+    config: Any,
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    candidates: gpd.GeoDataFrame | None,
+    sources: pd.DataFrame | None,
+    rules: Any,
+    out_dir: str | os.PathLike,
+) -> PlanResult:
+    """:func:`plan_district` with the ``[assessment]``, ``[planning]`` and ``[[scenarios]]`` of a district
+    configuration (:class:`flaechen.config.DistrictConfig`); the register is read from `out_dir` where one exists."""
+    return plan_district(
+        layers,
+        assessment=config.assessment,
+        planning=config.planning,
+        scenarios=tuple(config.scenarios),
+        rules=rules,
+        out_dir=out_dir,
+        base_dir=config.base_dir,
+        district_name=config.name,
+        candidates=candidates,
+        sources=sources,
+        sites=read_register_sites(Path(out_dir)),
+    )

@@ -126,15 +126,3 @@ def screenshot_dir(default):
     target = Path(os.environ.get("FLAECHEN_SCREENSHOTS", default))
     target.mkdir(parents=True, exist_ok=True)
     return target
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """Headless Debian Chromium through Playwright; skips locally, fails under CI=true if missing."""
-    from tests.conftest import require
-    from tests.publish.browser import browser, chromium_path, playwright_available
-
-    require(chromium_path() is not None, "Debian's chromium (headless browser)")
-    require(playwright_available(), "Python playwright (pip install -e '.[dev]')")
-    with browser() as b:
-        yield b
