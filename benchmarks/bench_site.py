@@ -48,16 +48,16 @@ def main() -> int:
         out = args.out or Path(tmp)
         config = load_config(generate_demo(out / "sources", scale=args.scale))
         gpkg = Path(run(config, out, publish=False).gpkg)  # flags candidates; the site is timed below
-        profile = dict(config.publish)
+        profile = config.publish
         if args.private:
-            profile["private_candidates"] = args.private
+            profile = profile.model_copy(update={"private_candidates": args.private})
         start = time.perf_counter()
         index = publish(gpkg, out, profile=profile, base_dir=config.base_dir, district_name=config.name)
         publish_s = time.perf_counter() - start
         site = index.parent
         result: dict = {
             "scale": args.scale,
-            "private_candidates": profile.get("private_candidates", "municipality"),
+            "private_candidates": profile.private_candidates,
             "publish_s": round(publish_s, 2),
             "site_bytes": sum(p.stat().st_size for p in site.rglob("*") if p.is_file()),
             "pages": len(list(site.glob("*.html"))),

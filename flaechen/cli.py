@@ -12,9 +12,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flaechen import __version__
 from flaechen.errors import ConfigError, FlaechenError
+
+if TYPE_CHECKING:
+    from flaechen.config import DistrictConfig
 
 log = logging.getLogger("flaechen")
 
@@ -105,11 +109,25 @@ def _print_summary(result, *, quiet: bool) -> None:
         print(f"Map site: {Path(result.extras['site']).resolve()}", file=out)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _load_for_run(config_path: str, out_dir: str) -> DistrictConfig:
+    """Load the configuration and check the output folder: every problem of both at once, before any work."""
     from flaechen.config import load_config
+    from flaechen.output import output_problems
+
+    out = output_problems(out_dir)
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise ConfigError([*exc.details, *out], path=exc.path) from None
+    if out:
+        raise ConfigError(out)
+    return config
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
     from flaechen.pipeline import run
 
-    config = load_config(args.config)
+    config = _load_for_run(args.config, args.out)
     result = run(config, args.out, progress=Progress(quiet=args.quiet))
     _print_summary(result, quiet=args.quiet)
     return 0

@@ -1,9 +1,15 @@
-"""The district configuration: loaded once into typed, immutable objects.
+"""The district configuration: loaded once, validated as a whole, into typed, immutable objects.
 
-Every problem is collected and reported at once, each with the file and the key it concerns
-(see docs/configuration.md for the format). Narrower settings override broader ones:
-``[defaults]`` < ``[defaults.<layer>]`` < ``[municipalities.defaults]`` <
-``[municipalities.defaults.<layer>]`` < the source's own keys.
+:func:`load_config` reads the TOML or YAML file, validates every section at once — district, boundaries,
+defaults, municipalities and their sources, ``[flag]`` (with its rules overrides and constraints),
+``[publish]`` and ``[export]`` — with the pydantic models below and those of the stages
+(:class:`flaechen.flag.settings.FlagSettings`, :class:`flaechen.publish.profile.PublishProfile`,
+:class:`flaechen.export.settings.ExportSettings`), and reports every problem in one format
+(:class:`flaechen.errors.Problem`): file, key path, what is wrong, the fix.
+
+Narrower settings override broader ones (domain logic, :func:`resolve_settings`): ``[defaults]`` <
+``[defaults.<layer>]`` < ``[municipalities.defaults]`` < ``[municipalities.defaults.<layer>]`` < the
+source's own keys.
 
 Examples
 --------
@@ -19,55 +25,29 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import yaml
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, create_model, field_validator
 
-from flaechen.errors import ConfigError
+from flaechen.errors import ConfigError, Problem
+from flaechen.export.settings import ExportSettings
+from flaechen.flag.settings import FlagSettings, rules_section_problems
 from flaechen.layers import CANONICAL_LAYERS, load_schema
+from flaechen.publish.profile import PublishProfile
+from flaechen.validation import Settings, ValidationError, invalid, problems_from
 
 GEOMETRY_POLICIES = ("raise", "fix", "drop")
 SOURCE_LAYERS = tuple(name for name in CANONICAL_LAYERS if name != "municipalities")
 
 _AGS = re.compile(r"^\d{8}$")
-_SETTING_KEYS = {
-    "crs",
-    "encoding",
-    "open_options",
-    "fields",
-    "values",
-    "codes",
-    "where",
-    "geometry_policy",
-    "outside_share",
-    "arc_max_deviation",
-}
 _MERGED_TABLES = {"open_options", "fields", "values"}
-_SOURCE_KEYS = {"id", "layer", "path", "source_layer", "source_layers", *_SETTING_KEYS}
-_BOUNDARY_KEYS = {
-    "path",
-    "source_layer",
-    "layer",
-    "ags_field",
-    "name_field",
-    "crs",
-    "encoding",
-    "open_options",
-    "where",
-}
-_DISTRICT_KEYS = {
-    "name",
-    "crs",
-    "area_tolerance",
-    "border_overlap",
-    "outside_share",
-    "outside_buffer",
-    "grid_dirs",
-}
-_TOP_KEYS = {"district", "boundaries", "defaults", "municipalities", "flag", "publish", "export"}
-_MUNICIPALITY_KEYS = {"ags", "name", "population", "boundary", "defaults", "sources"}
+
+
+# --- resolved, typed configuration (what the pipeline uses) -----------------------------------------
 
 
 @dataclass(frozen=True)
@@ -99,7 +79,7 @@ class SourceConfig:
     arc_max_deviation: float | None = None
     """Largest distance in metres between a circular arc and its polyline (None: 1 mm, flaechen.curves)."""
     key: str = ""
-    """Where the source is declared in the configuration, e.g. ``municipalities[2].sources[0]``."""
+    """Where the source is declared in the configuration, e.g. ``municipalities[Ahausen].sources[ahausen-fs]``."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +111,7 @@ class MunicipalityConfig:
 
 @dataclass(frozen=True)
 class DistrictConfig:
-    """A whole district configuration (Landkreis)."""
+    """A whole district configuration (Landkreis), every section validated and typed."""
 
     path: Path
     name: str
@@ -143,12 +123,12 @@ class DistrictConfig:
     outside_share: float = 0.5
     outside_buffer: float = 50.0
     grid_dirs: tuple[Path, ...] = ()
-    flag: Mapping[str, Any] = field(default_factory=dict)
-    """The raw ``[flag]`` table, validated by :mod:`flaechen.flag`."""
-    publish: Mapping[str, Any] = field(default_factory=dict)
-    """The raw ``[publish]`` table, validated by :mod:`flaechen.publish`."""
-    export: Mapping[str, Any] = field(default_factory=dict)
-    """The raw ``[export]`` table, validated by :mod:`flaechen.export`."""
+    flag: FlagSettings = field(default_factory=FlagSettings)
+    """The ``[flag]`` table: rules overrides and constraints."""
+    publish: PublishProfile = field(default_factory=PublishProfile)
+    """The ``[publish]`` table: the publishing profile of the map site."""
+    export: ExportSettings = field(default_factory=ExportSettings)
+    """The ``[export]`` table: GeoParquet and PostGIS exports of a run."""
 
     @property
     def base_dir(self) -> Path:
@@ -161,332 +141,538 @@ class DistrictConfig:
         return tuple(s for m in self.municipalities for s in m.sources)
 
     def municipality(self, ags: str) -> MunicipalityConfig:
+        """The municipality with AGS `ags` (`KeyError` naming the file where there is none)."""
         for m in self.municipalities:
             if m.ags == ags:
                 return m
         raise KeyError(f"no municipality with AGS {ags!r} in {self.path}")
 
 
-def _read_file(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
-    data = yaml.safe_load(text) if path.suffix.lower() in {".yaml", ".yml"} else tomllib.loads(text)
-    if not isinstance(data, dict):
-        raise ConfigError(["the file does not hold a table of settings"], path=str(path))
-    return data
+# --- the file's schema (pydantic) ---------------------------------------------------------------------
 
 
-class _Collector:
-    """Collects problems while walking the raw configuration."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def add(self, key: str, message: str) -> None:
-        self.problems.append(f"{key}: {message}")
-
-    def unknown_keys(self, key: str, table: Mapping[str, Any], allowed: set[str]) -> None:
-        for k in table:
-            if k not in allowed:
-                hint = ", ".join(sorted(allowed))
-                self.add(f"{key}.{k}" if key else k, f"unknown key; expected one of: {hint}")
-
-    def table(self, key: str, value: Any) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.add(key, f"must be a table, not {type(value).__name__}")
-            return {}
-        return dict(value)
-
-    def number(self, key: str, value: Any, default: float, *, low: float, high: float) -> float:
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.add(key, f"must be a number, not {value!r}")
-            return default
-        if not low <= value <= high:
-            self.add(key, f"must lie between {low} and {high}, not {value}")
-        return float(value)
-
-
-def _check_crs(col: _Collector, key: str, value: Any) -> str | None:
-    if value is None:
-        return None
+@cache
+def _crs_problem(value: str) -> str | None:
     from pyproj import CRS
     from pyproj.exceptions import CRSError as ProjCRSError
 
-    from flaechen.crs import adv_crs
-
-    # AdV names (urn:adv:crs:ETRS89_UTM32, DE_DHDN_3GK3 …) are stored as their EPSG code
-    value = adv_crs(str(value)) or value
     try:
         CRS.from_user_input(value)
     except ProjCRSError:
-        col.add(key, f"cannot resolve CRS {value!r}; give an EPSG code such as 'EPSG:25832'")
-        return None
-    return str(value)
+        return f"cannot resolve CRS {value!r}"
+    return None
 
 
-def _layer_settings(col: _Collector, key: str, table: Mapping[str, Any]) -> tuple[dict, dict]:
-    """Split a defaults table into general settings and per-layer settings."""
-    general: dict[str, Any] = {}
-    per_layer: dict[str, dict[str, Any]] = {}
-    for k, v in table.items():
-        if k in SOURCE_LAYERS:
-            sub = col.table(f"{key}.{k}", v)
-            col.unknown_keys(f"{key}.{k}", sub, _SETTING_KEYS)
-            per_layer[k] = sub
-        elif k in _SETTING_KEYS:
-            general[k] = v
-        else:
-            allowed = ", ".join(sorted(_SETTING_KEYS | set(SOURCE_LAYERS)))
-            col.add(f"{key}.{k}", f"unknown key; expected one of: {allowed}")
-    return general, per_layer
+def _check_crs(value: str) -> str:
+    from flaechen.crs import adv_crs
+
+    # AdV names (urn:adv:crs:ETRS89_UTM32, DE_DHDN_3GK3 …) are stored as their EPSG code
+    value = adv_crs(value) or value
+    problem = _crs_problem(value)
+    if problem:
+        raise invalid(problem, "give an EPSG code such as 'EPSG:25832'")
+    return value
 
 
-def _merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
+CrsText = Annotated[str, AfterValidator(_check_crs)]
+Text = Annotated[str, Field(min_length=1)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+def _option_text(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: str(v).upper() if isinstance(v, bool) else v for k, v in value.items()}
+    return value
+
+
+def _code_keys(value: Any) -> Any:
+    """Codes map source values *as text* to canonical codes: YAML's unquoted numbers become text."""
+    if isinstance(value, Mapping):
+        return {f: {str(k): v for k, v in m.items()} if isinstance(m, Mapping) else m for f, m in value.items()}
+    return value
+
+
+def _layer_of(cls: type, info: ValidationInfo) -> str | None:
+    layer = getattr(cls, "layer_name", None) or info.data.get("layer")
+    return layer if isinstance(layer, str) else None
+
+
+def _canonical_names(table: Mapping[str, Any], layer: str | None, what: str) -> None:
+    """Every key of `table` must be a field of the canonical `layer` (one error per wrong key)."""
+    import difflib
+
+    from pydantic_core import InitErrorDetails
+
+    if layer not in SOURCE_LAYERS:
+        return
+    canonical = load_schema().layer(layer).field_names
+    errors: list[InitErrorDetails] = []
+    for name in table:
+        if name in canonical:
+            continue
+        close = difflib.get_close_matches(name, canonical, n=1)
+        fix = f"did you mean {close[0]!r}?" if close else f"the {what} name canonical fields: {', '.join(canonical)}"
+        errors.append(
+            {"type": invalid(f"{name!r} is not a field of layer {layer!r}", fix), "loc": (name,), "input": name}
+        )
+    if errors:
+        raise ValidationError.from_exception_data(what, errors)
+
+
+class SourceSettings(Settings):
+    """The settings a source takes from defaults or declares itself."""
+
+    crs: CrsText | None = None
+    encoding: Text | None = None
+    open_options: Annotated[dict[str, str | int | float], BeforeValidator(_option_text)] | None = None
+    fields: dict[str, Text] | None = None
+    values: dict[str, Any] | None = None
+    codes: Annotated[dict[str, dict[str, Any]], BeforeValidator(_code_keys)] | None = None
+    where: Text | None = None
+    geometry_policy: str | None = None
+    outside_share: Share | None = None
+    arc_max_deviation: Annotated[float, Field(ge=1e-6, le=10)] | None = None
+
+    @field_validator("geometry_policy")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        if value not in GEOMETRY_POLICIES:
+            raise invalid(f"{value!r} is not a geometry policy", f"use one of {', '.join(GEOMETRY_POLICIES)}")
+        return value
+
+    @field_validator("fields", "values", "codes")
+    @classmethod
+    def _canonical(cls, value: Mapping[str, Any], info: ValidationInfo) -> Mapping[str, Any]:
+        _canonical_names(value, _layer_of(cls, info), f"keys of {info.field_name!r}")
+        return value
+
+
+class LayerSettings(SourceSettings):
+    """Defaults for the sources of one canonical layer (``[defaults.parcels]`` …)."""
+
+    layer_name: ClassVar[str] = ""
+
+
+def _layer_settings(layer: str) -> type[LayerSettings]:
+    return type(f"{layer.title()}Settings", (LayerSettings,), {"layer_name": layer, "__module__": __name__})
+
+
+if TYPE_CHECKING:
+    Defaults = SourceSettings
+else:
+    Defaults = create_model(
+        "Defaults",
+        __base__=SourceSettings,
+        __doc__="A ``[defaults]`` table: settings for every source, and per canonical layer.",
+        **{layer: (_layer_settings(layer) | None, None) for layer in SOURCE_LAYERS},
+    )
+
+
+def _names(value: Any) -> Any:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value) if isinstance(value, list) else value
+
+
+class _SourceHead(Settings):
+    id: Text | None = None
+    layer: str
+    path: Text
+    source_layer: Text | None = None
+    source_layers: Annotated[tuple[Text, ...], BeforeValidator(_names)] | None = None
+    """Several layers of one file as one source: names or patterns such as ``AX_*``."""
+
+    @field_validator("source_layers")
+    @classmethod
+    def _one_or_several(cls, value: tuple[str, ...] | None, info: ValidationInfo) -> tuple[str, ...] | None:
+        if value and info.data.get("source_layer"):
+            raise invalid(
+                "give either source_layer (one layer) or source_layers (several), not both", "remove one of them"
+            )
+        if value is not None and not value:
+            raise invalid("must not be empty", 'e.g. source_layers = ["AX_*"]')
+        return value
+
+
+class SourceEntry(SourceSettings, _SourceHead):
+    """A ``[[municipalities.sources]]`` entry (its own keys are validated first: `layer` decides the fields)."""
+
+    @field_validator("layer")
+    @classmethod
+    def _layer(cls, value: str) -> str:
+        if value not in SOURCE_LAYERS:
+            import difflib
+
+            close = difflib.get_close_matches(value, SOURCE_LAYERS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise invalid(f"{value!r} is not a canonical layer", f"{hint}use one of {', '.join(SOURCE_LAYERS)}")
+        return value
+
+
+class BoundaryEntry(Settings):
+    """A municipality's ``boundary``: its own boundary file (all features, after ``where``, are the boundary)."""
+
+    path: Text
+    ags_field: Text | None = None
+    name_field: Text | None = None
+    source_layer: Text | None = None
+    layer: Text | None = None
+    """Synonym of `source_layer`."""
+    crs: CrsText | None = None
+    encoding: Text | None = None
+    open_options: Annotated[dict[str, str | int | float], BeforeValidator(_option_text)] | None = None
+    where: Text | None = None
+
+
+class DistrictBoundaryEntry(BoundaryEntry):
+    """``[boundaries]``: one file with the boundaries of every municipality, told apart by the AGS field."""
+
+    ags_field: Text
+
+
+class _UnquotedNumber(str):
+    """A YAML scalar that YAML would read as a number but whose text we keep (``02000000``)."""
+
+
+def _ags(value: Any) -> Any:
+    if isinstance(value, _UnquotedNumber) or (isinstance(value, int) and not isinstance(value, bool)):
+        text = str(value)
+        digits = text.zfill(8) if text.isdigit() else text
+        raise invalid(
+            f"the AGS is written as a number ({text}), which loses leading zeros",
+            f'quote it: "{digits}"',
+        )
+    if isinstance(value, str) and not _AGS.match(value):
+        raise invalid(
+            f"{value!r} is not an AGS", 'write the 8-digit Amtlicher Gemeindeschlüssel in quotes, e.g. "07999001"'
+        )
+    return value
+
+
+class MunicipalityEntry(Settings):
+    """A ``[[municipalities]]`` entry."""
+
+    ags: Annotated[str, BeforeValidator(_ags)]
+    name: Text
+    population: Annotated[int, Field(ge=0)] | None = None
+    boundary: BoundaryEntry | None = None
+    defaults: Defaults | None = None
+    sources: list[SourceEntry] = Field(default_factory=list)
+
+
+class DistrictEntry(Settings):
+    """The ``[district]`` table."""
+
+    name: Text
+    crs: CrsText = "EPSG:25832"
+    area_tolerance: Share = 0.005
+    border_overlap: Annotated[float, Field(ge=0.5, le=1)] = 0.95
+    outside_share: Share = 0.5
+    outside_buffer: Annotated[float, Field(ge=0, le=10_000)] = 50.0
+    grid_dirs: list[Text] = Field(default_factory=list)
+
+    @field_validator("crs")
+    @classmethod
+    def _projected(cls, value: str) -> str:
+        from pyproj import CRS
+
+        if not CRS.from_user_input(value).is_projected:
+            raise invalid(f"{value!r} is not a projected CRS in metres", "use e.g. EPSG:25832 (areas need metres)")
+        return value
+
+
+class ConfigFile(Settings):
+    """The whole configuration file."""
+
+    district: DistrictEntry
+    boundaries: DistrictBoundaryEntry | None = None
+    defaults: Defaults | None = None
+    municipalities: Annotated[list[MunicipalityEntry], Field(min_length=1)]
+    flag: FlagSettings = Field(default_factory=FlagSettings)
+    publish: PublishProfile = Field(default_factory=PublishProfile)
+    export: ExportSettings = Field(default_factory=ExportSettings)
+
+
+# --- reading, labelling, cross-checks ------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, but a number written with a leading zero keeps its text (`02000000`)."""
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    text = loader.construct_scalar(node)
+    if isinstance(text, str) and len(text) > 1 and text.startswith("0") and text.isdigit():
+        return _UnquotedNumber(text)
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def _read_file(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in {".yaml", ".yml"}:
+        return yaml.load(text, Loader=_Loader)
+    return tomllib.loads(text)
+
+
+def _default_id(entry: Mapping[str, Any], municipality: Mapping[str, Any] | None) -> str | None:
+    if isinstance(entry.get("id"), str) and entry["id"]:
+        return str(entry["id"])
+    ags = (municipality or {}).get("ags")
+    layer = entry.get("layer")
+    if isinstance(ags, str) and isinstance(layer, str):
+        return f"{ags}-{layer}"
+    return None
+
+
+def _municipality_label(entry: Mapping[str, Any], parent: Mapping[str, Any] | None) -> str | None:
+    for key in ("name", "ags"):
+        if isinstance(entry.get(key), str) and entry[key]:
+            return str(entry[key])
+    return None
+
+
+LABELS = {"municipalities": _municipality_label, "sources": _default_id}
+"""How list entries are named in key paths: municipalities by name, sources by id."""
+
+
+def _muni_key(i: int, m: Mapping[str, Any]) -> str:
+    return f"municipalities[{_municipality_label(m, None) or i}]"
+
+
+def _source_key(mkey: str, j: int, s: Mapping[str, Any], m: Mapping[str, Any]) -> str:
+    return f"{mkey}.sources[{_default_id(s, m) or j}]"
+
+
+def _cross_checks(raw: Mapping[str, Any], file: str) -> list[Problem]:
+    """Problems between entries: duplicate AGS and ids, municipalities without a boundary."""
+    problems: list[Problem] = []
+    munis = raw.get("municipalities")
+    if not isinstance(munis, list):
+        return problems
+    has_district_boundaries = isinstance(raw.get("boundaries"), Mapping)
+    seen_ags: dict[str, str] = {}
+    seen_ids: dict[str, str] = {}
+    for i, m in enumerate(munis):
+        if not isinstance(m, Mapping):
+            continue
+        mkey = _muni_key(i, m)
+        ags = m.get("ags")
+        if isinstance(ags, str):
+            if ags in seen_ags:
+                problems.append(
+                    Problem(file, f"{mkey}.ags", f"AGS {ags} is declared twice (also {seen_ags[ags]})", "remove one")
+                )
+            seen_ags.setdefault(ags, mkey)
+        if not has_district_boundaries and not isinstance(m.get("boundary"), Mapping):
+            problems.append(
+                Problem(
+                    file,
+                    f"{mkey}.boundary",
+                    "no boundary",
+                    "declare [boundaries] for the district or a boundary for this municipality",
+                )
+            )
+        sources = m.get("sources")
+        for j, s in enumerate(sources if isinstance(sources, list) else []):
+            if not isinstance(s, Mapping):
+                continue
+            sid = _default_id(s, m)
+            if sid is None:
+                continue
+            skey = _source_key(mkey, j, s, m)
+            if sid in seen_ids:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{skey}.id",
+                        f"source id {sid!r} is already used by {seen_ids[sid]}",
+                        "give each source a unique id",
+                    )
+                )
+            seen_ids.setdefault(sid, skey)
+    return problems
+
+
+# --- precedence (domain logic) -------------------------------------------------------------------------
+
+
+def _settings_of(table: SourceSettings | None) -> dict[str, Any]:
+    if table is None:
+        return {}
+    return {k: getattr(table, k) for k in table.model_fields_set if k in SourceSettings.model_fields}
+
+
+def _layer_table(defaults: SourceSettings | None, layer: str) -> dict[str, Any]:
+    return _settings_of(getattr(defaults, layer, None)) if defaults is not None else {}
+
+
+def resolve_settings(*levels: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge settings from the broadest to the narrowest level, key by key.
+
+    The tables ``fields``, ``values`` and ``open_options`` are merged entry by entry, ``codes`` field by
+    field and then entry by entry; every other key is replaced.
+
+    Examples
+    --------
+    >>> resolve_settings({"crs": "EPSG:25832", "fields": {"a": "A"}}, {"fields": {"b": "B"}}, {"crs": "EPSG:31467"})
+    {'crs': 'EPSG:31467', 'fields': {'a': 'A', 'b': 'B'}}
+    """
     out: dict[str, Any] = {}
-    for layer in layers:
-        for k, v in layer.items():
+    for level in levels:
+        for k, v in level.items():
             if k in _MERGED_TABLES and isinstance(v, Mapping):
                 out[k] = {**out.get(k, {}), **v}
             elif k == "codes" and isinstance(v, Mapping):
                 codes = {f: dict(m) for f, m in out.get("codes", {}).items()}
                 for f, mapping in v.items():
-                    codes[f] = {**codes.get(f, {}), **(mapping if isinstance(mapping, Mapping) else {})}
+                    codes[f] = {**codes.get(f, {}), **mapping}
                 out["codes"] = codes
             else:
                 out[k] = v
     return out
 
 
-def _boundary(
-    col: _Collector, key: str, raw: Any, base: Path, *, need_ags_field: bool = True
-) -> BoundaryConfig | None:
-    table = col.table(key, raw)
-    if not table:
-        return None
-    col.unknown_keys(key, table, _BOUNDARY_KEYS)
-    for required in ("path", "ags_field") if need_ags_field else ("path",):
-        if not table.get(required):
-            col.add(f"{key}.{required}", "is required")
-    if not table.get("path") or (need_ags_field and not table.get("ags_field")):
+def _boundary(entry: BoundaryEntry | None, key: str, base: Path) -> BoundaryConfig | None:
+    if entry is None:
         return None
     return BoundaryConfig(
-        path=(base / str(table["path"])).resolve(),
-        ags_field=str(table["ags_field"]) if table.get("ags_field") else None,
-        name_field=table.get("name_field"),
-        source_layer=table.get("source_layer") or table.get("layer"),
-        crs=_check_crs(col, f"{key}.crs", table.get("crs")),
-        encoding=table.get("encoding"),
-        open_options=MappingProxyType(
-            {k: str(v) for k, v in col.table(f"{key}.open_options", table.get("open_options")).items()}
-        ),
-        where=table.get("where"),
+        path=(base / entry.path).resolve(),
+        ags_field=entry.ags_field,
+        name_field=entry.name_field,
+        source_layer=entry.source_layer or entry.layer,
+        crs=entry.crs,
+        encoding=entry.encoding,
+        open_options=MappingProxyType({k: str(v) for k, v in (entry.open_options or {}).items()}),
+        where=entry.where,
         key=key,
     )
 
 
-def _source(
-    col: _Collector,
-    key: str,
-    raw: Mapping[str, Any],
-    *,
-    ags: str,
-    base: Path,
-    inherited: tuple[Mapping[str, Any], ...],
-    per_layer: tuple[Mapping[str, Mapping[str, Any]], ...],
-) -> SourceConfig | None:
-    col.unknown_keys(key, raw, _SOURCE_KEYS)
-    layer = raw.get("layer")
-    schema = load_schema()
-    if layer not in SOURCE_LAYERS:
-        col.add(f"{key}.layer", f"must be one of {', '.join(SOURCE_LAYERS)}, not {layer!r}")
-        return None
-    if not raw.get("path"):
-        col.add(f"{key}.path", "is required")
-        return None
-    chain: list[Mapping[str, Any]] = []
-    for general, layers in zip(inherited, per_layer, strict=True):
-        chain += [general, layers.get(layer, {})]
-    settings = _merge(*chain, {k: v for k, v in raw.items() if k in _SETTING_KEYS})
-
-    canonical = set(schema.layer(layer).field_names)
-    for table_name in ("fields", "values", "codes"):
-        table = settings.get(table_name, {})
-        if not isinstance(table, Mapping):
-            col.add(f"{key}.{table_name}", "must be a table")
-            continue
-        for name in table:
-            if name not in canonical:
-                col.add(
-                    f"{key}.{table_name}.{name}",
-                    f"{name!r} is not a field of layer {layer!r}; fields: {', '.join(sorted(canonical))}",
+def _build(data: ConfigFile, *, path: Path, file: str) -> DistrictConfig:
+    base = path.parent
+    problems: list[Problem] = []
+    municipalities: list[MunicipalityConfig] = []
+    for i, m in enumerate(data.municipalities):
+        mkey = f"municipalities[{m.name or i}]"
+        sources: list[SourceConfig] = []
+        for j, s in enumerate(m.sources):
+            sid = s.id or f"{m.ags}-{s.layer}"
+            skey = f"{mkey}.sources[{sid or j}]"
+            settings = resolve_settings(
+                _settings_of(data.defaults),
+                _layer_table(data.defaults, s.layer),
+                _settings_of(m.defaults),
+                _layer_table(m.defaults, s.layer),
+                _settings_of(s),
+            )
+            # inherited general tables are checked against the source's layer only here
+            for table_name in ("fields", "values", "codes"):
+                wrong = [n for n in settings.get(table_name) or {} if n not in load_schema().layer(s.layer).field_names]
+                if wrong:
+                    problems.append(
+                        Problem(
+                            file,
+                            f"{skey}.{table_name}",
+                            f"{', '.join(map(repr, wrong))} (inherited from defaults) is not a field of layer "
+                            f"{s.layer!r}",
+                            f"move the mapping to [defaults.<layer>] of the layer it belongs to; fields: "
+                            f"{', '.join(load_schema().layer(s.layer).field_names)}",
+                        )
+                    )
+            sources.append(
+                SourceConfig(
+                    id=sid,
+                    layer=s.layer,
+                    path=(base / s.path).resolve(),
+                    ags=m.ags,
+                    source_layer=s.source_layer,
+                    source_layers=s.source_layers or (),
+                    own_fields=frozenset(s.fields or {}),
+                    crs=settings.get("crs"),
+                    encoding=settings.get("encoding"),
+                    open_options=MappingProxyType({k: str(v) for k, v in (settings.get("open_options") or {}).items()}),
+                    fields=MappingProxyType(dict(settings.get("fields") or {})),
+                    values=MappingProxyType(dict(settings.get("values") or {})),
+                    codes=MappingProxyType(
+                        {f: MappingProxyType(dict(c)) for f, c in (settings.get("codes") or {}).items()}
+                    ),
+                    where=settings.get("where"),
+                    geometry_policy=settings.get("geometry_policy") or "fix",
+                    outside_share=settings.get("outside_share"),
+                    arc_max_deviation=settings.get("arc_max_deviation"),
+                    key=skey,
                 )
-    policy = settings.get("geometry_policy", "fix")
-    if policy not in GEOMETRY_POLICIES:
-        col.add(f"{key}.geometry_policy", f"must be one of {', '.join(GEOMETRY_POLICIES)}, not {policy!r}")
-    outside = settings.get("outside_share")
-    if outside is not None:
-        outside = col.number(f"{key}.outside_share", outside, 0.5, low=0, high=1)
-    deviation = settings.get("arc_max_deviation")
-    if deviation is not None:
-        deviation = col.number(f"{key}.arc_max_deviation", deviation, 0.001, low=1e-6, high=10)
-    codes = {
-        f: MappingProxyType({str(k): v for k, v in m.items()})
-        for f, m in settings.get("codes", {}).items()
-        if isinstance(m, Mapping)
-    }
-    source_layers = raw.get("source_layers") or ()
-    if isinstance(source_layers, str):
-        source_layers = (source_layers,)
-    if not isinstance(source_layers, list | tuple) or not all(isinstance(n, str) and n for n in source_layers):
-        col.add(f"{key}.source_layers", 'must be a list of layer names or patterns, e.g. ["AX_*"]')
-        source_layers = ()
-    if source_layers and raw.get("source_layer"):
-        col.add(f"{key}.source_layers", "give either source_layer (one layer) or source_layers (several), not both")
-    return SourceConfig(
-        id=str(raw.get("id") or f"{ags}-{layer}"),
-        layer=layer,
-        path=(base / str(raw["path"])).resolve(),
-        ags=ags,
-        source_layer=raw.get("source_layer"),
-        source_layers=tuple(source_layers),
-        own_fields=frozenset(raw["fields"]) if isinstance(raw.get("fields"), Mapping) else frozenset(),
-        crs=_check_crs(col, f"{key}.crs", settings.get("crs")),
-        encoding=settings.get("encoding"),
-        open_options=MappingProxyType({k: str(v) for k, v in settings.get("open_options", {}).items()}),
-        fields=MappingProxyType(dict(settings.get("fields", {}))),
-        values=MappingProxyType(dict(settings.get("values", {}))),
-        codes=MappingProxyType(codes),
-        where=settings.get("where"),
-        geometry_policy=policy,
-        outside_share=outside,
-        arc_max_deviation=deviation,
-        key=key,
+            )
+        municipalities.append(
+            MunicipalityConfig(
+                ags=m.ags,
+                name=m.name,
+                population=m.population,
+                boundary=_boundary(m.boundary, f"{mkey}.boundary", base),
+                sources=tuple(sources),
+            )
+        )
+    if problems:
+        raise ConfigError(problems, path=file)
+    d = data.district
+    return DistrictConfig(
+        path=path,
+        name=d.name,
+        crs=d.crs,
+        municipalities=tuple(municipalities),
+        boundaries=_boundary(data.boundaries, "boundaries", base),
+        area_tolerance=d.area_tolerance,
+        border_overlap=d.border_overlap,
+        outside_share=d.outside_share,
+        outside_buffer=d.outside_buffer,
+        grid_dirs=tuple((base / g).resolve() for g in d.grid_dirs),
+        flag=data.flag,
+        publish=data.publish,
+        export=data.export,
     )
 
 
-def parse_config(raw: Mapping[str, Any], *, path: Path) -> DistrictConfig:
+def parse_config(raw: Any, *, path: Path) -> DistrictConfig:
     """Validate a raw configuration mapping (as read from TOML/YAML) into a :class:`DistrictConfig`.
+
+    Parameters
+    ----------
+    raw
+        The parsed file.
+    path
+        The file it was read from; relative paths are resolved against its folder.
 
     Raises
     ------
     ConfigError
-        With every problem found, each naming its key.
+        With every problem found, each naming the file, the key and the fix.
     """
-    col = _Collector()
-    base = path.parent
-    col.unknown_keys("", raw, _TOP_KEYS)
-    district = col.table("district", raw.get("district"))
-    col.unknown_keys("district", district, _DISTRICT_KEYS)
-    name = district.get("name")
-    if not name:
-        col.add("district.name", "is required: the district's name, e.g. 'Landkreis Beispielkreis'")
-    crs = _check_crs(col, "district.crs", district.get("crs", "EPSG:25832")) or "EPSG:25832"
-    if district.get("crs") is not None:
-        from pyproj import CRS
-
-        try:
-            if not CRS.from_user_input(crs).is_projected:
-                col.add("district.crs", "must be a projected CRS in metres (e.g. EPSG:25832), for areas")
-        except Exception:  # already reported by _check_crs
-            pass
-    tolerance = col.number("district.area_tolerance", district.get("area_tolerance"), 0.005, low=0, high=1)
-    overlap = col.number("district.border_overlap", district.get("border_overlap"), 0.95, low=0.5, high=1)
-    outside = col.number("district.outside_share", district.get("outside_share"), 0.5, low=0, high=1)
-    buffer = col.number("district.outside_buffer", district.get("outside_buffer"), 50.0, low=0, high=10_000)
-    grid_dirs = tuple((base / str(d)).resolve() for d in district.get("grid_dirs", []) or [])
-
-    boundaries = _boundary(col, "boundaries", raw.get("boundaries"), base)
-    d_general, d_layers = _layer_settings(col, "defaults", col.table("defaults", raw.get("defaults")))
-
-    municipalities: list[MunicipalityConfig] = []
-    raw_munis = raw.get("municipalities") or []
-    if not isinstance(raw_munis, list) or not raw_munis:
-        col.add("municipalities", "at least one [[municipalities]] entry is required")
-        raw_munis = []
-    seen_ags: set[str] = set()
-    seen_ids: dict[str, str] = {}
-    for i, m in enumerate(raw_munis):
-        mkey = f"municipalities[{i}]"
-        m = col.table(mkey, m)
-        col.unknown_keys(mkey, m, _MUNICIPALITY_KEYS)
-        ags = m.get("ags")
-        if isinstance(ags, int):
-            col.add(f"{mkey}.ags", f'must be a quoted 8-character string (e.g. "{ags:08d}"), not a number')
-            ags = f"{ags:08d}"
-        elif not isinstance(ags, str) or not _AGS.match(ags):
-            col.add(f"{mkey}.ags", f'must be 8 digits as a string, e.g. "07999001", not {ags!r}')
-            ags = str(ags)
-        if ags in seen_ags:
-            col.add(f"{mkey}.ags", f"AGS {ags} is declared twice")
-        seen_ags.add(ags)
-        if not m.get("name"):
-            col.add(f"{mkey}.name", "is required")
-        population = m.get("population")
-        if population is not None and (not isinstance(population, int) or population < 0):
-            col.add(f"{mkey}.population", f"must be a whole number of inhabitants, not {population!r}")
-            population = None
-        boundary = _boundary(col, f"{mkey}.boundary", m.get("boundary"), base, need_ags_field=False)
-        if boundary is None and boundaries is None:
-            col.add(f"{mkey}.boundary", "no boundary: declare [boundaries] for the district or a boundary here")
-        m_general, m_layers = _layer_settings(col, f"{mkey}.defaults", col.table(f"{mkey}.defaults", m.get("defaults")))
-        sources = []
-        raw_sources = m.get("sources") or []
-        if not isinstance(raw_sources, list):
-            col.add(f"{mkey}.sources", "must be a list of [[municipalities.sources]] tables")
-            raw_sources = []
-        for j, s in enumerate(raw_sources):
-            skey = f"{mkey}.sources[{j}]"
-            s = col.table(skey, s)
-            src = _source(
-                col,
-                skey,
-                s,
-                ags=ags,
-                base=base,
-                inherited=(d_general, m_general),
-                per_layer=(d_layers, m_layers),
-            )
-            if src is None:
-                continue
-            if src.id in seen_ids:
-                col.add(f"{skey}.id", f"source id {src.id!r} is already used by {seen_ids[src.id]}")
-            seen_ids[src.id] = skey
-            sources.append(src)
-        municipalities.append(
-            MunicipalityConfig(
-                ags=ags,
-                name=str(m.get("name", "")),
-                population=population,
-                boundary=boundary,
-                sources=tuple(sources),
-            )
+    file = str(path)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            [Problem(file, "", "the file does not hold a table of settings", "see docs/configuration.md")], path=file
         )
-    for section in ("flag", "publish", "export"):
-        col.table(section, raw.get(section))
-    if col.problems:
-        raise ConfigError(col.problems, path=str(path))
-    return DistrictConfig(
-        path=path,
-        name=str(name),
-        crs=crs,
-        municipalities=tuple(municipalities),
-        boundaries=boundaries,
-        area_tolerance=tolerance,
-        border_overlap=overlap,
-        outside_share=outside,
-        outside_buffer=buffer,
-        grid_dirs=grid_dirs,
-        flag=MappingProxyType(dict(raw.get("flag") or {})),
-        publish=MappingProxyType(dict(raw.get("publish") or {})),
-        export=MappingProxyType(dict(raw.get("export") or {})),
-    )
+    context = {"base_dir": path.parent, "file": file}
+    problems: list[Problem] = []
+    data: ConfigFile | None = None
+    try:
+        data = ConfigFile.model_validate(raw, context=context)
+    except ValidationError as exc:
+        problems += problems_from(exc, raw=raw, model=ConfigFile, file=file, labels=LABELS)
+    flag = raw.get("flag")
+    if isinstance(flag, Mapping):
+        problems += rules_section_problems(flag.get("rules"), base_dir=path.parent, file=file)
+    problems += _cross_checks(raw, file)
+    if problems or data is None:
+        raise ConfigError(problems, path=file)
+    return _build(data, path=path, file=file)
 
 
 def load_config(path: str | Path) -> DistrictConfig:
-    """Load and validate a district configuration file (TOML or YAML).
+    """Load and validate a district configuration file (TOML or YAML): every section, every problem at once.
 
     Parameters
     ----------
@@ -500,9 +686,14 @@ def load_config(path: str | Path) -> DistrictConfig:
     """
     p = Path(path).resolve()
     if not p.is_file():
-        raise ConfigError([f"no such file; check the path (working directory: {Path.cwd()})"], path=str(path))
+        raise ConfigError(
+            [Problem(str(path), "", "no such file", f"check the path (working directory: {Path.cwd()})")],
+            path=str(path),
+        )
     try:
         raw = _read_file(p)
     except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"cannot be parsed: {exc}"], path=str(p)) from None
+        raise ConfigError(
+            [Problem(str(p), "", f"cannot be parsed: {exc}", "fix the syntax at the place named")], path=str(p)
+        ) from None
     return parse_config(raw, path=p)

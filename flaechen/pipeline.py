@@ -27,7 +27,7 @@ from pyproj import CRS
 
 from flaechen.config import BoundaryConfig, DistrictConfig, SourceConfig
 from flaechen.crs import use_grid_dirs
-from flaechen.errors import AccountingError, ConfigError, FlaechenError, SourceError
+from flaechen.errors import AccountingError, FlaechenError, SourceError
 from flaechen.gpkg import write_gpkg
 from flaechen.harmonise import (
     AGS_RESTORED,
@@ -389,22 +389,23 @@ def run(
     the QGIS project ``district.qgz`` and, with `publish`, the offline map site ``site/``.
     """
     from flaechen.export import style_gpkg, write_qgis_project
-    from flaechen.export.settings import parse_export_section, run_exports
+    from flaechen.export.settings import run_exports
+    from flaechen.output import check_output_dir
 
     progress = progress or _no_progress
-    exports = parse_export_section(config.export)  # validated before the long steps
+    check_output_dir(out_dir)  # the configuration is validated whole by load_config; the folder before reading
+    exports = config.export
     dataset = build_district(config, progress=progress)
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
     extra_tables: dict[str, pd.DataFrame] = {}
     extras: dict[str, Any] = {}
     if flag:
         from flaechen.flag import flag as flag_candidates
-        from flaechen.flag import load_constraints, load_rules, parse_flag_section
+        from flaechen.flag import load_constraints, load_rules
 
         progress("flag reuse candidates", 0, 1)
-        settings = parse_flag_section(config.flag, base_dir=config.base_dir)
         constraints = load_constraints(config.flag, base_dir=config.base_dir, crs=dataset.crs)
-        result = flag_candidates(dataset.layers, rules=load_rules(settings.rules), constraints=constraints)
+        result = flag_candidates(dataset.layers, rules=load_rules(config.flag.rules), constraints=constraints)
         extra_layers["candidates"] = result.candidates
         extra_tables.update({"summary": result.summary, "rules": result.rules, "parcel_measures": result.measures})
         extras["flag"] = result
@@ -437,22 +438,10 @@ def run(
 def check(config: DistrictConfig) -> list[str]:
     """Open every declared source and check it against its settings without reading features or writing.
 
+    The configuration itself is already validated whole (:func:`flaechen.config.load_config`).
     Returns every problem found (an empty list when all is well).
     """
-    from flaechen.export.settings import parse_export_section
-    from flaechen.flag import parse_flag_section
-    from flaechen.publish import load_profile
-
     problems: list[str] = []
-    for validate in (
-        lambda: parse_flag_section(config.flag, base_dir=config.base_dir),
-        lambda: load_profile(config.publish, base_dir=config.base_dir),
-        lambda: parse_export_section(config.export),
-    ):
-        try:
-            validate()
-        except ConfigError as exc:
-            problems.extend(exc.problems)
     for b, _ in _boundary_groups(config):
         try:
             inspect_source(b)

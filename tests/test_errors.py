@@ -26,7 +26,7 @@ def mini(tmp_path):
 
 def test_missing_file_names_the_source_key_and_path(mini):
     _edit(mini, 'path = "sources/a.gpkg"', 'path = "sources/nowhere.gpkg"')
-    with pytest.raises(SourceError, match=r"municipalities\[0\]\.sources\[0\] \(.*nowhere\.gpkg\): file not found"):
+    with pytest.raises(SourceError, match=r"municipalities\[Ahausen\]\.sources\[a-parcels\] \(.*nowhere\.gpkg\): file not found"):
         build_district(load_config(mini))
 
 
@@ -44,7 +44,7 @@ def test_mapped_field_that_is_not_there_lists_the_fields(mini):
 
 def test_unresolvable_crs_is_a_config_error_naming_the_key(mini):
     _edit(mini, 'crs = "EPSG:25832"\nopen_options', 'crs = "EPSG:99999"\nopen_options')
-    with pytest.raises(ConfigError, match=r"municipalities\[1\]\.sources\[1\]\.crs: cannot resolve CRS 'EPSG:99999'"):
+    with pytest.raises(ConfigError, match=r"municipalities\[Bedorf\]\.sources\[b-zoning\]\.crs: cannot resolve CRS 'EPSG:99999'"):
         load_config(mini)
 
 
@@ -92,19 +92,20 @@ def test_config_problems_are_all_reported_at_once(tmp_path):
         load_config(path)
     text = str(info.value)
     for expected in (
-        "district.name: is required",
-        "district.crs: must be a projected CRS",
-        "district.colour: unknown key",
-        'municipalities[0].ags: must be a quoted 8-character string (e.g. "07999001")',
+        "district.name: is required; fix: add 'name'",
+        "district.crs: 'EPSG:4326' is not a projected CRS in metres; fix: use e.g. EPSG:25832",
+        "district.colour: unknown key; fix: remove it; known keys here: name, crs,",
+        'municipalities[0].ags: the AGS is written as a number (7999001), which loses leading zeros; '
+        'fix: quote it: "07999001"',
         "municipalities[0].name: is required",
-        "municipalities[0].boundary: no boundary",
-        "municipalities[0].sources[0].layer: must be one of parcels, zoning, brownfields, buildings, land_use, "
-        "built_up_area, not 'parcel'",
-        "municipalities[0].sources[1].geometry_policy: must be one of raise, fix, drop",
-        "municipalities[0].sources[1].fields.parcel: 'parcel' is not a field of layer 'parcels'",
+        "municipalities[0].boundary: no boundary; fix: declare [boundaries]",
+        "municipalities[0].sources[0].layer: 'parcel' is not a canonical layer; fix: did you mean 'parcels'?",
+        "municipalities[0].sources[1].geometry_policy: 'ignore' is not a geometry policy; fix: use one of raise, fix",
+        "municipalities[0].sources[1].fields.parcel: 'parcel' is not a field of layer 'parcels'; "
+        "fix: did you mean 'parcel_id'?",
     ):
-        assert expected in text, text
-    assert str(path) in text
+        assert f"{path}: {expected}" in text, text
+    assert len(info.value.problems) == 9
 
 
 def test_check_reports_every_bad_source_at_once(mini):

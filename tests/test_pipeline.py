@@ -190,18 +190,16 @@ def test_where_filter_keeps_matching_features_and_logs_the_others(tmp_path):
     assert (b["read"], b["kept"], b["rejected"]) == (11, 10, 1)
 
 
-def test_run_honours_the_export_table_and_check_validates_it(tmp_path):
+def test_run_honours_the_export_table_and_load_config_validates_it(tmp_path):
     from flaechen.errors import ConfigError
-    from flaechen.pipeline import check
 
     config = load_config(write_mini_district(tmp_path, extra_toml='\n[export]\nparquet = "parquet"\n'))
     result = run(config, tmp_path / "out", publish=False)
     assert (tmp_path / "out" / "parquet" / "parcels.parquet").is_file()
     assert result.extras["qgis_project"].name == "district.qgz"
-    bad = load_config(write_mini_district(tmp_path / "bad", extra_toml='\n[export]\nparquett = "x"\n'))
-    assert any("parquett" in p for p in check(bad))
-    with pytest.raises(ConfigError, match="parquett"):
-        run(bad, tmp_path / "bad-out")
+    bad = write_mini_district(tmp_path / "bad", extra_toml='\n[export]\nparquett = "x"\n')
+    with pytest.raises(ConfigError, match=r"export\.parquett: unknown key; fix: did you mean 'parquet'\?"):
+        load_config(bad)
 
 
 def test_boundary_ags_read_as_numbers_get_their_leading_zero_back(tmp_path):

@@ -22,40 +22,91 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flaechen.errors import ConfigError
+from pydantic import ConfigDict, Field, field_validator
+
 from flaechen.export.errors import ExportError
+from flaechen.validation import Settings, invalid, validate
 
 log = logging.getLogger(__name__)
 
-_KNOWN = ("parquet", "postgis", "schema")
 
-
-@dataclass(frozen=True)
-class ExportSettings:
+class ExportSettings(Settings):
     """Validated ``[export]`` settings.
 
     Attributes
     ----------
     parquet
-        Folder for GeoParquet, relative to the output folder; None for no GeoParquet export.
+        Folder for GeoParquet, relative to the output folder (``true`` means ``"parquet"``); None for no
+        GeoParquet export.
     postgis
         Database to export to (``service=NAME``, ``env`` or ``postgresql://…`` without password); None for
         no PostGIS export.
     schema
-        Target schema in PostGIS.
+        Target schema in PostGIS (a plain lower-case PostgreSQL name).
     """
 
     parquet: str | None = None
     postgis: str | None = None
-    schema: str = "flaechen"
+    schema_: str = Field("flaechen", alias="schema")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @property
+    def schema(self) -> str:  # type: ignore[override]
+        """Target schema in PostGIS."""
+        return self.schema_
+
+    @field_validator("parquet", mode="before")
+    @classmethod
+    def _parquet(cls, value: Any) -> Any:
+        if value is True:
+            return "parquet"
+        if value is False or value is None:
+            return None
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            return value
+        raise invalid(
+            f"must be true, false or a folder name inside the output folder, not {value!r}",
+            'write parquet = true or parquet = "geoparquet"',
+        )
+
+    @field_validator("postgis")
+    @classmethod
+    def _postgis(cls, value: str | None) -> str | None:
+        from flaechen.export.postgis import resolve_target
+
+        if value is None:
+            return None
+        if not value.strip():
+            raise invalid("must not be empty", 'give a connection such as "service=kreis"')
+        try:
+            target = resolve_target(value, environ={"PGSERVICE": "checked at export time"})
+        except ExportError as exc:
+            raise invalid(str(exc), 'use "service=NAME", "env" or postgresql://user@host/db') from None
+        if target.password and value != "env":
+            raise invalid(
+                "the connection carries a password",
+                'keep passwords out of the configuration: use a service in pg_service.conf with ~/.pgpass, or "env"',
+            )
+        return value
+
+    @field_validator("schema_")
+    @classmethod
+    def _schema(cls, value: str) -> str:
+        from flaechen.export.postgis import check_identifier
+
+        try:
+            check_identifier(value, "schema")
+        except ExportError as exc:
+            raise invalid(str(exc), 'e.g. schema = "flaechen"') from None
+        return value
 
 
-def parse_export_section(section: Mapping[str, Any] | None) -> ExportSettings:
-    """Validate the ``[export]`` table of a district configuration.
+def parse_export_section(section: ExportSettings | Mapping[str, Any] | None) -> ExportSettings:
+    """Validate the ``[export]`` table of a district configuration (a typed table is returned as it is).
 
     Raises
     ------
@@ -63,51 +114,9 @@ def parse_export_section(section: Mapping[str, Any] | None) -> ExportSettings:
         With every problem found: unknown keys, wrong types, a password in the connection, a schema name
         PostgreSQL would need quoted.
     """
-    from flaechen.export.postgis import check_identifier, resolve_target
-
-    section = dict(section or {})
-    problems = [
-        f"[export]: unknown key {key!r} (known: {', '.join(_KNOWN)})" for key in sorted(set(section) - set(_KNOWN))
-    ]
-
-    parquet: str | None = None
-    raw = section.get("parquet", False)
-    if raw is True:
-        parquet = "parquet"
-    elif isinstance(raw, str) and raw and not Path(raw).is_absolute():
-        parquet = raw
-    elif raw is not False:
-        problems.append(
-            f"[export] parquet: expected true, false or a folder name inside the output folder, got {raw!r}"
-        )
-
-    postgis = section.get("postgis")
-    if postgis is not None:
-        if not isinstance(postgis, str) or not postgis.strip():
-            problems.append(f'[export] postgis: expected a connection such as "service=kreis", got {postgis!r}')
-            postgis = None
-        else:
-            try:
-                target = resolve_target(postgis, environ={"PGSERVICE": "checked at export time"})
-            except ExportError as exc:
-                problems.append(f"[export] postgis: {exc}")
-            else:
-                if target.password and postgis != "env":
-                    problems.append(
-                        "[export] postgis: the connection carries a password; keep passwords out of the "
-                        'configuration: use a service in pg_service.conf with ~/.pgpass, or "env"'
-                    )
-    schema = section.get("schema", "flaechen")
-    if not isinstance(schema, str):
-        problems.append(f"[export] schema: expected a name, got {schema!r}")
-    else:
-        try:
-            check_identifier(schema, "[export] schema")
-        except ExportError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise ConfigError(problems)
-    return ExportSettings(parquet=parquet, postgis=postgis, schema=str(schema))
+    if isinstance(section, ExportSettings):
+        return section
+    return validate(ExportSettings, dict(section or {}), prefix="export")
 
 
 def run_exports(gpkg_path: str | os.PathLike, settings: ExportSettings) -> list[Path]:

@@ -54,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
         from flaechen.config import load_config
 
         config = load_config(args.config)
-        section = dict(config.flag)
+        section = config.flag
         base_dir = config.base_dir
     result = flag_gpkg(gpkg, flag_section=section, base_dir=base_dir, workers=args.workers)
     if not args.quiet:

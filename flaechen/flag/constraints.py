@@ -43,7 +43,7 @@ from rasterio.transform import Affine
 from flaechen.errors import CRSError, SourceError
 from flaechen.flag.metrics import AREA_EPSILON
 from flaechen.flag.overlay import Overlaps
-from flaechen.flag.settings import ConstraintSpec, parse_flag_section
+from flaechen.flag.settings import ConstraintSpec, FlagSettings, parse_flag_section
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,9 @@ def _open_raster(spec: ConstraintSpec, crs: Any) -> RasterConstraint:
     )
 
 
-def load_constraints(flag_section: Mapping[str, Any] | None, *, base_dir: Path, crs: Any) -> list[Constraint]:
+def load_constraints(
+    flag_section: FlagSettings | Mapping[str, Any] | None, *, base_dir: Path, crs: Any
+) -> list[Constraint]:
     """Validate the ``[flag]`` table and read its constraint layers.
 
     Parameters

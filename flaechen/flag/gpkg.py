@@ -25,7 +25,7 @@ from flaechen.errors import SourceError
 from flaechen.flag.constraints import load_constraints
 from flaechen.flag.core import INPUT_LAYERS, FlagResult, flag
 from flaechen.flag.rules import load_rules
-from flaechen.flag.settings import parse_flag_section
+from flaechen.flag.settings import FlagSettings, parse_flag_section
 from flaechen.gpkg import update_gpkg
 from flaechen.layers import load_schema
 
@@ -64,7 +64,7 @@ def read_district(gpkg_path: str | os.PathLike) -> dict[str, gpd.GeoDataFrame]:
 def flag_gpkg(
     gpkg_path: str | os.PathLike,
     *,
-    flag_section: Mapping[str, Any] | None = None,
+    flag_section: FlagSettings | Mapping[str, Any] | None = None,
     base_dir: Path | None = None,
     workers: int | None = None,
 ) -> FlagResult:
@@ -93,7 +93,7 @@ def flag_gpkg(
     settings = parse_flag_section(flag_section, base_dir=base)
     rules = load_rules(settings.rules)
     layers = read_district(path)
-    constraints = load_constraints(flag_section, base_dir=base, crs=layers["parcels"].crs)
+    constraints = load_constraints(settings, base_dir=base, crs=layers["parcels"].crs)
     result = flag(layers, rules=rules, constraints=constraints, workers=workers)
     update_gpkg(
         path,

@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
+from pydantic import BaseModel, Field, create_model
 
-from flaechen.errors import ConfigError
+from flaechen.errors import ConfigError, Problem
 from flaechen.layers import layers_dir
+from flaechen.validation import Settings, ValidationError, problems_from, validate
 
 log = logging.getLogger(__name__)
-
-_TYPES = ("number", "integer", "list", "mapping", "string")
 
 
 @dataclass(frozen=True)
@@ -138,68 +139,168 @@ def _flatten(raw: Mapping[str, Any], prefix: str, out: dict[str, Any], defaults:
             _flatten(v, f"{key}.", out, defaults)
 
 
-def _check_value(p: Parameter, value: Any) -> list[str]:
-    where = f"rule {p.key!r}"
-    if value is None:
-        return [] if p.nullable else [f"{where}: must not be empty (null)"]
-    if p.type in ("number", "integer"):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            return [f"{where}: expected a number, got {value!r}"]
-        if p.type == "integer" and not float(value).is_integer():
-            return [f"{where}: expected a whole number, got {value!r}"]
-        problems = []
-        if p.min is not None and value < p.min:
-            problems.append(f"{where}: {value!r} is below the minimum {p.min}")
-        if p.max is not None and value > p.max:
-            problems.append(f"{where}: {value!r} is above the maximum {p.max}")
-        return problems
-    if p.type == "list" and not isinstance(value, list):
-        return [f"{where}: expected a list, got {value!r}"]
-    if p.type == "mapping" and not isinstance(value, Mapping):
-        return [f"{where}: expected a mapping, got {value!r}"]
-    if p.type == "string" and not isinstance(value, str):
-        return [f"{where}: expected a text, got {value!r}"]
-    return []
+class _Spec(Settings):
+    """One parameter of the rules file (``layers/rules.yaml``)."""
+
+    value: Any
+    type: Literal["number", "integer", "list", "mapping", "string"]
+    source: str = ""
+    description: str = ""
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    nullable: bool = False
 
 
-def _parse_defaults(raw: Mapping[str, Any], path: Path) -> dict[str, Parameter]:
-    problems: list[str] = []
+class _RulesFile(Settings):
+    """The default rules file: sections of documented parameters."""
+
+    name: str | None = None
+    version: int | None = None
+    parameters: dict[str, dict[str, _Spec]]
+
+
+def _value_type(p: Parameter) -> Any:
+    kind: Any
+    if p.type == "number":
+        kind = Annotated[float, Field(ge=p.min, le=p.max, allow_inf_nan=False)]
+    elif p.type == "integer":
+        kind = Annotated[int, Field(ge=p.min, le=p.max)]
+    elif p.type == "list":
+        kind = list[Any]
+    elif p.type == "mapping":
+        kind = dict[str, Any]
+    else:
+        kind = str
+    return kind | None if p.nullable else kind
+
+
+def _overrides_model(params: Mapping[str, Parameter]) -> type[BaseModel]:
+    """A model of the overrides a district may give: one optional, typed and bounded field per parameter."""
+    sections: dict[str, dict[str, Any]] = {}
+    for key, p in params.items():
+        section, name = key.split(".", 1)
+        sections.setdefault(section, {})[name] = (_value_type(p), None)
+    models: dict[str, Any] = {
+        section: (create_model(f"rules_{section}", __base__=Settings, **fields) | None, None)
+        for section, fields in sections.items()
+    }
+    return create_model("RulesOverrides", __base__=Settings, **models)
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        section, _, name = key.partition(".")
+        if name:
+            target = nested.setdefault(section, {})
+            if isinstance(target, dict):
+                target[name] = value
+        else:
+            nested[section] = value
+    return nested
+
+
+def _split(p: Parameter | None, spec: Any) -> tuple[Any, str | None]:
+    """An override's value and its source (``{value: …, source: …}`` or a bare value)."""
+    if isinstance(spec, Mapping) and "value" in spec:
+        value, source = spec["value"], (str(spec["source"]) if "source" in spec else None)
+    else:
+        value, source = spec, None
+    if p is not None and p.type == "integer" and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value, source
+
+
+def _parse_defaults(raw: Any, path: Path) -> dict[str, Parameter]:
+    data = validate(_RulesFile, raw, file=str(path))
     params: dict[str, Parameter] = {}
-    sections = raw.get("parameters")
-    if not isinstance(sections, Mapping):
-        raise ConfigError(["the file has no 'parameters' mapping"], path=str(path))
-    for section, entries in sections.items():
-        for name, spec in (entries or {}).items():
-            key = f"{section}.{name}"
-            if not isinstance(spec, Mapping) or "value" not in spec or "type" not in spec:
-                problems.append(f"rule {key!r}: needs at least 'value' and 'type'")
-                continue
-            if spec["type"] not in _TYPES:
-                problems.append(f"rule {key!r}: type {spec['type']!r} is not one of {', '.join(_TYPES)}")
-                continue
-            p = Parameter(
-                key=key,
-                value=spec["value"],
-                type=spec["type"],
-                source=str(spec.get("source", "")),
-                description=str(spec.get("description", "")),
-                unit=spec.get("unit"),
-                min=spec.get("min"),
-                max=spec.get("max"),
-                nullable=bool(spec.get("nullable", False)),
+    for section, entries in data.parameters.items():
+        for name, spec in entries.items():
+            params[f"{section}.{name}"] = Parameter(
+                key=f"{section}.{name}",
+                value=spec.value,
+                type=spec.type,
+                source=spec.source,
+                description=spec.description,
+                unit=spec.unit,
+                min=spec.min,
+                max=spec.max,
+                nullable=spec.nullable,
                 origin_path=str(path),
             )
-            problems += _check_value(p, p.value)
-            params[key] = p
-    if problems:
-        raise ConfigError(problems, path=str(path))
+    # every default value obeys its own type and bounds
+    validate(
+        _overrides_model(params), _nest({k: p.value for k, p in params.items()}), file=str(path), prefix="parameters"
+    )
     return params
+
+
+def _read_overrides(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The overrides of a district's rules file, or the problems reading it."""
+    if not path.is_file():
+        return None, [
+            Problem(str(path), "", "the rules file does not exist", "check [flag] rules in the configuration")
+        ]
+    try:
+        with path.open(encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return None, [Problem(str(path), "", f"cannot be parsed: {exc}", "fix the YAML syntax at the place named")]
+    if not isinstance(raw, Mapping):
+        return None, [Problem(str(path), "", "a rules file must hold a mapping of sections", "see layers/rules.yaml")]
+    raw = raw.get("parameters", raw)
+    return {k: v for k, v in raw.items() if k not in ("name", "version")}, []
+
+
+def _check_overrides(
+    params: Mapping[str, Parameter], raw: Mapping[str, Any], *, file: str | None, prefix: str
+) -> tuple[dict[str, tuple[Any, str | None]], list[Problem]]:
+    flat: dict[str, Any] = {}
+    _flatten(raw, "", flat, params)
+    split = {key: _split(params.get(key), spec) for key, spec in flat.items()}
+    nested = _nest({key: value for key, (value, _) in split.items()})
+    try:
+        _overrides_model(params).model_validate(nested)
+    except ValidationError as exc:
+        return split, problems_from(exc, raw=nested, model=_overrides_model(params), file=file, prefix=prefix)
+    return split, []
+
+
+def rules_problems(
+    override: str | Path | Mapping[str, Any] | None,
+    *,
+    defaults: str | Path | None = None,
+    file: str | None = None,
+    prefix: str = "",
+) -> list[Problem]:
+    """Every problem of a district's rules overrides (a rules file or an inline table), without raising.
+
+    Parameters
+    ----------
+    override
+        As for :func:`load_rules`.
+    file, prefix
+        Where an inline table stands: the configuration file and its key (``flag.rules``).
+
+    Examples
+    --------
+    >>> [str(p) for p in rules_problems({"bauluecke": {"min_area_m2": -1}}, prefix="flag.rules")]
+    ['flag.rules.bauluecke.min_area_m2: -1 is out of range; fix: use a value at least 0']
+    """
+    try:
+        load_rules(override, defaults=defaults, file=file, prefix=prefix)
+    except ConfigError as exc:
+        return exc.details
+    return []
 
 
 def load_rules(
     override: str | Path | Mapping[str, Any] | None = None,
     *,
     defaults: str | Path | None = None,
+    file: str | None = None,
+    prefix: str = "",
 ) -> Rules:
     """Load the default rules and apply a district's overrides, key by key.
 
@@ -211,6 +312,8 @@ def load_rules(
         ``zoning.grz_baunvo``) are merged entry by entry.
     defaults
         The default rules file; ``layers/rules.yaml`` when omitted.
+    file, prefix
+        For problem reports of an inline mapping: the file and key it stands at (e.g. ``flag.rules``).
 
     Returns
     -------
@@ -228,55 +331,37 @@ def load_rules(
     >>> rules["zoning.grz_baunvo"]["WA"], rules["zoning.grz_baunvo"]["MI"]
     (0.3, 0.6)
     """
-    default_path = Path(defaults) if defaults else default_rules_path()
-    with default_path.open(encoding="utf-8") as fh:
-        params = _parse_defaults(yaml.safe_load(fh) or {}, default_path)
+    params = _default_parameters(str(Path(defaults) if defaults else default_rules_path()))
     if override is None:
         return Rules(parameters=params)
 
     origin_path: str | None = None
     if isinstance(override, str | Path):
         path = Path(override)
-        origin_path = str(path)
-        if not path.is_file():
-            raise ConfigError([f"rules file {path} does not exist"], path=str(path))
-        with path.open(encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh) or {}
-        if not isinstance(raw, Mapping):
-            raise ConfigError(["a rules file must hold a mapping of sections"], path=str(path))
-        raw = raw.get("parameters", raw)
-        raw = {k: v for k, v in raw.items() if k not in ("name", "version")}
+        origin_path = file = str(path)
+        prefix = ""
+        raw, problems = _read_overrides(path)
+        if raw is None:
+            raise ConfigError(problems, path=origin_path)
     else:
-        raw = override
-
-    flat: dict[str, Any] = {}
-    _flatten(raw, "", flat, params)
-    problems: list[str] = []
-    for key, spec in flat.items():
-        if key not in params:
-            section = key.split(".")[0]
-            known = sorted(k for k in params if k.startswith(f"{section}.")) or sorted(
-                {k.split(".")[0] for k in params}
-            )
-            problems.append(f"unknown rule {key!r}; known here: {', '.join(known)}")
-            continue
-        p = params[key]
-        if isinstance(spec, Mapping) and "value" in spec:
-            value = spec["value"]
-            source = str(spec.get("source", p.source))
-        else:
-            value, source = spec, p.source
+        raw = dict(override)
+    split, problems = _check_overrides(params, raw, file=file, prefix=prefix)
+    if problems:
+        raise ConfigError(problems, path=file)
+    out = dict(params)
+    for key, (value, source) in split.items():
+        p = out[key]
         if p.type == "mapping" and isinstance(value, Mapping) and isinstance(p.value, Mapping):
             value = {**p.value, **value}
-        if p.type in ("number", "integer") and isinstance(value, float) and float(value).is_integer():
-            value = value if p.type == "number" else int(value)
-        new_problems = _check_value(p, value)
-        if new_problems:
-            problems += new_problems
-            continue
-        params[key] = replace(p, value=value, source=source, origin="override", origin_path=origin_path)
-    if problems:
-        raise ConfigError(problems, path=origin_path)
-    n = sum(p.origin == "override" for p in params.values())
-    log.info("rules: %d parameters, %d overridden", len(params), n)
-    return Rules(parameters=params)
+        out[key] = replace(
+            p, value=value, source=p.source if source is None else source, origin="override", origin_path=origin_path
+        )
+    n = sum(p.origin == "override" for p in out.values())
+    log.info("rules: %d parameters, %d overridden", len(out), n)
+    return Rules(parameters=MappingProxyType(out))
+
+
+@cache
+def _default_parameters(path: str) -> Mapping[str, Parameter]:
+    with open(path, encoding="utf-8") as fh:
+        return MappingProxyType(_parse_defaults(yaml.safe_load(fh) or {}, Path(path)))

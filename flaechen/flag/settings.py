@@ -1,7 +1,7 @@
-"""The `[flag]` table of the district configuration: its keys, their defaults, and its validation.
+"""The ``[flag]`` table of the district configuration: its keys, their defaults, their validation.
 
-The district configuration (TOML) keeps a raw ``[flag]`` table for the flagging step; this module defines
-and validates it, collecting every problem and raising once (:class:`flaechen.errors.ConfigError`).
+The models here are part of the one configuration model (:mod:`flaechen.config`): a typo anywhere in
+``[flag]`` is reported with every other problem of the configuration before any source is read.
 
 .. code-block:: toml
 
@@ -41,18 +41,20 @@ Examples
 Traceback (most recent call last):
 ...
 flaechen.errors.ConfigError: 2 problem(s) in the configuration:
-  - [[flag.constraints]] 'x': 'path' is required
-  - [[flag.constraints]] 'x': 'effect' is required ("exclude" or "lower")
+  - flag.constraints[x].path: is required; fix: add 'path'
+  - flag.constraints[x].effect: is required; fix: add 'effect'
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
-from flaechen.errors import ConfigError
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+
+from flaechen.errors import ConfigError, Problem
+from flaechen.validation import Settings, ValidationError, invalid, problems_from
 
 EFFECTS = ("exclude", "lower")
 KINDS = ("vector", "raster")
@@ -60,69 +62,167 @@ DERIVE = ("slope_percent", "slope_degrees")
 STATISTICS = ("mean", "min", "max")
 EXTENTS = ("bounds", "district")
 
-_COMMON = {"name", "label", "kind", "path", "effect"}
-_VECTOR = _COMMON | {"layer", "where", "min_share", "extent"}
-_RASTER = _COMMON | {"band", "derive", "statistic", "above", "below", "unit", "min_valid_share"}
+Share = Annotated[float, Field(ge=0, le=1)]
+Text = Annotated[str, Field(min_length=1)]
 
 
-@dataclass(frozen=True)
-class ConstraintSpec:
-    """One validated ``[[flag.constraints]]`` entry (the data itself is read by `load_constraints`)."""
+def resolve_path(value: str, info: ValidationInfo, *, what: str) -> Path:
+    """Resolve `value` against the configuration's folder (``context["base_dir"]``); it must exist."""
+    base = Path((info.context or {}).get("base_dir") or ".")
+    path = (base / value).resolve()
+    if not path.exists():
+        raise invalid(f"{what} {path} does not exist", "check the path (relative to the configuration file)")
+    return path
 
-    name: str
-    kind: str
+
+class _Constraint(Settings):
+    name: Text
+    label: Text | None = None
     path: Path
-    effect: str
-    label: str
-    layer: str | None = None
-    where: str | None = None
-    min_share: float = 0.0
-    extent: str = "bounds"
-    band: int = 1
-    derive: str | None = None
-    statistic: str = "mean"
+    effect: Literal["exclude", "lower"]
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, Path):
+            return value
+        if not isinstance(value, str) or not value:
+            raise invalid(f"must be a file name, not {value!r}", 'write the path in quotes, e.g. "hq100.gpkg"')
+        return resolve_path(value, info, what="file")
+
+    @model_validator(mode="after")
+    def _default_label(self) -> Any:
+        if self.label is None:
+            object.__setattr__(self, "label", self.name)
+        return self
+
+
+class VectorConstraintSpec(_Constraint):
+    """A ``[[flag.constraints]]`` entry of ``kind = "vector"``: polygons (protected areas, flood zones …)."""
+
+    tag: ClassVar[str] = "vector"
+    kind: Literal["vector"] = "vector"
+    layer: Text | None = None
+    where: Text | None = None
+    min_share: Share = 0.0
+    extent: Literal["bounds", "district"] = "bounds"
+
+
+class RasterConstraintSpec(_Constraint):
+    """A ``[[flag.constraints]]`` entry of ``kind = "raster"``: a value per pixel (terrain, noise …)."""
+
+    tag: ClassVar[str] = "raster"
+    kind: Literal["raster"] = "raster"
+    band: Annotated[int, Field(ge=1)] = 1
+    derive: Literal["slope_percent", "slope_degrees"] | None = None
+    statistic: Literal["mean", "min", "max"] = "mean"
     above: float | None = None
-    below: float | None = None
-    unit: str = ""
-    min_valid_share: float = 0.5
+    below: float | None = Field(None, validate_default=True)
+    unit: str | None = None
+    min_valid_share: Share = 0.5
+
+    @field_validator("below")
+    @classmethod
+    def _threshold(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if (info.data.get("above") is None) == (value is None):
+            raise invalid("give exactly one of 'above' or 'below' (the threshold)", "e.g. above = 15.0")
+        return value
+
+    @model_validator(mode="after")
+    def _unit(self) -> Any:
+        if self.unit is None:
+            object.__setattr__(self, "unit", {"slope_percent": "%", "slope_degrees": "°"}.get(self.derive or "", ""))
+        return self
 
 
-@dataclass(frozen=True)
-class FlagSettings:
-    """The validated ``[flag]`` table."""
-
-    rules: Path | Mapping[str, Any] | None = None
-    constraints: tuple[ConstraintSpec, ...] = field(default_factory=tuple)
+def _kind(value: Any) -> str | None:
+    kind = value.get("kind") if isinstance(value, Mapping) else getattr(value, "kind", None)
+    return kind if isinstance(kind, str) else None
 
 
-def _number(entry: Mapping, key: str, where: str, problems: list[str], *, lo=None, hi=None):
-    value = entry.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        problems.append(f"{where}: {key!r} must be a number, got {value!r}")
-        return None
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        problems.append(f"{where}: {key!r} = {value!r} is outside {lo} … {hi}")
-        return None
-    return float(value)
+ConstraintSpec = Annotated[
+    Annotated[VectorConstraintSpec, Tag("vector")] | Annotated[RasterConstraintSpec, Tag("raster")],
+    Discriminator(
+        _kind,
+        custom_error_type="flaechen",
+        custom_error_message="{message}",
+        custom_error_context={
+            "message": '\'kind\' must be "vector" or "raster"',
+            "fix": 'set kind = "vector" or "raster"',
+        },
+    ),
+]
+"""One validated ``[[flag.constraints]]`` entry (the data itself is read by `load_constraints`)."""
 
 
-def _choice(entry: Mapping, key: str, choices: tuple[str, ...], where: str, problems: list[str]):
-    value = entry.get(key)
-    if value is not None and value not in choices:
-        problems.append(f"{where}: {key!r} = {value!r} is not one of {', '.join(map(repr, choices))}")
-        return None
-    return value
+class FlagSettings(Settings):
+    """The validated ``[flag]`` table.
+
+    Attributes
+    ----------
+    rules
+        A rules file (resolved path) or an inline table of overrides of ``layers/rules.yaml``; None for
+        the defaults. Its contents are checked by :func:`flaechen.flag.rules.rules_problems`.
+    constraints
+        The constraint layers, in the order configured.
+    """
+
+    rules: Path | dict[str, Any] | None = None
+    constraints: tuple[ConstraintSpec, ...] = ()
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _rules(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            return resolve_path(value, info, what="rules file")
+        if value is not None and not isinstance(value, Mapping | Path):
+            raise invalid(f"must be a file name or a table, not {value!r}", 'e.g. rules = "my_rules.yaml"')
+        return dict(value) if isinstance(value, Mapping) else value
+
+    @field_validator("constraints", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("constraints")
+    @classmethod
+    def _unique(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        names = [c.name for c in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise invalid(f"the name {', '.join(map(repr, twice))} is used twice", "give each constraint its own name")
+        return value
 
 
-def parse_flag_section(section: Mapping[str, Any] | None, *, base_dir: Path) -> FlagSettings:
-    """Validate the ``[flag]`` table of a district configuration.
+def rules_section_problems(rules: Any, *, base_dir: Path, file: str | None = None) -> list[Problem]:
+    """The problems inside the rules overrides a raw ``[flag] rules`` names (a file) or holds (a table)."""
+    from flaechen.flag.rules import rules_problems
+
+    if isinstance(rules, str | Path) and (base_dir / rules).is_file():
+        return rules_problems((base_dir / rules).resolve())
+    if isinstance(rules, Mapping):
+        return rules_problems(rules, file=file, prefix="flag.rules")
+    return []  # a missing file or a wrong type is reported by FlagSettings
+
+
+def flag_problems(section: Any, *, base_dir: Path, file: str | None = None) -> list[Problem]:
+    """Every problem of a raw ``[flag]`` table, those inside its rules overrides included."""
+    problems: list[Problem] = []
+    try:
+        FlagSettings.model_validate(section or {}, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        problems += problems_from(exc, raw=section, model=FlagSettings, file=file, prefix="flag")
+    rules = section.get("rules") if isinstance(section, Mapping) else None
+    return problems + rules_section_problems(rules, base_dir=base_dir, file=file)
+
+
+def parse_flag_section(section: FlagSettings | Mapping[str, Any] | None, *, base_dir: Path) -> FlagSettings:
+    """Validate the ``[flag]`` table of a district configuration (already typed: returned as it is).
 
     Parameters
     ----------
     section
-        The raw table (``config.flag``); None or empty means defaults and no constraints.
+        The table: typed (``DistrictConfig.flag``) or raw; None or empty means defaults and no constraints.
     base_dir
         Folder relative paths are resolved against (the configuration file's folder).
 
@@ -131,101 +231,9 @@ def parse_flag_section(section: Mapping[str, Any] | None, *, base_dir: Path) -> 
     flaechen.errors.ConfigError
         With every problem found: unknown keys, missing or invalid values, missing files, duplicate names.
     """
-    section = dict(section or {})
-    problems: list[str] = []
-    for key in sorted(set(section) - {"rules", "constraints"}):
-        problems.append(f"[flag]: unknown key {key!r} (known: rules, constraints)")
-
-    rules: Path | Mapping[str, Any] | None = None
-    raw_rules = section.get("rules")
-    if isinstance(raw_rules, str):
-        rules = (base_dir / raw_rules).resolve()
-        if not rules.is_file():
-            problems.append(f"[flag] rules: file {rules} does not exist")
-    elif isinstance(raw_rules, Mapping):
-        rules = raw_rules
-    elif raw_rules is not None:
-        problems.append(f"[flag] rules: expected a file name or a table, got {raw_rules!r}")
-
-    specs: list[ConstraintSpec] = []
-    raw_constraints = section.get("constraints", [])
-    if not isinstance(raw_constraints, list):
-        problems.append("[flag] constraints: expected a list of tables ([[flag.constraints]])")
-        raw_constraints = []
-    seen: set[str] = set()
-    for i, entry in enumerate(raw_constraints):
-        if not isinstance(entry, Mapping):
-            problems.append(f"[[flag.constraints]] #{i + 1}: expected a table, got {entry!r}")
-            continue
-        name = entry.get("name")
-        where = f"[[flag.constraints]] {name!r}" if name else f"[[flag.constraints]] #{i + 1}"
-        before = len(problems)
-        if not isinstance(name, str) or not name.strip():
-            problems.append(f"{where}: 'name' is required (a short unique text)")
-        elif name in seen:
-            problems.append(f"{where}: the name is used twice")
-        else:
-            seen.add(name)
-        kind = entry.get("kind")
-        if kind not in KINDS:
-            problems.append(f'{where}: \'kind\' must be "vector" or "raster", got {kind!r}')
-        path = entry.get("path")
-        resolved: Path | None = None
-        if not isinstance(path, str) or not path:
-            problems.append(f"{where}: 'path' is required")
-        else:
-            resolved = (base_dir / path).resolve()
-            if not resolved.exists():
-                problems.append(f"{where}: file {resolved} does not exist")
-        effect = entry.get("effect")
-        if effect is None:
-            problems.append(f'{where}: \'effect\' is required ("exclude" or "lower")')
-        else:
-            _choice(entry, "effect", EFFECTS, where, problems)
-        allowed = _VECTOR if kind == "vector" else _RASTER if kind == "raster" else _VECTOR | _RASTER
-        for key in sorted(set(entry) - allowed):
-            problems.append(f"{where}: unknown key {key!r} for kind {kind!r}")
-        label = entry.get("label", name)
-        if label is not None and not isinstance(label, str):
-            problems.append(f"{where}: 'label' must be a text")
-        for key in ("layer", "where", "unit"):
-            if key in entry and not isinstance(entry[key], str):
-                problems.append(f"{where}: {key!r} must be a text")
-        min_share = _number(entry, "min_share", where, problems, lo=0, hi=1)
-        min_valid = _number(entry, "min_valid_share", where, problems, lo=0, hi=1)
-        above = _number(entry, "above", where, problems)
-        below = _number(entry, "below", where, problems)
-        band = entry.get("band", 1)
-        if isinstance(band, bool) or not isinstance(band, int) or band < 1:
-            problems.append(f"{where}: 'band' must be a whole number from 1, got {band!r}")
-        derive = _choice(entry, "derive", DERIVE, where, problems)
-        statistic = _choice(entry, "statistic", STATISTICS, where, problems)
-        extent = _choice(entry, "extent", EXTENTS, where, problems)
-        if kind == "raster" and (above is None) == (below is None):
-            problems.append(f"{where}: give exactly one of 'above' or 'below' (the threshold)")
-        if len(problems) > before:
-            continue
-        default_unit = {"slope_percent": "%", "slope_degrees": "°"}.get(derive or "", "")
-        specs.append(
-            ConstraintSpec(
-                name=name,
-                kind=kind,
-                path=resolved,  # type: ignore[arg-type]
-                effect=effect,
-                label=label or name,
-                layer=entry.get("layer"),
-                where=entry.get("where"),
-                min_share=min_share or 0.0,
-                extent=extent or "bounds",
-                band=band,
-                derive=derive,
-                statistic=statistic or "mean",
-                above=above,
-                below=below,
-                unit=entry.get("unit", default_unit),
-                min_valid_share=0.5 if min_valid is None else min_valid,
-            )
-        )
+    if isinstance(section, FlagSettings):
+        return section
+    problems = flag_problems(section, base_dir=Path(base_dir))
     if problems:
         raise ConfigError(problems)
-    return FlagSettings(rules=rules, constraints=tuple(specs))
+    return FlagSettings.model_validate(section or {}, context={"base_dir": Path(base_dir)})

@@ -37,7 +37,7 @@ def publish(
     gpkg_path: str | os.PathLike,
     out_dir: str | os.PathLike,
     *,
-    profile: Mapping[str, Any] | None = None,
+    profile: PublishProfile | Mapping[str, Any] | None = None,
     base_dir: Path | None = None,
     district_name: str | None = None,
     generated: date | None = None,
@@ -78,10 +78,9 @@ def publish(
     AssetError
         The front-end packages are not installed (``npm ci``).
     """
-    raw = dict(profile or {})
-    if district_name and "title" not in raw:
-        raw["title"] = f"Flächenpotenziale {district_name}"
-    checked = load_profile(raw, base_dir=base_dir)
+    checked = load_profile(profile, base_dir=base_dir)
+    if district_name and "title" not in checked.model_fields_set:
+        checked = checked.model_copy(update={"title": f"Flächenpotenziale {district_name}"})
     district = read_district(gpkg_path, profile=checked)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

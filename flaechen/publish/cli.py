@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flaechen.errors import FlaechenError
+
+if TYPE_CHECKING:
+    from flaechen.publish.profile import PublishProfile
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ def add_parser(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from flaechen.publish import publish
 
-    profile: dict[str, Any] = {}
+    profile: PublishProfile | None = None
     base_dir = None
     district_name = None
     if args.config is not None:
@@ -51,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
         if not args.config.is_file():
             raise FlaechenError(f"{args.config}: no such configuration file")
         config = load_config(args.config)
-        profile = dict(config.publish)
+        profile = config.publish
         base_dir = config.base_dir
         district_name = config.name
     gpkg = Path(args.out_dir) / "district.gpkg"

@@ -18,15 +18,16 @@ False
 
 from __future__ import annotations
 
-import math
+import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from flaechen.errors import ConfigError
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+
 from flaechen.layers import Schema, load_schema
+from flaechen.validation import Settings, ValidationError, invalid, validate
 
 PUBLISHABLE_LAYERS = ("municipalities", "zoning", "brownfields", "candidates", "buildings")
 """Layers a site may show. `parcels` never: the parcel layer of a whole district is not a workshop map."""
@@ -48,29 +49,54 @@ OPT_IN_FIELDS = {
 REQUIRED_FIELDS = {"municipalities": ("ags", "name"), "candidates": ("category",)}
 """Fields the site cannot do without: names for the pages, the category for colours and legend."""
 
-_KNOWN_KEYS = (
-    "title",
-    "language",
-    "layers",
-    "fields",
-    "show_contamination",
-    "private_candidates",
-    "grid_size_m",
-    "grid_min_count",
-    "tiles",
-    "tiles_attribution",
-    "simplify_tolerance_m",
-    "coordinate_decimals",
-    "max_overview_features",
-    "max_overview_mb",
-    "max_listing_rows",
-    "logo",
-)
+Text = Annotated[str, Field(min_length=1)]
 
 
-@dataclass(frozen=True)
-class PublishProfile:
-    """A validated publishing profile. Build it with :func:`load_profile`.
+def _field_problems(layer: str, names: Any, *, show_contamination: bool, schema: Schema) -> list[Any]:
+    """Pydantic error details for a ``publish.fields.<layer>`` list (empty where all is well)."""
+    from pydantic_core import InitErrorDetails
+
+    errors: list[InitErrorDetails] = []
+    layer_def = schema.layer(layer)
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        errors.append(
+            {"type": invalid("must be a list of field names", 'e.g. ["name", "area_m2"]'), "loc": (), "input": names}
+        )
+        return errors
+    for i, name in enumerate(names):
+        problem: tuple[str, str] | None = None
+        if name not in layer_def.field_names:
+            close = difflib.get_close_matches(name, layer_def.field_names, n=1)
+            problem = (
+                f"layer {layer!r} has no field {name!r}",
+                f"did you mean {close[0]!r}?" if close else f"fields: {', '.join(layer_def.field_names)}",
+            )
+        elif not layer_def.field(name).public:
+            switch = OPT_IN_FIELDS.get((layer, name))
+            if switch is None:
+                problem = (
+                    f"field {name!r} is marked non-public in layers/{layer}.yaml (personal or internal data) "
+                    "and can never be published",
+                    "remove it",
+                )
+            elif not show_contamination:
+                problem = (f"field {name!r} needs publish.{switch} = true", "set it or remove the field")
+        if problem:
+            errors.append({"type": invalid(*problem), "loc": (i,), "input": name})
+    missing = [n for n in REQUIRED_FIELDS.get(layer, ()) if n not in names]
+    if missing:
+        errors.append(
+            {
+                "type": invalid(f"must include {', '.join(missing)} (the site needs them)", "add them to the list"),
+                "loc": (),
+                "input": names,
+            }
+        )
+    return errors
+
+
+class PublishProfile(Settings):
+    """A validated publishing profile: the ``[publish]`` table. Build it with :func:`load_profile`.
 
     Attributes
     ----------
@@ -80,10 +106,11 @@ class PublishProfile:
         UI language: ``"de"`` (default) or ``"en"``.
     layers
         Layers drawn on the map, in drawing order from bottom to top.
-    fields
-        Allow-list: for each layer the fields that may appear anywhere in the site.
     show_contamination
         Whether ``brownfields.contamination_suspected`` may be shown.
+    fields
+        Allow-list: for each layer the fields that may appear anywhere in the site (by default the
+        fields marked ``public: true`` in ``layers/*.yaml``).
     private_candidates
         ``"parcels"``: candidates and brownfields on private land appear per parcel;
         ``"municipality"`` (default): only as counts and hectares per municipality;
@@ -104,43 +131,148 @@ class PublishProfile:
         Rows of the candidate and brownfield lists on a municipality page (the largest first); the
         map still shows every feature. Long HTML tables slow a page down more than the map does.
     logo
-        Optional image file (resolved against ``base_dir``) shown in the page header.
+        Optional image file (resolved against the configuration's folder) shown in the page header.
     """
 
-    title: str = "Flächenpotenziale"
-    language: str = "de"
+    title: Annotated[str, Field(min_length=1), AfterValidator(str.strip)] = "Flächenpotenziale"
+    language: Literal["de", "en"] = "de"
     layers: tuple[str, ...] = DEFAULT_LAYERS
-    fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     show_contamination: bool = False
-    private_candidates: str = "municipality"
-    grid_size_m: float = 500.0
-    grid_min_count: int = 3
+    fields: Mapping[str, tuple[str, ...]] = Field(
+        default_factory=lambda: MappingProxyType(_default_fields(DEFAULT_LAYERS, False))
+    )
+    private_candidates: Literal["parcels", "municipality", "grid"] = "municipality"
+    grid_size_m: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 500.0
+    grid_min_count: Annotated[int, Field(ge=1)] = 3
     tiles: str | None = None
-    tiles_attribution: str | None = None
-    simplify_tolerance_m: float = 1.0
-    coordinate_decimals: int = 6
-    max_overview_features: int = 4_000
-    max_overview_mb: float = 4.0
-    max_listing_rows: int = 300
+    tiles_attribution: Text | None = Field(default=None, validate_default=True)
+    simplify_tolerance_m: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
+    coordinate_decimals: Annotated[int, Field(ge=4, le=8)] = 6
+    max_overview_features: Annotated[int, Field(ge=1)] = 4_000
+    max_overview_mb: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 4.0
+    max_listing_rows: Annotated[int, Field(ge=0)] = 300
     logo: Path | None = None
 
     def allowed(self, layer: str) -> tuple[str, ...]:
         """Return the fields of `layer` that may appear in the site (empty for a layer not shown)."""
         return self.fields.get(layer, ())
 
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _layers(cls, value: Any) -> Any:
+        from pydantic_core import InitErrorDetails
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if not isinstance(value, list | tuple) or not all(isinstance(n, str) for n in value):
+            raise invalid("must be a list of layer names", f"use some of {', '.join(PUBLISHABLE_LAYERS)}")
+        errors: list[InitErrorDetails] = []
+        for i, name in enumerate(value):
+            if name not in PUBLISHABLE_LAYERS:
+                errors.append(
+                    {
+                        "type": invalid(
+                            f"{name!r} cannot be published", f"use some of {', '.join(PUBLISHABLE_LAYERS)}"
+                        ),
+                        "loc": (i,),
+                        "input": name,
+                    }
+                )
+        if "municipalities" not in value:
+            errors.append(
+                {
+                    "type": invalid(
+                        "must include 'municipalities' (the pages are built per municipality)", "add it to the list"
+                    ),
+                    "loc": (),
+                    "input": value,
+                }
+            )
+        if errors:
+            raise ValidationError.from_exception_data("layers", errors)
+        # drawn in a fixed order, bottom to top, whatever order the profile lists them in
+        return tuple(name for name in PUBLISHABLE_LAYERS if name in value)
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _fields(cls, value: Any, info: ValidationInfo) -> Any:
+        from pydantic_core import InitErrorDetails
+
+        layers = info.data.get("layers", DEFAULT_LAYERS)
+        show = info.data.get("show_contamination", False) is True
+        if isinstance(value, MappingProxyType):
+            return value
+        if not isinstance(value, Mapping):
+            raise invalid("must be a table of layer = [field, …]", 'e.g. fields = { candidates = ["category"] }')
+        schema = load_schema()
+        chosen = _default_fields(layers, show)
+        errors: list[InitErrorDetails] = []
+        for layer, names in value.items():
+            if layer not in PUBLISHABLE_LAYERS:
+                close = difflib.get_close_matches(str(layer), PUBLISHABLE_LAYERS, n=1)
+                fix = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(PUBLISHABLE_LAYERS)}"
+                errors.append(
+                    {"type": invalid(f"{layer!r} is no publishable layer", fix), "loc": (layer,), "input": names}
+                )
+                continue
+            if layer not in layers:
+                errors.append(
+                    {
+                        "type": invalid(f"layer {layer!r} is not in publish.layers", "add it there or drop this entry"),
+                        "loc": (layer,),
+                        "input": names,
+                    }
+                )
+                continue
+            found = _field_problems(layer, names, show_contamination=show, schema=schema)
+            errors += [{**e, "loc": (layer, *e["loc"])} for e in found]  # type: ignore[typeddict-item]
+            if not found:
+                chosen[layer] = tuple(dict.fromkeys(names))
+        if errors:
+            raise ValidationError.from_exception_data("fields", errors)
+        return MappingProxyType(chosen)
+
+    @field_validator("tiles")
+    @classmethod
+    def _tiles(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or not all(p in value for p in ("{z}", "{x}", "{y}")):
+            raise invalid(
+                "must be an http(s) URL template with {z}, {x} and {y}", "e.g. https://tile.example.org/{z}/{x}/{y}.png"
+            )
+        return value
+
+    @field_validator("tiles_attribution")
+    @classmethod
+    def _attribution(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("tiles") and not value:
+            raise invalid(
+                "is required with publish.tiles (the tile licence demands it)", 'add tiles_attribution = "© …"'
+            )
+        return value if info.data.get("tiles") else None
+
+    @field_validator("logo", mode="before")
+    @classmethod
+    def _logo(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, Path):
+            return value
+        if not isinstance(value, str) or not value:
+            raise invalid("must be a path to an image file", 'e.g. logo = "logo.png"')
+        logo = Path(value)
+        if not logo.is_absolute():
+            logo = Path((info.context or {}).get("base_dir") or Path.cwd()) / logo
+        if logo.suffix.lower() not in {".png", ".jpg", ".jpeg", ".svg", ".webp"}:
+            raise invalid(f"{logo.name!r} is not a PNG, JPEG, SVG or WebP image", "convert it to PNG or SVG")
+        if not logo.is_file():
+            raise invalid(f"file {logo} not found", "check the path (relative to the configuration file)")
+        return logo
+
+    @model_validator(mode="after")
+    def _default_allow_list(self) -> PublishProfile:
+        if "fields" not in self.model_fields_set:
+            object.__setattr__(self, "fields", MappingProxyType(_default_fields(self.layers, self.show_contamination)))
+        return self
 
 
-def _fields(
-    raw: Any,
-    *,
-    layers: Sequence[str],
-    schema: Schema,
-    show_contamination: bool,
-    problems: list[str],
-) -> dict[str, tuple[str, ...]]:
+def _default_fields(layers: Sequence[str], show_contamination: bool) -> dict[str, tuple[str, ...]]:
+    schema = load_schema()
     chosen: dict[str, tuple[str, ...]] = {}
     for layer in layers:
         if layer not in schema.layers:
@@ -150,63 +282,25 @@ def _fields(
             if opt_layer == layer and show_contamination and switch == "show_contamination":
                 defaults.append(opt_field)
         chosen[layer] = tuple(defaults)
-    if raw is None:
-        return chosen
-    if not isinstance(raw, Mapping):
-        problems.append("publish.fields: must be a table of layer = [field, …]")
-        return chosen
-    for layer, names in raw.items():
-        key = f"publish.fields.{layer}"
-        if layer not in schema.layers or layer not in PUBLISHABLE_LAYERS:
-            problems.append(f"{key}: unknown or unpublishable layer; use one of {', '.join(PUBLISHABLE_LAYERS)}")
-            continue
-        if layer not in layers:
-            problems.append(f"{key}: layer {layer!r} is not in publish.layers; add it there or drop this entry")
-            continue
-        if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
-            problems.append(f"{key}: must be a list of field names")
-            continue
-        layer_def = schema.layer(layer)
-        ok: list[str] = []
-        for name in names:
-            if name not in layer_def.field_names:
-                problems.append(
-                    f"{key}: layer {layer!r} has no field {name!r}; fields: {', '.join(layer_def.field_names)}"
-                )
-                continue
-            if not layer_def.field(name).public:
-                switch = OPT_IN_FIELDS.get((layer, name))
-                if switch is None:
-                    problems.append(
-                        f"{key}: field {name!r} is marked non-public in layers/{layer}.yaml "
-                        "(personal or internal data) and can never be published; remove it"
-                    )
-                    continue
-                if not show_contamination:
-                    problems.append(f"{key}: field {name!r} needs publish.{switch} = true; set it or remove the field")
-                    continue
-            if name not in ok:
-                ok.append(name)
-        chosen[layer] = tuple(ok)
     return chosen
 
 
 def load_profile(
-    raw: Mapping[str, Any] | None = None,
+    raw: PublishProfile | Mapping[str, Any] | None = None,
     *,
     base_dir: Path | None = None,
     schema: Schema | None = None,
 ) -> PublishProfile:
-    """Validate a ``[publish]`` table and return the profile.
+    """Validate a ``[publish]`` table and return the profile (a typed profile is returned as it is).
 
     Parameters
     ----------
     raw
-        The raw table (``DistrictConfig.publish``); ``None`` or empty gives the default profile.
+        The table: typed (``DistrictConfig.publish``) or raw; ``None`` or empty gives the default profile.
     base_dir
         Folder that relative paths (``logo``) are resolved against; the current folder by default.
     schema
-        Layer definitions; the bundled ``layers/`` by default.
+        Unused; the bundled ``layers/`` define the layers (kept for compatibility).
 
     Returns
     -------
@@ -219,146 +313,13 @@ def load_profile(
 
     Examples
     --------
-    >>> load_profile({"language": "fr", "grid_size_m": -1})  # doctest: +SKIP
-    ConfigError: 2 problem(s) in the configuration: ...
+    >>> load_profile({"language": "fr", "grid_size_m": -1})
+    Traceback (most recent call last):
+    ...
+    flaechen.errors.ConfigError: 2 problem(s) in the configuration:
+      - publish.language: 'fr' is not allowed; fix: use 'de' or 'en'
+      - publish.grid_size_m: -1 is out of range; fix: use a value more than 0
     """
-    schema = schema or load_schema()
-    raw = dict(raw or {})
-    problems: list[str] = []
-    for key in raw:
-        if key not in _KNOWN_KEYS:
-            problems.append(f"publish.{key}: unknown setting; known settings: {', '.join(_KNOWN_KEYS)}")
-
-    defaults = PublishProfile()
-    title = raw.get("title", defaults.title)
-    if not isinstance(title, str) or not title.strip():
-        problems.append("publish.title: must be a non-empty text")
-        title = defaults.title
-
-    language = raw.get("language", defaults.language)
-    if language not in LANGUAGES:
-        problems.append(f"publish.language: {language!r} is not supported; use one of {', '.join(LANGUAGES)}")
-        language = defaults.language
-
-    layers_raw = raw.get("layers", list(DEFAULT_LAYERS))
-    layers: list[str] = []
-    if not isinstance(layers_raw, list | tuple) or not all(isinstance(n, str) for n in layers_raw):
-        problems.append("publish.layers: must be a list of layer names")
-        layers = list(DEFAULT_LAYERS)
-    else:
-        for name in layers_raw:
-            if name not in PUBLISHABLE_LAYERS:
-                problems.append(
-                    f"publish.layers: {name!r} cannot be published; use some of {', '.join(PUBLISHABLE_LAYERS)}"
-                )
-            elif name not in layers:
-                layers.append(name)
-        if "municipalities" not in layers:
-            problems.append("publish.layers: must include 'municipalities' (the pages are built per municipality)")
-            layers.insert(0, "municipalities")
-    # draw in a fixed order, bottom to top, whatever order the profile lists them in
-    layers = [name for name in PUBLISHABLE_LAYERS if name in layers]
-
-    show_contamination = raw.get("show_contamination", False)
-    if not isinstance(show_contamination, bool):
-        problems.append("publish.show_contamination: must be true or false")
-        show_contamination = False
-
-    fields = _fields(
-        raw.get("fields"),
-        layers=layers,
-        schema=schema,
-        show_contamination=show_contamination,
-        problems=problems,
-    )
-    for layer, needed in REQUIRED_FIELDS.items():
-        if layer in fields:
-            missing = [n for n in needed if n not in fields[layer]]
-            if missing:
-                problems.append(f"publish.fields.{layer}: must include {', '.join(missing)} (the site needs them)")
-
-    private = raw.get("private_candidates", defaults.private_candidates)
-    if private not in PRIVATE_MODES:
-        problems.append(f"publish.private_candidates: {private!r} is not one of {', '.join(PRIVATE_MODES)}")
-        private = defaults.private_candidates
-
-    grid_size = raw.get("grid_size_m", defaults.grid_size_m)
-    if not _is_number(grid_size) or grid_size <= 0:
-        problems.append("publish.grid_size_m: must be a positive number of metres")
-        grid_size = defaults.grid_size_m
-    grid_min = raw.get("grid_min_count", defaults.grid_min_count)
-    if not isinstance(grid_min, int) or isinstance(grid_min, bool) or grid_min < 1:
-        problems.append("publish.grid_min_count: must be a whole number ≥ 1")
-        grid_min = defaults.grid_min_count
-
-    tiles = raw.get("tiles")
-    attribution = raw.get("tiles_attribution")
-    if tiles is not None:
-        if (
-            not isinstance(tiles, str)
-            or not tiles.startswith(("https://", "http://"))
-            or not all(part in tiles for part in ("{z}", "{x}", "{y}"))
-        ):
-            problems.append("publish.tiles: must be an http(s) URL template with {z}, {x} and {y}")
-            tiles = None
-        elif not isinstance(attribution, str) or not attribution.strip():
-            problems.append("publish.tiles_attribution: required with publish.tiles (the tile licence demands it)")
-    elif attribution is not None and not isinstance(attribution, str):
-        problems.append("publish.tiles_attribution: must be a text")
-
-    tolerance = raw.get("simplify_tolerance_m", defaults.simplify_tolerance_m)
-    if not _is_number(tolerance) or tolerance < 0:
-        problems.append("publish.simplify_tolerance_m: must be a number ≥ 0 (metres)")
-        tolerance = defaults.simplify_tolerance_m
-    decimals = raw.get("coordinate_decimals", defaults.coordinate_decimals)
-    if not isinstance(decimals, int) or isinstance(decimals, bool) or not 4 <= decimals <= 8:
-        problems.append("publish.coordinate_decimals: must be a whole number from 4 to 8")
-        decimals = defaults.coordinate_decimals
-    max_features = raw.get("max_overview_features", defaults.max_overview_features)
-    if not isinstance(max_features, int) or isinstance(max_features, bool) or max_features < 1:
-        problems.append("publish.max_overview_features: must be a whole number ≥ 1")
-        max_features = defaults.max_overview_features
-
-    max_mb = raw.get("max_overview_mb", defaults.max_overview_mb)
-    if not _is_number(max_mb) or max_mb <= 0:
-        problems.append("publish.max_overview_mb: must be a positive number of megabytes")
-        max_mb = defaults.max_overview_mb
-
-    max_rows = raw.get("max_listing_rows", defaults.max_listing_rows)
-    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 0:
-        problems.append("publish.max_listing_rows: must be a whole number ≥ 0")
-        max_rows = defaults.max_listing_rows
-
-    logo: Path | None = None
-    if raw.get("logo") is not None:
-        if not isinstance(raw["logo"], str):
-            problems.append("publish.logo: must be a path to an image file")
-        else:
-            logo = Path(raw["logo"])
-            if not logo.is_absolute():
-                logo = (base_dir or Path.cwd()) / logo
-            if logo.suffix.lower() not in {".png", ".jpg", ".jpeg", ".svg", ".webp"}:
-                problems.append(f"publish.logo: {logo.name!r} is not a PNG, JPEG, SVG or WebP image")
-            elif not logo.is_file():
-                problems.append(f"publish.logo: file {logo} not found")
-
-    if problems:
-        raise ConfigError(problems)
-    return PublishProfile(
-        title=title.strip(),
-        language=language,
-        layers=tuple(layers),
-        fields=MappingProxyType(fields),
-        show_contamination=show_contamination,
-        private_candidates=private,
-        grid_size_m=float(grid_size),
-        grid_min_count=grid_min,
-        tiles=tiles,
-        tiles_attribution=attribution if tiles else None,
-        simplify_tolerance_m=float(tolerance),
-        coordinate_decimals=decimals,
-        max_overview_features=max_features,
-        max_overview_mb=float(max_mb),
-        max_listing_rows=max_rows,
-        logo=logo,
-    )
+    if isinstance(raw, PublishProfile):
+        return raw
+    return validate(PublishProfile, dict(raw or {}), prefix="publish", context={"base_dir": base_dir})

@@ -27,7 +27,7 @@ def test_every_problem_is_reported_at_once_and_no_password_is_accepted():
         )
     problems = failed.value.problems
     assert len(problems) == 4
-    assert any("unknown key 'parquett'" in p for p in problems)
+    assert "export.parquett: unknown key; fix: did you mean 'parquet'?" in problems
     assert any("carries a password" in p for p in problems)
     assert any("plain PostgreSQL name" in p for p in problems)
     assert "Geheim123" not in str(failed.value)

@@ -59,11 +59,11 @@ def test_every_problem_at_once():
         )
     text = "\n".join(err.value.problems)
     assert len(err.value.problems) == 5
-    assert "unknown rule 'bauluecke.max_flaeche'; known here: bauluecke.max_area_m2, bauluecke.min_area_m2" in text
-    assert "'bauluecke.min_area_m2': expected a number" in text
-    assert "above the maximum 1" in text
-    assert "expected a list" in text
-    assert "expected a whole number" in text
+    assert "bauluecke.max_flaeche: unknown key; fix: remove it; known keys here: min_area_m2, max_area_m2" in text
+    assert "bauluecke.min_area_m2: must be a number, not 'gross'" in text
+    assert "brachflaeche.min_brownfield_share: 1.5 is out of range; fix: use a value at most 1" in text
+    assert "zoning.building_land: must be a list, not 'W'" in text
+    assert "innenbereich.window_cells: must be a whole number, not 2.5" in text
 
 
 def test_a_missing_rules_file_is_an_error(tmp_path):

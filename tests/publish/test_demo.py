@@ -52,7 +52,7 @@ def demo_site(demo) -> Path:
 def demo_site_all(demo) -> Path:
     """The demo published with every potential per parcel, private land included."""
     gpkg, config = demo
-    profile = {**config.publish, "private_candidates": "parcels"}
+    profile = config.publish.model_copy(update={"private_candidates": "parcels"})
     return publish(gpkg, gpkg.parent / "all", profile=profile, base_dir=config.base_dir).parent
 
 

@@ -66,7 +66,7 @@ def test_every_problem_is_reported_at_once():
         "no field 'nonsense'",
         "'parcels' cannot be published",
         "must include category",
-        "publish.colour: unknown setting",
+        "publish.colour: unknown key; fix: remove it; known keys here: title, language,",
     ):
         assert needle in text, needle
 
