@@ -52,7 +52,8 @@ GROUPS: tuple[Group, ...] = (
     Group("Verwaltungsgrenzen", ("municipalities",)),
     Group("Potenziale", ("candidates", "brownfields")),
     Group("Liegenschaftskataster", ("buildings", "parcels", "land_use")),
-    Group("Planung", ("built_up_area", "zoning")),
+    Group("Planung", ("commercial_areas", "built_up_area", "zoning")),
+    Group("Gemeinsame Planung", ("assessments", "assessment_scores", "scenarios", "scenario_results")),
     Group(
         "Prüfung und Auswertung",
         ("summary", "issues", "rules", "parcel_measures", "quality", "accounting", "sources"),
@@ -70,6 +71,10 @@ TABLE_TITLES = {
     "quality": "Flächenabgleich",
     "accounting": "Bilanz je Quelle",
     "sources": "Quellen",
+    "assessments": "Bewertung je Gebiet und Maßnahme",
+    "assessment_scores": "Ergebnisse der Gewerbegebiete",
+    "scenarios": "Szenarien",
+    "scenario_results": "Szenarien je Gemeinde",
 }
 """Layer-tree names of the attribute tables."""
 

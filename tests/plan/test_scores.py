@@ -115,3 +115,22 @@ def test_sdgs_served_are_those_of_measures_reached(catalogue):
     )
     served = sdgs_served(assessment_table(AREAS, catalogue=catalogue, levels=levels))
     assert served == {"A": [12, 17]}  # level 0 serves nothing (8, 9 not served)
+
+
+def test_the_written_tables_follow_their_schemas(small_district, sources_frame):
+    from flaechen.flag import load_rules
+    from flaechen.layers import load_schema
+    from flaechen.plan.run import assess_areas
+
+    result = assess_areas(
+        small_district,
+        catalogue=load_catalogue(),
+        rules=load_rules(),
+        candidates=small_district["candidates"],
+        sources=sources_frame,
+    )
+    schema = load_schema()
+    assert list(result.assessments.columns) == list(schema.layer("assessments").field_names)
+    area_fields = schema.layer("commercial_areas").field_names
+    assert set(area_fields) <= set(result.areas.columns)
+    assert {"score_umwelt", "score_sozial", "score_wirtschaft", "score_uebergeordnet"} <= set(result.areas.columns)
