@@ -207,6 +207,17 @@ def read_register_sites(out_dir: Path) -> pd.DataFrame | None:
     return pd.DataFrame(pyogrio.read_dataframe(path, layer="sites", read_geometry=False))
 
 
+def _remove_stale(out: Path) -> None:
+    """Remove the sheets and score cards an earlier run wrote (an area may be gone since)."""
+    for pattern in (
+        "bewertung/vorlagen/bewertung_*.xlsx",
+        "bewertung/vorlagen/bewertung_*.csv",
+        "bewertung/steckbrief_*.html",
+    ):
+        for path in out.glob(pattern):
+            path.unlink()
+
+
 def plan_district(
     layers: dict[str, gpd.GeoDataFrame],
     *,
@@ -241,6 +252,7 @@ def plan_district(
             base_dir=base_dir,
         )
         result.assessment = a
+        _remove_stale(out)
         if not a.areas.empty:
             result.files += write_sheets(
                 a.areas,
