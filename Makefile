@@ -33,9 +33,12 @@ render: demo
 test: setup
 	$(PY) -m pytest
 
+# The gates CI runs before the tests: ruff (lint and format), mypy strict on flaechen/, the doctests.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check flaechen tests benchmarks
 	$(VENV)/bin/ruff format --check flaechen tests benchmarks
+	$(VENV)/bin/mypy
+	$(PY) -m pytest --doctest-modules flaechen -q -p no:cacheprovider
 
 bench: setup
 	$(PY) benchmarks/bench_pipeline.py

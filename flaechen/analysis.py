@@ -20,7 +20,7 @@ import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -66,7 +66,7 @@ class Results:
 
 
 def demo_district(
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     *,
     scale: int = 5_000,
     seed: int = 42,
@@ -108,7 +108,7 @@ def _layer_names(gpkg: Path) -> set[str]:
     return {str(name) for name, _ in pyogrio.list_layers(gpkg)}
 
 
-def read_results(gpkg_path: str | os.PathLike) -> Results:
+def read_results(gpkg_path: str | os.PathLike[str]) -> Results:
     """Read municipalities, candidates and (where present) the summary table of a district dataset.
 
     Raises
@@ -143,13 +143,18 @@ def category_colours() -> dict[str, str]:
     """Colour of each candidate category as a hex string, read from `layers/styles/candidates.qml`."""
     root = ET.fromstring((layers_dir() / "styles" / "candidates.qml").read_text(encoding="utf-8"))
     renderer = root.find("renderer-v2")
-    symbols = {s.get("name"): s for s in renderer.find("symbols")}
-    colours = {}
+    symbols_node = renderer.find("symbols") if renderer is not None else None
+    if renderer is None or symbols_node is None:
+        raise ValueError("layers/styles/candidates.qml has no categorised renderer with symbols")
+    symbols = {s.get("name"): s for s in symbols_node}
+    colours: dict[str, str] = {}
     for category in renderer.iter("category"):
         symbol = symbols[category.get("symbol")]
         option = symbol.find(".//layer/Option/Option[@name='color']")
-        r, g, b, _ = (int(v) for v in option.get("value").split(","))
-        colours[category.get("value")] = f"#{r:02x}{g:02x}{b:02x}"
+        if option is None:
+            raise ValueError(f"candidates.qml: symbol {category.get('symbol')!r} has no colour")
+        r, g, b, _ = (int(v) for v in option.get("value", "0,0,0,0").split(","))
+        colours[category.get("value", "")] = f"#{r:02x}{g:02x}{b:02x}"
     return colours
 
 
@@ -281,7 +286,7 @@ def potentials_vs_demand(
     return table
 
 
-def _pyplot():
+def _pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - dev extra

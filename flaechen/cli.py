@@ -19,6 +19,7 @@ from flaechen.errors import ConfigError, FlaechenError
 
 if TYPE_CHECKING:
     from flaechen.config import DistrictConfig
+    from flaechen.pipeline import RunResult
 
 log = logging.getLogger("flaechen")
 
@@ -55,7 +56,7 @@ def _setup_logging(quiet: bool, verbose: bool = False) -> None:
     root.propagate = False
 
 
-def _print_summary(result, *, quiet: bool) -> None:
+def _print_summary(result: RunResult, *, quiet: bool) -> None:
     from flaechen.issues import summarise
 
     ds = result.dataset

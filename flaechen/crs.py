@@ -214,4 +214,4 @@ def reproject(geoms: np.ndarray, choice: TransformationChoice) -> np.ndarray:
     """Reproject an array of shapely geometries with the chosen transformation (vectorised)."""
     if choice.transformer is None:
         return geoms
-    return shapely.transform(geoms, choice.transformer.transform, interleaved=False)
+    return np.asarray(shapely.transform(geoms, choice.transformer.transform, interleaved=False))

@@ -238,7 +238,7 @@ def stroke_arc(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, max_deviation: fl
     --------
     >>> line = stroke_arc(np.array([1.0, 0]), np.array([0.0, 1]), np.array([-1.0, 0]), 0.01)
     >>> len(line), bool(np.allclose(np.hypot(line[:, 0], line[:, 1]), 1))
-    (10, True)
+    (13, True)
     """
     xy0, xy1, xy2 = p0[:2], p1[:2], p2[:2]
     full = np.array_equal(xy0, xy2)

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -36,7 +37,7 @@ def _write_into(
     first = not path.exists()
     for name, gdf in layers.items():
         # Arrow writes about twice as fast as the row-wise path (measured on 100,000 parcels).
-        kwargs: dict = {"layer": name, "driver": "GPKG", "SPATIAL_INDEX": "YES", "use_arrow": True}
+        kwargs: dict[str, Any] = {"layer": name, "driver": "GPKG", "SPATIAL_INDEX": "YES", "use_arrow": True}
         if first:
             kwargs["VERSION"] = GPKG_VERSION
             first = False
@@ -55,7 +56,7 @@ def _write_into(
         pyogrio.write_dataframe(frame, path, **kwargs)
 
 
-def _atomic(target: Path, fill) -> None:
+def _atomic(target: Path, fill: Callable[[Path], None]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".gpkg", dir=target.parent)
     os.close(fd)
@@ -72,7 +73,7 @@ def _atomic(target: Path, fill) -> None:
 
 
 def write_gpkg(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     *,
     layers: Mapping[str, gpd.GeoDataFrame],
     tables: Mapping[str, pd.DataFrame] | None = None,
@@ -106,7 +107,7 @@ def write_gpkg(
 
 
 def update_gpkg(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     *,
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
     tables: Mapping[str, pd.DataFrame] | None = None,

@@ -112,9 +112,9 @@ class _Ctx:
 def _source_crs(ctx: _Ctx) -> CRS:
     declared = resolve_crs(ctx.src.crs, where=ctx.src.key) if ctx.src.crs else None
     file_crs = ctx.sf.file_crs
-    if declared is None and file_crs is None:
-        raise CRSError(f'{ctx.src.key} ({ctx.src.path}): no CRS in the file and none declared; add crs = "EPSG:…"')
     if declared is None:
+        if file_crs is None:
+            raise CRSError(f'{ctx.src.key} ({ctx.src.path}): no CRS in the file and none declared; add crs = "EPSG:…"')
         return file_crs
     if file_crs is None:
         ctx.log_source(
@@ -233,7 +233,7 @@ def _geometry(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             before = shapely.area(geoms[invalid])
             fixed = _polygonal_parts(shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False))
             failed = shapely.is_missing(fixed) | shapely.is_empty(fixed)
-            after = np.where(failed, 0.0, shapely.area(np.where(failed, None, fixed)))
+            after = np.where(failed, 0.0, shapely.area(np.where(failed, np.array(None), fixed)))
             ctx.log(
                 "invalid-geometry",
                 fids[failed],

@@ -335,7 +335,7 @@ def parcel_land_use(parcels: gpd.GeoDataFrame, land_use: gpd.GeoDataFrame) -> pd
     ugeoms = np.asarray(land_use.geometry.array, dtype=object)
     uses = land_use["use"].astype("string").to_numpy(dtype=object, na_value=None)
     valid = ~(shapely.is_missing(ugeoms) | shapely.is_empty(ugeoms)) & np.array([u is not None for u in uses])
-    tree = shapely.STRtree(np.where(valid, ugeoms, None))
+    tree = shapely.STRtree(np.where(valid, ugeoms, np.array(None)))
     p_idx, u_idx = tree.query(pgeoms, predicate="intersects")
     parcel_area = shapely.area(pgeoms)
     area = np.zeros(len(p_idx))

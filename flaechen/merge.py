@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -23,7 +24,7 @@ from flaechen.issues import IssueLog
 log = logging.getLogger(__name__)
 
 
-def concat_layer(frames: Sequence[gpd.GeoDataFrame], *, crs) -> gpd.GeoDataFrame:
+def concat_layer(frames: Sequence[gpd.GeoDataFrame], *, crs: Any) -> gpd.GeoDataFrame:
     """Concatenate canonical frames of one layer (index reset; provenance columns identify features)."""
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -37,7 +38,7 @@ def _near_borders(geoms: np.ndarray, at_home: np.ndarray, boundaries: Mapping[st
     lines = shapely.union_all([shapely.boundary(b) for b in boundaries.values()])
     zone = shapely.buffer(lines, band)
     shapely.prepare(zone)
-    return shapely.intersects(zone, geoms) | ~at_home
+    return np.asarray(shapely.intersects(zone, geoms) | ~at_home)
 
 
 def resolve_border_duplicates(

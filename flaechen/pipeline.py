@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,11 +81,13 @@ class RunResult:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def _read_boundaries(config: DistrictConfig, issues: IssueLog, crs: CRS) -> tuple[gpd.GeoDataFrame, list[dict]]:
+def _read_boundaries(
+    config: DistrictConfig, issues: IssueLog, crs: CRS
+) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
     """Municipality boundaries from [boundaries] and/or per-municipality boundary sources."""
     wanted = {m.ags: m for m in config.municipalities}
-    rows: list[dict] = []
-    accounting: list[dict] = []
+    rows: list[dict[str, Any]] = []
+    accounting: list[dict[str, Any]] = []
     for b, codes in _boundary_groups(config):
         sf = read_source(b)
         frame = sf.frame
@@ -224,7 +226,7 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
     boundaries = dict(zip(municipalities["ags"], municipalities.geometry.array, strict=True))
 
     per_layer: dict[str, list[gpd.GeoDataFrame]] = {name: [] for name in CANONICAL_LAYERS if name != "municipalities"}
-    source_rows: list[dict] = []
+    source_rows: list[dict[str, Any]] = []
     read_counts: dict[str, int] = {}
     sources = _expanded_sources(config, issues)
     for i, src in enumerate(sources):
@@ -293,7 +295,13 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
     )
 
 
-def _accounting(sources, read_counts, layers, issues: pd.DataFrame, boundary_rows: list[dict]) -> pd.DataFrame:
+def _accounting(
+    sources: Sequence[SourceConfig],
+    read_counts: Mapping[str, int],
+    layers: Mapping[str, gpd.GeoDataFrame],
+    issues: pd.DataFrame,
+    boundary_rows: list[dict[str, Any]],
+) -> pd.DataFrame:
     rows = list(boundary_rows)
     rejected = issues[issues["rejected"].fillna(False)]
     for src in sources:
@@ -342,7 +350,7 @@ def _quality(config: DistrictConfig, parcels: gpd.GeoDataFrame, issues: pd.DataF
 
 def write_dataset(
     dataset: DistrictDataset,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     *,
     extra_layers: Mapping[str, gpd.GeoDataFrame] | None = None,
     extra_tables: Mapping[str, pd.DataFrame] | None = None,
@@ -376,7 +384,7 @@ def write_dataset(
 
 def run(
     config: DistrictConfig,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     *,
     progress: Progress | None = None,
     flag: bool = True,

@@ -217,7 +217,7 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
     if info.get("crs") is not None:
         resolve_crs(info["crs"], where=_label(src))
     info["layer_name"] = layer or (info.get("layer_name") if "layer_name" in info else None)
-    return info
+    return dict(info)
 
 
 def expand_source(src: SourceConfig) -> tuple[list[SourceConfig], list[str]]:

@@ -106,7 +106,9 @@ def test_duplicate_ags_and_source_ids_are_reported(tmp_path):
     with pytest.raises(Exception) as info:
         load_config(_write(tmp_path, body))
     assert "AGS 07999001 is declared twice" in str(info.value)
-    assert "source id '07999001-parcels' is already used by municipalities[Ahausen].sources[07999001-parcels]" in str(info.value)
+    assert "source id '07999001-parcels' is already used by municipalities[Ahausen].sources[07999001-parcels]" in str(
+        info.value
+    )
 
 
 def test_unparsable_file_names_the_file(tmp_path):

@@ -26,7 +26,8 @@ def mini(tmp_path):
 
 def test_missing_file_names_the_source_key_and_path(mini):
     _edit(mini, 'path = "sources/a.gpkg"', 'path = "sources/nowhere.gpkg"')
-    with pytest.raises(SourceError, match=r"municipalities\[Ahausen\]\.sources\[a-parcels\] \(.*nowhere\.gpkg\): file not found"):
+    expected = r"municipalities\[Ahausen\]\.sources\[a-parcels\] \(.*nowhere\.gpkg\): file not found"
+    with pytest.raises(SourceError, match=expected):
         build_district(load_config(mini))
 
 
@@ -44,7 +45,8 @@ def test_mapped_field_that_is_not_there_lists_the_fields(mini):
 
 def test_unresolvable_crs_is_a_config_error_naming_the_key(mini):
     _edit(mini, 'crs = "EPSG:25832"\nopen_options', 'crs = "EPSG:99999"\nopen_options')
-    with pytest.raises(ConfigError, match=r"municipalities\[Bedorf\]\.sources\[b-zoning\]\.crs: cannot resolve CRS 'EPSG:99999'"):
+    expected = r"municipalities\[Bedorf\]\.sources\[b-zoning\]\.crs: cannot resolve CRS 'EPSG:99999'"
+    with pytest.raises(ConfigError, match=expected):
         load_config(mini)
 
 
@@ -95,7 +97,7 @@ def test_config_problems_are_all_reported_at_once(tmp_path):
         "district.name: is required; fix: add 'name'",
         "district.crs: 'EPSG:4326' is not a projected CRS in metres; fix: use e.g. EPSG:25832",
         "district.colour: unknown key; fix: remove it; known keys here: name, crs,",
-        'municipalities[0].ags: the AGS is written as a number (7999001), which loses leading zeros; '
+        "municipalities[0].ags: the AGS is written as a number (7999001), which loses leading zeros; "
         'fix: quote it: "07999001"',
         "municipalities[0].name: is required",
         "municipalities[0].boundary: no boundary; fix: declare [boundaries]",

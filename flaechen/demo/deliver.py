@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -47,7 +48,7 @@ _BETA_GRIDS = ("de_adv_BETA2007.tif", "BETA2007.gsb")
 class Manifest:
     """Planted defects and notes collected while writing the sources."""
 
-    defects: list[dict] = field(default_factory=list)
+    defects: list[dict[str, Any]] = field(default_factory=list)
     transformation: str = ""
 
     def add(self, source_id: str, feature_id: str | None, issue_type: str, detail: str) -> None:
@@ -63,7 +64,8 @@ def _find_beta2007() -> Path | None:
     dirs = [Path(d) for d in pyproj.datadir.get_data_dir().split(os.pathsep) if d]
     for env in ("PROJ_DATA", "PROJ_LIB"):
         dirs += [Path(d) for d in os.environ.get(env, "").split(os.pathsep) if d]
-    dirs += [Path(pyproj.datadir.get_user_data_dir()), Path("/usr/share/proj"), Path("/usr/local/share/proj")]
+    user_dir = pyproj.datadir.get_user_data_dir()  # type: ignore[attr-defined]  # pyproj does not re-export it
+    dirs += [Path(user_dir), Path("/usr/share/proj"), Path("/usr/local/share/proj")]
     for name in _BETA_GRIDS:
         for d in dirs:
             if (d / name).is_file():
@@ -103,7 +105,7 @@ def _transform(geoms: np.ndarray, transformer: pyproj.Transformer) -> np.ndarray
         x, y = transformer.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(geoms, fn)
+    return np.asarray(shapely.transform(geoms, fn))
 
 
 def _to_crs(gdf: gpd.GeoDataFrame, crs: str, gk: pyproj.Transformer) -> gpd.GeoDataFrame:
@@ -191,7 +193,7 @@ _BES_LABEL = {
 _ALLG_LABEL = {1000: "W", 2000: "M", 3000: "G", 4000: "S"}
 
 
-def _label(values: pd.Series, mapping: dict) -> list:
+def _label(values: pd.Series, mapping: dict[int, str]) -> list[Any]:
     return [None if pd.isna(v) else mapping[int(v)] for v in values]
 
 
@@ -224,7 +226,7 @@ def _plots(df: pd.DataFrame, kind: str = "res") -> np.ndarray:
     # single quadrilaterals only (not the multipart plots): the bow-tie defect reorders their corners
     quad_ok = df["_q0x"].notna().to_numpy() & (shapely.get_num_coordinates(df["geometry"].to_numpy()) == 5)
     quad_ok &= shapely.get_type_id(df["geometry"].to_numpy()) == 3
-    return (df["_kind"].to_numpy() == kind) & quad_ok & (df["_site"].to_numpy() < 0)
+    return np.asarray((df["_kind"].to_numpy() == kind) & quad_ok & (df["_site"].to_numpy() < 0))
 
 
 # ---------------------------------------------------------------------------------------------- municipalities
@@ -681,8 +683,8 @@ def _steinbuechel(ctx: _Ctx) -> None:
                 "objekt_id": z["zoning_id"],
                 "plantyp": z["plan_type"],
                 "plan": z["plan_name"],
-                "gebietsart": np.where(z["plan_type"] == "FNP", None, labels),
-                "flaechenart": np.where(z["plan_type"] == "FNP", labels, None),
+                "gebietsart": np.where(z["plan_type"] == "FNP", np.array(None), labels),
+                "flaechenart": np.where(z["plan_type"] == "FNP", labels, np.array(None)),
                 "grz": z["grz"],
                 "gfz": z["gfz"],
                 "geschosse": z["storeys"],

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -53,7 +54,7 @@ QUAD_COLUMNS = tuple(f"_q{k}{axis}" for k in range(4) for axis in "xy")
 """Helper columns: the four corners of a plot as built (NaN where the parcel was clipped or is no plot)."""
 
 # quarter kinds: local grid (columns, rows of blocks), plots per block row (choices), plot spread
-_KINDS = {
+_KINDS: dict[str, dict[str, Any]] = {
     "res": {"grid": (2, 4), "k": (6, 7, 8), "spread": 0.35},
     "mix": {"grid": (2, 4), "k": (6, 7, 8), "spread": 0.6},
     "com": {"grid": (2, 2), "k": (3, 4, 5), "spread": 0.4},
@@ -153,12 +154,12 @@ def municipality_boundaries(scale: int, seed: int) -> gpd.GeoDataFrame:
 class _Parts:
     """Parcels of one municipality under construction (columns of equal length)."""
 
-    geometry: list
-    kind: list
-    quarter: list
-    block: list
-    row: list
-    quad: list  # (k, 4, 2) plot corners for plots, NaN otherwise
+    geometry: list[Any]
+    kind: list[Any]
+    quarter: list[Any]
+    block: list[Any]
+    row: list[Any]
+    quad: list[Any]  # (k, 4, 2) plot corners for plots, NaN otherwise
 
     @classmethod
     def empty(cls) -> _Parts:
@@ -166,13 +167,13 @@ class _Parts:
 
     def add(
         self,
-        geoms: NDArray,
-        kind: str | NDArray,
+        geoms: NDArray[Any],
+        kind: str | NDArray[Any],
         *,
-        quarter: NDArray | int = -1,
-        block: NDArray | int = -1,
-        row: NDArray | int = -1,
-        quad: NDArray | None = None,
+        quarter: NDArray[Any] | int = -1,
+        block: NDArray[Any] | int = -1,
+        row: NDArray[Any] | int = -1,
+        quad: NDArray[Any] | None = None,
     ) -> None:
         k = len(geoms)
         self.geometry.append(np.asarray(geoms, dtype=object))
@@ -196,18 +197,20 @@ class _Parts:
         )
 
 
-def _axes(angle: float) -> tuple[NDArray, NDArray]:
+def _axes(angle: float) -> tuple[NDArray[Any], NDArray[Any]]:
     return np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
 
 
-def _core_lines(rng: np.random.Generator, core: int) -> NDArray:
+def _core_lines(rng: np.random.Generator, core: int) -> NDArray[Any]:
     """Positions of the ``core + 1`` grid lines around the settlement core, centred on 0."""
     inner = -core * QUARTER / 2 + QUARTER * np.arange(core + 1)
     inner[1:-1] += rng.uniform(-12, 12, core - 1)
     return inner
 
 
-def _lines(rng: np.random.Generator, inner: NDArray, lo: float, hi: float, spacing: float) -> tuple[NDArray, int]:
+def _lines(
+    rng: np.random.Generator, inner: NDArray[Any], lo: float, hi: float, spacing: float
+) -> tuple[NDArray[Any], int]:
     """Grid line positions: the core lines ``inner``, then open spacing out to [lo, hi].
 
     Returns positions and the index of the first core line.
@@ -251,7 +254,9 @@ def _clip(frame: pd.DataFrame, poly: shapely.Polygon) -> pd.DataFrame:
     return pd.concat([frame.loc[inside], crossing], ignore_index=True)
 
 
-def _open_land(rng: np.random.Generator, cells: NDArray, cell_kind: NDArray, small: NDArray, out: _Parts) -> None:
+def _open_land(
+    rng: np.random.Generator, cells: NDArray[Any], cell_kind: NDArray[Any], small: NDArray[Any], out: _Parts
+) -> None:
     """Cut open cells into fields, grassland and forest parcels (1–6 per cell; 1–2 in ``small`` cells)."""
     n = len(cells)
     if n == 0:
@@ -278,8 +283,8 @@ def _stream(
     rng: np.random.Generator,
     frame: pd.DataFrame,
     *,
-    centre: NDArray,
-    axes: tuple[NDArray, NDArray],
+    centre: NDArray[Any],
+    axes: tuple[NDArray[Any], NDArray[Any]],
     x_range: tuple[float, float],
     core_half: float,
 ) -> pd.DataFrame:
@@ -315,7 +320,7 @@ def _stream(
     return pd.concat([frame, water_rows], ignore_index=True)
 
 
-def _polygonal(geoms: NDArray, *, min_area: float) -> NDArray:
+def _polygonal(geoms: NDArray[Any], *, min_area: float) -> NDArray[Any]:
     """The polygon parts of each overlay result (lines and points dropped), as Polygon or MultiPolygon.
 
     Parts smaller than ``min_area`` are dropped; results without parts become None.
@@ -367,8 +372,8 @@ class _Muni:
 
     parcels: pd.DataFrame
     quarters: pd.DataFrame  # quarter polygons with kind, quarter index
-    reserves: NDArray  # open cell polygons zoned as Außenreserve
-    military: NDArray  # open cell polygons of a former military site
+    reserves: NDArray[Any]  # open cell polygons zoned as Außenreserve
+    military: NDArray[Any]  # open cell polygons of a former military site
 
 
 def settlement_share(scale: int) -> float:
@@ -399,8 +404,8 @@ def _build_municipality(spec: MunicipalitySpec, poly: shapely.Polygon, budget: i
     ncx = int(np.ceil(np.sqrt(nq * 1.2)))
     ncy = int(np.ceil(nq / ncx))
     rng_core = np.random.default_rng([seed, spec.number, 11])
-    core_i, core_j = np.meshgrid(np.arange(ncx), np.arange(ncy), indexing="ij")
-    core_i, core_j = core_i.ravel(), core_j.ravel()
+    grid_i, grid_j = np.meshgrid(np.arange(ncx), np.arange(ncy), indexing="ij")
+    core_i, core_j = grid_i.ravel(), grid_j.ravel()
     qx = (core_i + 0.5 - ncx / 2) * QUARTER
     qy = (core_j + 0.5 - ncy / 2) * QUARTER
     dist = np.hypot(qx, qy * 1.1) + rng_core.uniform(0, 40, qx.size)
@@ -424,7 +429,7 @@ def _build_municipality(spec: MunicipalitySpec, poly: shapely.Polygon, budget: i
     inner_x, inner_y = _core_lines(rng_cj, ncx), _core_lines(rng_cj, ncy)
     core_jitter = rng_cj.uniform(-6, 6, (ncx + 1, ncy + 1, 2))
     settlement = None
-    best: tuple | None = None
+    best: tuple[Any, ...] | None = None
     tried: list[tuple[float, float]] = []
     for attempt in range(6):
         rng_open = np.random.default_rng([seed, spec.number, 12])
@@ -518,7 +523,7 @@ def _build_municipality(spec: MunicipalitySpec, poly: shapely.Polygon, budget: i
 _SNAPPED_KINDS = ("street", "road", "track", "field", "grass", "forest", "water", "military", "enclave")
 
 
-def _junction_vertices(geoms: NDArray, kind: NDArray, *, tolerance: float = 1e-4) -> NDArray:
+def _junction_vertices(geoms: NDArray[Any], kind: NDArray[Any], *, tolerance: float = 1e-4) -> NDArray[Any]:
     """Insert the neighbours' corner points into streets, tracks and open-land parcels.
 
     Plots of a block and fields of a cell meet at shared corners, but a street or a neighbouring
@@ -552,7 +557,9 @@ def _junction_vertices(geoms: NDArray, kind: NDArray, *, tolerance: float = 1e-4
     return out
 
 
-def _settlement(rng: np.random.Generator, qcells: NDArray, qkind: NDArray) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _settlement(
+    rng: np.random.Generator, qcells: NDArray[Any], qkind: NDArray[Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cut quarters into blocks, residential streets and plots."""
     out = _Parts.empty()
     quads = geo.quad_coords(qcells)
@@ -656,7 +663,7 @@ def build_truth(*, scale: int, seed: int) -> Truth:
 # ---------------------------------------------------------------------------------------------- attributes
 
 
-def _person(rng: np.random.Generator, n: int) -> NDArray:
+def _person(rng: np.random.Generator, n: int) -> NDArray[Any]:
     first = np.asarray(FIRST_NAMES, dtype=object)[rng.integers(len(FIRST_NAMES), size=n)]
     last = np.asarray(LAST_NAMES, dtype=object)[rng.integers(len(LAST_NAMES), size=n)]
     names = last + ", " + first
@@ -667,7 +674,7 @@ def _person(rng: np.random.Generator, n: int) -> NDArray:
         + " – "
         + np.asarray(LAST_NAMES, dtype=object)[rng.integers(len(LAST_NAMES), size=int(heirs.sum()))]
     )
-    return names
+    return np.asarray(names)
 
 
 def _parcel_attributes(
@@ -772,11 +779,11 @@ def _brownfields(
     """Pick a few brownfield sites (whole blocks or plots) and mark their parcels; returns the register."""
     kind = parcels["_kind"].to_numpy()
     block = parcels["_block"].to_numpy()
-    sites: list[dict] = []
+    sites: list[dict[str, Any]] = []
     parcels = parcels.copy()
     parcels["_site"] = -1
 
-    def add_site(mask: NDArray, former: str, name: str) -> None:
+    def add_site(mask: NDArray[Any], former: str, name: str) -> None:
         idx = len(sites)
         parcels.loc[mask, "_site"] = idx
         geom = shapely.union_all(parcels.loc[mask, "geometry"].to_numpy(), grid_size=None)
@@ -869,13 +876,13 @@ def _buildings(rng: np.random.Generator, spec: MunicipalitySpec, parcels: pd.Dat
     parts = []
 
     def footprint(
-        mask: NDArray,
+        mask: NDArray[Any],
         u0: float,
         u1: float,
         v0: float,
         v1: float,
-        function: str | NDArray,
-        storeys: NDArray,
+        function: str | NDArray[Any],
+        storeys: NDArray[Any],
         jitter: float = 0.05,
     ) -> None:
         idx = np.flatnonzero(mask)

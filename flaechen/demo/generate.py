@@ -5,7 +5,7 @@ Examples
 >>> from pathlib import Path
 >>> from flaechen.demo import generate_demo
 >>> config = generate_demo(Path("out/demo"), scale=5_000)  # doctest: +SKIP
->>> config.name
+>>> config.name  # doctest: +SKIP
 'district.toml'
 """
 
@@ -64,7 +64,7 @@ def _finished(out_dir: Path, *, scale: int, seed: int) -> bool:
         info = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return (
+    return bool(
         info.get("version") == GENERATOR_VERSION
         and info.get("scale") == scale
         and info.get("seed") == seed

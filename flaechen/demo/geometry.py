@@ -18,6 +18,7 @@ as on a quarter's edges. The municipality grid's outline lies outside the munici
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -71,7 +72,7 @@ class Grid:
         return xp, xm, yp, ym
 
 
-def _corner(grid: Grid, dirs: tuple, b: IntArray, i: IntArray, j: IntArray, sx: int, sy: int) -> FloatArray:
+def _corner(grid: Grid, dirs: tuple[Any, ...], b: IntArray, i: IntArray, j: IntArray, sx: int, sy: int) -> FloatArray:
     """Corner next to node ``(b, i, j)`` on side ``(sx, sy)`` (each -1 or +1).
 
     The node is moved by the half-width of the line between columns along the line between rows, and
@@ -81,7 +82,7 @@ def _corner(grid: Grid, dirs: tuple, b: IntArray, i: IntArray, j: IntArray, sx: 
     xp, xm, yp, ym = dirs
     ux = (xp if sx > 0 else xm)[b, i, j]
     uy = (yp if sy > 0 else ym)[b, i, j]
-    return grid.nodes[b, i, j] + grid.hx[b, i][..., None] * ux + grid.hy[b, j][..., None] * uy
+    return np.asarray(grid.nodes[b, i, j] + grid.hx[b, i][..., None] * ux + grid.hy[b, j][..., None] * uy)
 
 
 def _rings_to_polygons(coords: FloatArray) -> NDArray[np.object_]:
@@ -92,7 +93,7 @@ def _rings_to_polygons(coords: FloatArray) -> NDArray[np.object_]:
     closed = np.concatenate([coords, coords[:, :1]], axis=1)
     rings = shapely.linearrings(closed.reshape(-1, 2), indices=np.repeat(np.arange(k), p + 1))
     polys = shapely.polygons(rings)
-    return shapely.remove_repeated_points(polys, tolerance=0.0)
+    return np.asarray(shapely.remove_repeated_points(polys, tolerance=0.0))
 
 
 def blocks(grid: Grid) -> Pieces:
@@ -186,7 +187,7 @@ def horizontal_streets(grid: Grid, *, max_run: int = 1) -> Pieces:
     # runs must start after every column line with a street; batch items with equal widths go together
     hx_key = [tuple(r) for r in (grid.hx > 0)]
     hy_key = [tuple(r) for r in (grid.hy > 0)]
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[tuple[Any, ...], list[int]] = {}
     for b in range(bn):
         groups.setdefault((hx_key[b], hy_key[b]), []).append(b)
     for (hx_pos, hy_pos), members in groups.items():
@@ -216,7 +217,7 @@ def horizontal_streets(grid: Grid, *, max_run: int = 1) -> Pieces:
     return _concat(geoms, bs, cs, rs)
 
 
-def _concat(geoms: list, bs: list, cs: list, rs: list) -> Pieces:
+def _concat(geoms: list[Any], bs: list[Any], cs: list[Any], rs: list[Any]) -> Pieces:
     if not geoms:
         empty = np.empty(0, dtype=np.int64)
         return Pieces(np.empty(0, dtype=object), empty, empty, empty)
@@ -270,7 +271,7 @@ def quad_coords(polys: NDArray[np.object_]) -> FloatArray:
     """
     ext = shapely.get_exterior_ring(polys)
     coords = shapely.get_coordinates(ext).reshape(len(polys), 5, 2)
-    return coords[:, :4]
+    return np.asarray(coords[:, :4])
 
 
 def subdivide(
@@ -310,4 +311,4 @@ def wiggly_line(
     offset -= offset[0] * (1 - t) + offset[-1] * t
     offset *= amplitude / max(np.abs(offset).max(), 1e-9)
     offset += rng.normal(0, amplitude * 0.02, t.size) * (t > 0) * (t < 1)
-    return start + t[:, None] * d + offset[:, None] * normal
+    return np.asarray(start + t[:, None] * d + offset[:, None] * normal)

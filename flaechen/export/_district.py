@@ -48,7 +48,7 @@ class Contents:
         return tuple(name for name, _ in self.layers)
 
 
-def resolve_gpkg(path: str | os.PathLike) -> Path:
+def resolve_gpkg(path: str | os.PathLike[str]) -> Path:
     """Return the district GeoPackage for an output folder or a GeoPackage path.
 
     Raises

@@ -85,7 +85,7 @@ def _district_crs(gpkg: Path) -> str:
             f"{gpkg}: the layers are in {len(found)} CRSs ({', '.join(sorted(found)) or 'none'}); "
             "give the district CRS with --crs"
         )
-    return found.pop()
+    return str(found.pop())
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from flaechen.export._district import contents, read_layer, read_table, resolve_gpkg
@@ -39,7 +40,7 @@ def _atomic_write(target: Path, write: Callable[[str], object]) -> None:
         raise
 
 
-def to_parquet(gpkg_path: str | os.PathLike, out_dir: str | os.PathLike) -> list[Path]:
+def to_parquet(gpkg_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write every layer and table of a district GeoPackage as (Geo)Parquet.
 
     Parameters
@@ -71,8 +72,8 @@ def to_parquet(gpkg_path: str | os.PathLike, out_dir: str | os.PathLike) -> list
         target = target_dir / f"{name}.parquet"
         _atomic_write(
             target,
-            lambda tmp, frame=frame: frame.to_parquet(
-                tmp,
+            partial(
+                frame.to_parquet,
                 index=False,
                 compression="zstd",
                 schema_version=GEOPARQUET_VERSION,
@@ -84,7 +85,7 @@ def to_parquet(gpkg_path: str | os.PathLike, out_dir: str | os.PathLike) -> list
     for name in found.tables:
         table = read_table(gpkg, name)
         target = target_dir / f"{name}.parquet"
-        _atomic_write(target, lambda tmp, t=table: t.to_parquet(tmp, index=False, compression="zstd"))
+        _atomic_write(target, partial(table.to_parquet, index=False, compression="zstd"))
         log.info("wrote %s (%d rows)", target, len(table))
         written.append(target)
     return written

@@ -124,8 +124,8 @@ def _redact(conninfo: str) -> tuple[str, str | None]:
             "service=NAME (pg_service.conf) or env"
         ) from exc
     password = params.pop("password", None)
-    shown = make_conninfo(**{k: v for k, v in params.items() if v is not None})
-    return shown or "libpq defaults", password
+    shown = make_conninfo("", **{k: str(v) for k, v in params.items() if v is not None})
+    return shown or "libpq defaults", None if password is None else str(password)
 
 
 def resolve_target(dsn_or_service: str, *, environ: dict[str, str] | None = None) -> Target:
@@ -294,7 +294,7 @@ def collect_tables(gpkg: Path) -> list[Table]:
 
 def _ewkb(frame: gpd.GeoDataFrame, srid: int) -> list[str | None]:
     geoms = shapely.set_srid(frame.geometry.values.to_numpy(), srid)
-    return shapely.to_wkb(geoms, hex=True, include_srid=True).tolist()
+    return list(shapely.to_wkb(geoms, hex=True, include_srid=True).tolist())
 
 
 def _python_value(value: Any) -> Any:
@@ -448,10 +448,12 @@ def _store_styles(conn: psycopg.Connection, cur: psycopg.Cursor, schema: str, ta
     try:
         with conn.transaction():  # a savepoint: a failure here undoes the styles only
             cur.execute("SELECT to_regclass('layer_styles') IS NOT NULL")
-            if not cur.fetchone()[0]:
+            exists = cur.fetchone()
+            if not (exists and exists[0]):
                 cur.execute(_QGIS_STYLE_TABLE)
             cur.execute("SELECT current_database()")
-            (database,) = cur.fetchone()
+            row = cur.fetchone()
+            database = row[0] if row else None
             for table in styled:
                 where = (database, schema, table.name, table.geometry)
                 cur.execute(
@@ -482,7 +484,7 @@ def _store_styles(conn: psycopg.Connection, cur: psycopg.Cursor, schema: str, ta
 
 
 def to_postgis(
-    gpkg_path: str | os.PathLike,
+    gpkg_path: str | os.PathLike[str],
     dsn_or_service: str,
     *,
     schema: str = "flaechen",

@@ -253,8 +253,8 @@ def project_document(gpkg: Path, qgz_dir: Path, *, crs: CRS, title: str = DEFAUL
 
 
 def write_qgis_project(
-    gpkg_path: str | os.PathLike,
-    qgz_path: str | os.PathLike | None = None,
+    gpkg_path: str | os.PathLike[str],
+    qgz_path: str | os.PathLike[str] | None = None,
     *,
     crs: str | CRS,
     title: str | None = None,
@@ -314,5 +314,6 @@ def write_qgis_project(
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    log.info("wrote QGIS project %s (%d layers)", target, len(root.find("projectlayers") or []))
+    project_layers = root.find("projectlayers")
+    log.info("wrote QGIS project %s (%d layers)", target, 0 if project_layers is None else len(project_layers))
     return target

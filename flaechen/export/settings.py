@@ -119,7 +119,7 @@ def parse_export_section(section: ExportSettings | Mapping[str, Any] | None) -> 
     return validate(ExportSettings, dict(section or {}), prefix="export")
 
 
-def run_exports(gpkg_path: str | os.PathLike, settings: ExportSettings) -> list[Path]:
+def run_exports(gpkg_path: str | os.PathLike[str], settings: ExportSettings) -> list[Path]:
     """Run the exports `settings` ask for on a district GeoPackage; return the files written.
 
     The GeoParquet folder is resolved against the GeoPackage's folder (the output folder).

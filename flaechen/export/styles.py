@@ -53,7 +53,7 @@ def styles_dir() -> Path:
     return layers_dir() / "styles"
 
 
-def available_styles(directory: str | os.PathLike | None = None) -> dict[str, Path]:
+def available_styles(directory: str | os.PathLike[str] | None = None) -> dict[str, Path]:
     """Map layer names to their QML style files.
 
     Parameters
@@ -65,7 +65,7 @@ def available_styles(directory: str | os.PathLike | None = None) -> dict[str, Pa
     return {path.stem: path for path in sorted(root.glob("*.qml"))}
 
 
-def read_qml(path: str | os.PathLike) -> str:
+def read_qml(path: str | os.PathLike[str]) -> str:
     """Read a QML file and check that it is a QGIS style document.
 
     Raises
@@ -111,9 +111,9 @@ def _ensure_table(db: sqlite3.Connection) -> None:
 
 
 def style_gpkg(
-    gpkg_path: str | os.PathLike,
+    gpkg_path: str | os.PathLike[str],
     *,
-    styles: str | os.PathLike | None = None,
+    styles: str | os.PathLike[str] | None = None,
 ) -> None:
     """Embed the QGIS styles of `layers/styles/` as each layer's default style in a GeoPackage.
 

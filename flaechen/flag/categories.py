@@ -61,7 +61,7 @@ STATE_LABELS = {
 
 
 def _f(series: pd.Series, fill: float = 0.0) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").astype("Float64").fillna(fill).to_numpy(dtype=float)
+    return np.asarray(pd.to_numeric(series, errors="coerce").astype("Float64").fillna(fill).to_numpy(dtype=float))
 
 
 def building_land(measures: pd.DataFrame, *, rules: Rules) -> np.ndarray:
@@ -72,7 +72,7 @@ def building_land(measures: pd.DataFrame, *, rules: Rules) -> np.ndarray:
     if "dominant_use" in measures.columns and "zoning.excluded_uses" in rules:
         excluded = measures["dominant_use"].astype("string").isin(list(rules["zoning.excluded_uses"]))
         land &= ~excluded.fillna(False).to_numpy(dtype=bool)
-    return land
+    return np.asarray(land)
 
 
 def rule_masks(measures: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
@@ -115,14 +115,14 @@ def _num(m: pd.DataFrame, name: str) -> np.ndarray:
     """A numeric column as float64 (NaN where missing or absent)."""
     if name not in m.columns:
         return np.full(len(m), np.nan)
-    return pd.to_numeric(m[name], errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(pd.to_numeric(m[name], errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan))
 
 
 def _txt(m: pd.DataFrame, name: str) -> list[Any]:
     """A text column as str or None."""
     if name not in m.columns:
         return [None] * len(m)
-    return m[name].astype("string").to_numpy(dtype=object, na_value=None).tolist()
+    return list(m[name].astype("string").to_numpy(dtype=object, na_value=None).tolist())
 
 
 def _js(values: Any) -> list[str]:

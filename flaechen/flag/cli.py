@@ -17,7 +17,7 @@ from pathlib import Path
 from flaechen.errors import SourceError
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``flag`` subcommand to the ``flaechen`` command."""
     p = subparsers.add_parser(
         "flag",

@@ -170,7 +170,16 @@ def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.repeat(starts, counts) + offset, run
 
 
-def _clip_stage(x, y, ring, ax, ay, bx, by, s):
+def _clip_stage(
+    x: np.ndarray,
+    y: np.ndarray,
+    ring: np.ndarray,
+    ax: np.ndarray,
+    ay: np.ndarray,
+    bx: np.ndarray,
+    by: np.ndarray,
+    s: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Clip open rings (grouped by `ring`) against the half-plane left of a → b (right where s = -1)."""
     m = len(x)
     new = np.ones(m, dtype=bool)
@@ -202,7 +211,7 @@ def _clip_stage(x, y, ring, ax, ay, bx, by, s):
     return ox, oy, np.repeat(ring, n_emit)
 
 
-def _ring_areas(x, y, ring, nrings):
+def _ring_areas(x: np.ndarray, y: np.ndarray, ring: np.ndarray, nrings: int) -> np.ndarray:
     m = len(x)
     if m == 0:
         return np.zeros(nrings)

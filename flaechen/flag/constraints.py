@@ -43,7 +43,7 @@ from rasterio.transform import Affine
 from flaechen.errors import CRSError, SourceError
 from flaechen.flag.metrics import AREA_EPSILON
 from flaechen.flag.overlay import Overlaps
-from flaechen.flag.settings import ConstraintSpec, FlagSettings, parse_flag_section
+from flaechen.flag.settings import FlagSettings, RasterConstraintSpec, VectorConstraintSpec, parse_flag_section
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def _same_crs(a: Any, b: Any) -> bool:
     return CRS.from_user_input(a) == CRS.from_user_input(b)
 
 
-def _read_vector(spec: ConstraintSpec, crs: Any) -> VectorConstraint:
+def _read_vector(spec: VectorConstraintSpec, crs: Any) -> VectorConstraint:
     options: dict[str, Any] = {}
     if spec.path.suffix.lower() in (".gml", ".xml"):
         options["WRITE_GFS"] = "NO"  # never write a .gfs sidecar next to the source
@@ -137,14 +137,14 @@ def _read_vector(spec: ConstraintSpec, crs: Any) -> VectorConstraint:
     return VectorConstraint(
         name=spec.name,
         effect=spec.effect,
-        label=spec.label,
+        label=spec.label or spec.name,
         geometries=geoms,
         min_share=spec.min_share,
         extent=extent,
     )
 
 
-def _open_raster(spec: ConstraintSpec, crs: Any) -> RasterConstraint:
+def _open_raster(spec: RasterConstraintSpec, crs: Any) -> RasterConstraint:
     try:
         with rasterio.open(spec.path) as src:
             raster_crs = src.crs
@@ -170,14 +170,14 @@ def _open_raster(spec: ConstraintSpec, crs: Any) -> RasterConstraint:
     return RasterConstraint(
         name=spec.name,
         effect=spec.effect,
-        label=spec.label,
+        label=spec.label or spec.name,
         path=spec.path,
         band=spec.band,
         derive=spec.derive,
         statistic=spec.statistic,
         above=spec.above,
         below=spec.below,
-        unit=spec.unit,
+        unit=spec.unit or "",
         min_valid_share=spec.min_valid_share,
     )
 
@@ -211,7 +211,7 @@ def load_constraints(
     settings = parse_flag_section(flag_section, base_dir=Path(base_dir))
     out: list[Constraint] = []
     for spec in settings.constraints:
-        out.append(_read_vector(spec, crs) if spec.kind == "vector" else _open_raster(spec, crs))
+        out.append(_read_vector(spec, crs) if isinstance(spec, VectorConstraintSpec) else _open_raster(spec, crs))
         log.info("constraint %r (%s, %s) from %s", spec.name, spec.kind, spec.effect, spec.path)
     return out
 
@@ -250,7 +250,7 @@ def _slope(z: np.ndarray, xres: float, yres: float, *, degrees: bool) -> np.ndar
         return np.full(z.shape, np.nan)
     dzdy, dzdx = np.gradient(z, yres, xres)
     rise = np.hypot(dzdx, dzdy)
-    return np.degrees(np.arctan(rise)) if degrees else rise * 100.0
+    return np.asarray(np.degrees(np.arctan(rise)) if degrees else rise * 100.0)
 
 
 def raster_status(

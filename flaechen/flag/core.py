@@ -210,7 +210,7 @@ def _bbox_centres(geoms: np.ndarray) -> np.ndarray:
 
 def measures_from_overlaps(
     layers: Mapping[str, gpd.GeoDataFrame],
-    overlaps: Mapping,
+    overlaps: Mapping[str, Any],
     *,
     rules: Rules,
     parcel_area: np.ndarray,

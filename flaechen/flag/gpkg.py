@@ -35,7 +35,7 @@ OUTPUT_LAYER = "candidates"
 OUTPUT_TABLES = ("summary", "rules", "parcel_measures")
 
 
-def read_district(gpkg_path: str | os.PathLike) -> dict[str, gpd.GeoDataFrame]:
+def read_district(gpkg_path: str | os.PathLike[str]) -> dict[str, gpd.GeoDataFrame]:
     """Read the canonical layers of a district GeoPackage, with the schema's nullable dtypes.
 
     Raises
@@ -62,7 +62,7 @@ def read_district(gpkg_path: str | os.PathLike) -> dict[str, gpd.GeoDataFrame]:
 
 
 def flag_gpkg(
-    gpkg_path: str | os.PathLike,
+    gpkg_path: str | os.PathLike[str],
     *,
     flag_section: FlagSettings | Mapping[str, Any] | None = None,
     base_dir: Path | None = None,

@@ -89,20 +89,32 @@ def building_density(
         total = _window_sums_dense(bx - x0, by - y0, weights, px - x0, py - y0, int(nx), int(ny), width, half)
     else:
         total = _window_sums_sparse(bx, by, weights, px, py, width, half)
-    return np.maximum(total, 0.0) / (width * width * cell * cell)
+    return np.asarray(np.maximum(total, 0.0) / (width * width * cell * cell))
 
 
-def _window_sums_dense(bx, by, weights, px, py, nx: int, ny: int, width: int, half: int) -> np.ndarray:
+def _window_sums_dense(
+    bx: np.ndarray,
+    by: np.ndarray,
+    weights: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    nx: int,
+    ny: int,
+    width: int,
+    half: int,
+) -> np.ndarray:
     """Window sums through a summed-area table over the grid (districts of ordinary size)."""
     grid = np.bincount(bx * ny + by, weights=weights, minlength=nx * ny).reshape(nx, ny)
     table = np.zeros((nx + 1, ny + 1))
     table[1:, 1:] = grid.cumsum(axis=0).cumsum(axis=1)
     xa, ya = px - half, py - half
     xb, yb = xa + width, ya + width
-    return table[xb, yb] - table[xa, yb] - table[xb, ya] + table[xa, ya]
+    return np.asarray(table[xb, yb] - table[xa, yb] - table[xb, ya] + table[xa, ya])
 
 
-def _window_sums_sparse(bx, by, weights, px, py, width: int, half: int) -> np.ndarray:
+def _window_sums_sparse(
+    bx: np.ndarray, by: np.ndarray, weights: np.ndarray, px: np.ndarray, py: np.ndarray, width: int, half: int
+) -> np.ndarray:
     """Window sums by looking up each neighbouring cell among the occupied ones (any extent)."""
     keys, inverse = np.unique(_keys(bx, by), return_inverse=True)
     sums = np.bincount(inverse, weights=weights, minlength=len(keys))

@@ -169,7 +169,7 @@ def zoning_features(zoning: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
     for ratio in ("grz", "gfz"):
         plan = _column(zoning, ratio, "Float64")
         fallback = baugebiet.map(rules[f"zoning.{ratio}_baunvo"]).astype("Float64")
-        source = np.where(plan.notna(), SOURCE_PLAN, np.where(fallback.notna(), SOURCE_BAUNVO, None))
+        source = np.where(plan.notna(), SOURCE_PLAN, np.where(fallback.notna(), SOURCE_BAUNVO, np.array(None)))
         cols[ratio] = plan.fillna(fallback)
         cols[f"{ratio}_source"] = pd.Series(source, dtype="string")
     return pd.DataFrame(cols).reset_index(drop=True)

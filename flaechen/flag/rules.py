@@ -129,7 +129,7 @@ def default_rules_path() -> Path:
     return layers_dir() / "rules.yaml"
 
 
-def _flatten(raw: Mapping[str, Any], prefix: str, out: dict[str, Any], defaults: Mapping) -> None:
+def _flatten(raw: Mapping[str, Any], prefix: str, out: dict[str, Any], defaults: Mapping[str, Any]) -> None:
     """Flatten nested overrides to dotted keys, stopping at known parameters."""
     for k, v in raw.items():
         key = f"{prefix}{k}"

@@ -20,7 +20,7 @@ False
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,7 +118,7 @@ class Catalogue(_Model):
         """Every measure id, in catalogue order."""
         return [m.id for _, _, m in self.walk()]
 
-    def walk(self):
+    def walk(self) -> Iterator[tuple[Theme, SubTheme, Measure]]:
         """Yield ``(theme, subtheme, measure)`` in catalogue order."""
         for t in self.themes:
             for s in t.subthemes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -35,7 +35,7 @@ class PlanTables:
     scenario_results: pd.DataFrame | None
 
 
-def read_plan(gpkg_path: str | os.PathLike) -> PlanTables:
+def read_plan(gpkg_path: str | os.PathLike[str]) -> PlanTables:
     """Read ``commercial_areas``, ``assessments``, ``assessment_scores``, ``scenarios``, ``scenario_results``.
 
     Raises
@@ -74,7 +74,7 @@ def score_overview(scores: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def _pyplot():
+def _pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - dev extra

@@ -21,7 +21,7 @@ from pathlib import Path
 from flaechen.errors import SourceError
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``plan`` subcommand to the ``flaechen`` command."""
     p = subparsers.add_parser(
         "plan",

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -133,7 +133,7 @@ class _LandUse:
     def measure(self, area: Any, ags: list[str]) -> tuple[float, float, float, str] | None:
         """(traffic m², green m², open m², data) or None where no land use is known for the area."""
         sums = {"traffic": 0.0, "green": 0.0, "open": 0.0}
-        if self.lu is not None and all(a in self.lu_ags for a in ags):
+        if self.lu is not None and self.lu_tree is not None and all(a in self.lu_ags for a in ags):
             idx = self.lu_tree.query(area, predicate="intersects")
             inside = shapely.area(shapely.intersection(self.lu_geoms[idx], area))
             for use, m2 in zip(self.lu["_use"].iloc[idx].astype(object), inside, strict=True):
@@ -146,7 +146,7 @@ class _LandUse:
                 sums["open"],
                 "Layer land_use (tatsächliche Nutzung, ALKIS-Objektarten)",
             )
-        if self.p_tree is None or "actual_use" not in self.parcels.columns:
+        if self.p_tree is None or self.parcels is None or "actual_use" not in self.parcels.columns:
             return None
         idx = self.p_tree.query(area, predicate="intersects")
         if len(idx) == 0:
@@ -401,7 +401,7 @@ def propose_levels(indicators: pd.DataFrame, *, catalogue: Catalogue) -> pd.Data
                 value = float(r.value)
                 level = m.derive.level(value)
                 word = "ab" if m.derive.better == "higher" else "bis"
-                fmt = (lambda v: de_number(v)) if m.derive.indicator == "solar_roof" else (lambda v: de_percent(v))
+                fmt: Callable[[float], str] = de_number if m.derive.indicator == "solar_roof" else de_percent
                 limits = ", ".join(f"Stufe {i} {word} {fmt(t)}" for i, t in enumerate(m.derive.thresholds, start=1))
                 text = f"{text} Regel: {r.rule}; {limits} → Vorschlag Stufe {level}. Daten: {r.data}."
             rows.append(

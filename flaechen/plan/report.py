@@ -155,7 +155,7 @@ def write_score_cards(
     sdgs: dict[str, list[int]],
     *,
     catalogue: Catalogue,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     district_name: str,
     municipality_names: dict[str, str],
 ) -> list[Path]:
@@ -189,7 +189,7 @@ def write_scenario_page(
     totals: pd.DataFrame,
     scenarios: pd.DataFrame,
     *,
-    out_path: str | os.PathLike,
+    out_path: str | os.PathLike[str],
     district_name: str,
 ) -> Path:
     """Write the scenario comparison page (table per municipality, chart against the target path)."""

@@ -225,7 +225,7 @@ def plan_district(
     planning: PlanningSettings,
     scenarios: tuple[ScenarioSpec, ...],
     rules: Any,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     base_dir: Path,
     district_name: str,
     candidates: gpd.GeoDataFrame | None = None,
@@ -286,7 +286,7 @@ def plan_district(
     return result
 
 
-def summary_lines(result: PlanResult, *, out_dir: str | os.PathLike | None = None) -> list[str]:
+def summary_lines(result: PlanResult, *, out_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """The terminal summary of joint planning: each area's score, each scenario's district totals."""
     from flaechen.flag.reasons import de_number, de_percent
 
@@ -332,7 +332,7 @@ def plan_from_config(
     candidates: gpd.GeoDataFrame | None,
     sources: pd.DataFrame | None,
     rules: Any,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
 ) -> PlanResult:
     """:func:`plan_district` with the ``[assessment]``, ``[planning]`` and ``[[scenarios]]`` of a district
     configuration (:class:`flaechen.config.DistrictConfig`); the register is read from `out_dir` where one exists."""

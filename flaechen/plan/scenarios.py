@@ -112,7 +112,8 @@ def _affected(constraints_text: pd.Series, names: list[str]) -> np.ndarray:
     if not names:
         return np.zeros(len(constraints_text), dtype=bool)
     pattern = re.compile("|".join(rf"(?:^|;\s*){re.escape(n)}: betroffen" for n in names))
-    return constraints_text.astype("string").fillna("").map(lambda t: bool(pattern.search(t))).to_numpy(dtype=bool)
+    found = constraints_text.astype("string").fillna("").map(lambda t: bool(pattern.search(t)))
+    return np.asarray(found.to_numpy(dtype=bool))
 
 
 def select_potentials(

@@ -16,6 +16,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from flaechen.plan.catalogue import MAX_LEVEL, NOT_APPLICABLE, Catalogue
@@ -149,7 +151,7 @@ def assessment_table(
     return frame
 
 
-def _score_rows(group: pd.DataFrame) -> dict:
+def _score_rows(group: pd.DataFrame) -> dict[str, Any]:
     points = int(group["points"].sum())
     attainable = int(group["attainable"].sum())
     return {

@@ -20,7 +20,7 @@ import io
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,7 +236,7 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-def _atomic_save(path: Path, save) -> None:
+def _atomic_save(path: Path, save: Callable[[Path], object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -250,7 +250,7 @@ def write_sheets(
     areas: pd.DataFrame,
     *,
     catalogue: Catalogue,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     proposals: pd.DataFrame | None = None,
     levels: pd.DataFrame | None = None,
     formats: Iterable[str] = ("xlsx", "csv"),
@@ -343,7 +343,7 @@ def parse_level(value: Any) -> tuple[int | None, bool, str | None]:
 
 
 def read_sheets(
-    paths: Iterable[str | os.PathLike],
+    paths: Iterable[str | os.PathLike[str]],
     *,
     catalogue: Catalogue,
     area_ids: set[str],

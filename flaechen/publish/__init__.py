@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 
 def publish(
-    gpkg_path: str | os.PathLike,
-    out_dir: str | os.PathLike,
+    gpkg_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
     *,
     profile: PublishProfile | Mapping[str, Any] | None = None,
     base_dir: Path | None = None,

@@ -11,7 +11,7 @@ repository root (an editable install) or in the current folder.
 Examples
 --------
 >>> links = copy_assets(site_dir)  # doctest: +SKIP
->>> links.js[0]
+>>> links.js[0]  # doctest: +SKIP
 ('leaflet', 'assets/leaflet/leaflet.js')
 """
 
@@ -113,7 +113,7 @@ def _check_version(root: Path, asset: NpmAsset) -> str:
     manifest = root / asset.package / "package.json"
     if not manifest.is_file():
         raise AssetError(f"npm package {asset.package!r} is not installed in {root}; run `npm ci`")
-    version = json.loads(manifest.read_text(encoding="utf-8")).get("version", "")
+    version = str(json.loads(manifest.read_text(encoding="utf-8")).get("version", ""))
     if not version.startswith(f"{asset.major}."):
         raise AssetError(
             f"npm package {asset.package!r} {version} installed in {root}, but {asset.major}.x is needed; "

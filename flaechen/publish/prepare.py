@@ -81,7 +81,7 @@ def _control(name: str) -> str:
     return f"_{name}"
 
 
-def read_district(path: str | os.PathLike, *, profile: PublishProfile) -> District:
+def read_district(path: str | os.PathLike[str], *, profile: PublishProfile) -> District:
     """Read the layers the profile shows, restricted to allowed and control columns.
 
     Parameters
@@ -131,10 +131,10 @@ def read_district(path: str | os.PathLike, *, profile: PublishProfile) -> Distri
                 f"{path}: layer {layer!r} is in {gdf.crs.to_string()}, the other layers in {crs.to_string()}; "
                 "a district dataset has one CRS: rebuild it with `flaechen run`"
             )
-        needed = [c for c in REQUIRED_COLUMNS.get(layer, ()) if c not in present]
-        if needed:
+        lacking = [c for c in REQUIRED_COLUMNS.get(layer, ()) if c not in present]
+        if lacking:
             raise PublishError(
-                f"{path}: layer {layer!r} lacks the column(s) {', '.join(needed)} the site needs "
+                f"{path}: layer {layer!r} lacks the column(s) {', '.join(lacking)} the site needs "
                 f"(see layers/{layer}.yaml); rebuild it with `flaechen run`"
             )
         out = gpd.GeoDataFrame(
@@ -157,7 +157,7 @@ def read_district(path: str | os.PathLike, *, profile: PublishProfile) -> Distri
     return District(crs=crs, layers=layers, summary=summary)
 
 
-def read_summary(path: str | os.PathLike) -> pd.DataFrame | None:
+def read_summary(path: str | os.PathLike[str]) -> pd.DataFrame | None:
     """Read the flag step's per-municipality table ``summary``, defensively.
 
     Only ``ags`` and the numeric columns of :data:`SUMMARY_COLUMNS` are read; a column that is missing

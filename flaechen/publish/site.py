@@ -214,7 +214,7 @@ class _SiteLayers(JSCSSMixin, MacroElement):
     )
 
     def __init__(self, *, js: Sequence[tuple[str, str]], css: Sequence[tuple[str, str]]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca's MacroElement.__init__ is unannotated
         self._name = "FlaechenSite"
         self._id = "flaechen"
         self.default_js = list(js)
@@ -803,7 +803,7 @@ def _municipality_page(
         title=ctx.profile.title,
         subtitle=f"{ui['municipality']} {name}",
         back=True,
-        pages=[p | {"current": p["href"] == page_name(ags)} for p in pages.nav],
+        pages=[{**p, "current": p["href"] == page_name(ags)} for p in pages.nav],
         logo=pages.logo,
     )
     bottom = env.get_template("municipality.html").render(

@@ -194,7 +194,7 @@ def test_the_flag_section_reports_every_problem_at_once(tmp_path):
         "nope.tif does not exist",
         "flag.constraints[a].effect: 'drop' is not allowed; fix: use 'exclude' or 'lower'",
         "flag.constraints[a].below: give exactly one of 'above' or 'below'",
-        "flag.constraints[a]: 'kind' must be \"vector\" or \"raster\"",
+        'flag.constraints[a]: \'kind\' must be "vector" or "raster"',
     ):
         assert text in problems, text
     assert len(err.value.problems) >= 6
