@@ -32,3 +32,34 @@ def test_run_quiet_prints_nothing_and_summary_names_the_output(tmp_path, capsys)
     assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "district.gpkg" in out and "every source balanced" in out and "border-duplicate" in out
+
+
+def test_help_and_loading_a_configuration_import_no_heavy_library(tmp_path):
+    """`flaechen --help` and `load_config` stay light: the data libraries load where a command needs them."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mini_district import write_mini_district
+
+    config = write_mini_district(tmp_path)
+    heavy = ("pandas", "geopandas", "folium", "psycopg", "pyogrio", "shapely", "rasterio", "matplotlib")
+    code = (
+        "import sys, contextlib, io\n"
+        "from flaechen.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        "for name in ('run', 'flag', 'publish', 'export'):\n"
+        "    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "        main([name, '--help'])\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))\n"
+        "from flaechen.config import load_config\n"
+        f"load_config({str(config)!r})\n"  # pyproj resolves the CRSs (with shapely, for flaechen.crs)
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules and m != 'shapely'))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    after_help, after_config = out.stdout.split("\n")[:2]
+    assert after_help == "", f"--help imported {after_help}"
+    assert after_config == "", f"load_config imported {after_config}"

@@ -13,12 +13,31 @@ Examples
 >>> to_parquet("out/demo/district.gpkg", "out/demo/parquet")  # doctest: +SKIP
 """
 
-from flaechen.export.errors import ExportError
-from flaechen.export.parquet import to_parquet
-from flaechen.export.postgis import to_postgis
-from flaechen.export.qgis_project import write_qgis_project
-from flaechen.export.settings import ExportSettings, parse_export_section, run_exports
-from flaechen.export.styles import style_gpkg
+from typing import TYPE_CHECKING
+
+from flaechen._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from flaechen.export.errors import ExportError
+    from flaechen.export.parquet import to_parquet
+    from flaechen.export.postgis import to_postgis
+    from flaechen.export.qgis_project import write_qgis_project
+    from flaechen.export.settings import ExportSettings, parse_export_section, run_exports
+    from flaechen.export.styles import style_gpkg
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ExportError": "flaechen.export.errors",
+        "ExportSettings": "flaechen.export.settings",
+        "parse_export_section": "flaechen.export.settings",
+        "run_exports": "flaechen.export.settings",
+        "style_gpkg": "flaechen.export.styles",
+        "to_parquet": "flaechen.export.parquet",
+        "to_postgis": "flaechen.export.postgis",
+        "write_qgis_project": "flaechen.export.qgis_project",
+    },
+)
 
 __all__ = [
     "ExportError",

@@ -16,11 +16,35 @@ Examples
 >>> result.candidates.category.value_counts()  # doctest: +SKIP
 """
 
-from flaechen.flag.constraints import Constraint, RasterConstraint, VectorConstraint, load_constraints
-from flaechen.flag.core import FlagResult, check_layers, flag, measure
-from flaechen.flag.gpkg import flag_gpkg, read_district
-from flaechen.flag.rules import Rules, load_rules
-from flaechen.flag.settings import parse_flag_section
+from typing import TYPE_CHECKING
+
+from flaechen._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from flaechen.flag.constraints import Constraint, RasterConstraint, VectorConstraint, load_constraints
+    from flaechen.flag.core import FlagResult, check_layers, flag, measure
+    from flaechen.flag.gpkg import flag_gpkg, read_district
+    from flaechen.flag.rules import Rules, load_rules
+    from flaechen.flag.settings import parse_flag_section
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Constraint": "flaechen.flag.constraints",
+        "FlagResult": "flaechen.flag.core",
+        "RasterConstraint": "flaechen.flag.constraints",
+        "Rules": "flaechen.flag.rules",
+        "VectorConstraint": "flaechen.flag.constraints",
+        "check_layers": "flaechen.flag.core",
+        "flag": "flaechen.flag.core",
+        "flag_gpkg": "flaechen.flag.gpkg",
+        "load_constraints": "flaechen.flag.constraints",
+        "load_rules": "flaechen.flag.rules",
+        "measure": "flaechen.flag.core",
+        "parse_flag_section": "flaechen.flag.settings",
+        "read_district": "flaechen.flag.gpkg",
+    },
+)
 
 __all__ = [
     "Constraint",

@@ -14,23 +14,9 @@ import json
 import math
 from typing import Any
 
-_SWAP = str.maketrans({",": ".", ".": ","})
+from flaechen.formatting import de_number, de_percent
 
-
-def de_number(value: float, digits: int = 0) -> str:
-    """Format a number the German way: ``.`` between thousands, ``,`` before decimals."""
-    if value is None or value != value:  # None or NaN
-        return "unbekannt"
-    if digits == 0 and -999.5 < value < 999.5:
-        return str(round(value)) if value > -0.5 else f"{value:.0f}"
-    return f"{value:,.{digits}f}".translate(_SWAP)
-
-
-def de_percent(share: float, digits: int = 0) -> str:
-    """Format a share (0 … 1) as a German percentage, e.g. ``'87 %'``."""
-    if share is None or share != share:  # None or NaN
-        return "unbekannt"
-    return de_number(share * 100, digits) + " %"
+__all__ = ["de_number", "de_percent", "plain", "to_json"]
 
 
 def plain(value: Any) -> Any:

@@ -13,10 +13,34 @@ catalogue for sustainable commercial areas, and scenarios of which potentials to
 See ``flaechen/plan/README.md``.
 """
 
-from flaechen.plan.catalogue import Catalogue, load_catalogue
-from flaechen.plan.run import PlanResult, assess_areas, compare_scenarios, plan_district
-from flaechen.plan.settings import AssessmentSettings, PlanningSettings, ScenarioSpec, parse_plan_sections
-from flaechen.plan.sheets import SheetError, read_sheets, write_sheets
+from typing import TYPE_CHECKING
+
+from flaechen._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from flaechen.plan.catalogue import Catalogue, load_catalogue
+    from flaechen.plan.run import PlanResult, assess_areas, compare_scenarios, plan_district
+    from flaechen.plan.settings import AssessmentSettings, PlanningSettings, ScenarioSpec, parse_plan_sections
+    from flaechen.plan.sheets import SheetError, read_sheets, write_sheets
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "AssessmentSettings": "flaechen.plan.settings",
+        "Catalogue": "flaechen.plan.catalogue",
+        "PlanResult": "flaechen.plan.run",
+        "PlanningSettings": "flaechen.plan.settings",
+        "ScenarioSpec": "flaechen.plan.settings",
+        "SheetError": "flaechen.plan.sheets",
+        "assess_areas": "flaechen.plan.run",
+        "compare_scenarios": "flaechen.plan.run",
+        "load_catalogue": "flaechen.plan.catalogue",
+        "parse_plan_sections": "flaechen.plan.settings",
+        "plan_district": "flaechen.plan.run",
+        "read_sheets": "flaechen.plan.sheets",
+        "write_sheets": "flaechen.plan.sheets",
+    },
+)
 
 __all__ = [
     "AssessmentSettings",

@@ -21,12 +21,24 @@ import tempfile
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flaechen.publish.assets import AssetError, copy_assets
-from flaechen.publish.prepare import PublishError, read_district
-from flaechen.publish.profile import PublishProfile, load_profile
-from flaechen.publish.site import build_site
+from flaechen._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from flaechen.publish.assets import AssetError
+    from flaechen.publish.prepare import PublishError
+    from flaechen.publish.profile import PublishProfile, load_profile
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "AssetError": "flaechen.publish.assets",
+        "PublishError": "flaechen.publish.prepare",
+        "PublishProfile": "flaechen.publish.profile",
+        "load_profile": "flaechen.publish.profile",
+    },
+)
 
 __all__ = ["AssetError", "PublishError", "PublishProfile", "load_profile", "publish"]
 
@@ -78,6 +90,11 @@ def publish(
     AssetError
         The front-end packages are not installed (``npm ci``).
     """
+    from flaechen.publish.assets import copy_assets
+    from flaechen.publish.prepare import read_district
+    from flaechen.publish.profile import load_profile
+    from flaechen.publish.site import build_site
+
     checked = load_profile(profile, base_dir=base_dir)
     if district_name and "title" not in checked.model_fields_set:
         checked = checked.model_copy(update={"title": f"Flächenpotenziale {district_name}"})

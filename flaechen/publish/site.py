@@ -41,6 +41,7 @@ from folium.plugins import Fullscreen
 from folium.template import Template
 from markupsafe import Markup, escape
 
+from flaechen.formatting import format_number
 from flaechen.layers import Schema, load_schema
 from flaechen.publish import prepare
 from flaechen.publish.assets import AssetLinks
@@ -90,16 +91,6 @@ def page_name(ags: str) -> str:
 def data_name(ags: str) -> str:
     """File name of a municipality's data script."""
     return f"data/gemeinde-{_SAFE_KEY.sub('_', str(ags))}.js"
-
-
-def format_number(value: Any, *, decimals: int = 0, language: str = "de") -> str:
-    """Format a number for a table: German separators by default, '–' for missing values."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)) or pd.isna(value):
-        return "–"
-    text = f"{float(value):,.{decimals}f}"
-    if language == "de":
-        text = text.replace(",", "\u2009").replace(".", ",")
-    return text
 
 
 def _plain(value: Any) -> Any:
