@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from flaechen.codes import normalise_codes
 from flaechen.config import BoundaryConfig, DistrictConfig, SourceConfig
 from flaechen.crs import use_grid_dirs
 from flaechen.errors import AccountingError, FlaechenError, SourceError
@@ -35,12 +36,11 @@ from flaechen.harmonise import (
     canonical_columns,
     empty_layer,
     harmonise_source,
-    restore_ags,
     shapely_to_multi,
 )
 from flaechen.issues import IssueLog
 from flaechen.layers import CANONICAL_LAYERS, load_schema
-from flaechen.merge import concat_layer, resolve_border_duplicates
+from flaechen.merge import concat_layer, place_point_sites, resolve_border_duplicates
 from flaechen.read import expand_source, inspect_source, read_source
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _read_boundaries(
             text[frame.index.isin(sf.excluded)] = pd.NA
             padded = np.zeros(len(frame), dtype=bool)
         else:
-            text, padded = restore_ags(frame[b.ags_field])
+            text, padded, _ = normalise_codes(frame[b.ags_field], scheme=config.code_scheme)
         if padded.any():
             issues.add_many(
                 "repaired-value",
@@ -156,6 +156,30 @@ def _read_boundaries(
                 "rejected": int(unused.sum()),
             }
         )
+    for m in config.municipalities:
+        if m.without_boundary:
+            rows.append(
+                {
+                    "ags": m.ags,
+                    "name": m.name,
+                    "population": m.population,
+                    "source_id": BOUNDARY_SOURCE_ID,
+                    "source_layer": None,
+                    "source_fid": None,
+                    "source_hash": None,
+                    "geometry": None,
+                }
+            )
+            issues.add(
+                "no-boundary",
+                ags=m.ags,
+                source_id=BOUNDARY_SOURCE_ID,
+                layer="municipalities",
+                message=(
+                    f"No boundary for {m.name} (boundary = false): its features are not checked against its "
+                    "extent, and it has no geometry in layer municipalities."
+                ),
+            )
     layer = load_schema().layer("municipalities")
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     gdf["geometry"] = shapely_to_multi(np.asarray(gdf.geometry.array, dtype=object))
@@ -175,6 +199,8 @@ def _boundary_groups(config: DistrictConfig) -> list[tuple[BoundaryConfig, list[
     """Each boundary source with the AGS of the municipalities it serves."""
     groups: dict[str, tuple[BoundaryConfig, list[str]]] = {}
     for m in config.municipalities:
+        if m.without_boundary:
+            continue
         b = m.boundary or config.boundaries
         assert b is not None  # the configuration guarantees one
         groups.setdefault(b.key, (b, []))[1].append(m.ags)
@@ -220,6 +246,7 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
         outside_share=config.outside_share,
         outside_buffer=config.outside_buffer,
         area_tolerance=config.area_tolerance,
+        code_scheme=config.code_scheme,
     )
     issues = IssueLog()
     municipalities, accounting = _read_boundaries(config, issues, crs)
@@ -267,10 +294,12 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
         if name == "parcels":
             merged = resolve_border_duplicates(
                 merged,
-                boundaries=boundaries,
+                boundaries={k: v for k, v in boundaries.items() if v is not None},
                 overlap=config.border_overlap,
                 issues=issues,
             )
+        if name == "brownfields" and len(merged):
+            merged = place_point_sites(merged, layers["parcels"], issues=issues)
         columns = canonical_columns(schema.layer(name))
         if merged.empty:
             merged = empty_layer(schema.layer(name), crs)
@@ -432,6 +461,13 @@ def run(
         progress("export", 0, 1)
         extras["exports"] = run_exports(gpkg, exports)
         progress("export", 1, 1)
+    if publish and not dataset.layers["municipalities"].geometry.notna().any():
+        # the site is built per municipality, on its boundary: a district declared with boundary = false
+        # throughout (e.g. registers without boundary files) has none to show
+        log.warning(
+            "map site not built: no municipality has a boundary (boundary = false); declare boundaries to publish"
+        )
+        publish = False
     if publish:
         from flaechen.publish import publish as publish_site
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pyogrio.raw
+import shapely
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError
 from pyproj import CRS
 
@@ -179,6 +180,14 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
     fields = [str(f) for f in info["fields"]]
     mapped: list[str] = []
     info["missing_fields"] = ()
+    if isinstance(src, SourceConfig) and src.x_field:
+        lacking = [f for f in (src.x_field, src.y_field) if f not in fields]
+        if lacking:
+            raise SourceError(
+                f"{_label(src)}, layer {info.get('layer_name') or layer!r}: coordinate field(s) "
+                f"{', '.join(map(repr, lacking))} not in the table. Its fields: {', '.join(fields)}. "
+                "Fix `x_field` / `y_field`."
+            )
     if isinstance(src, SourceConfig):
         # a mapping inherited from defaults (or shared by the layers of source_layers) that this file lacks
         # leaves the field empty: real deliveries omit attributes they do not set (XPlanGML)
@@ -318,6 +327,8 @@ def _read_source(src: Declared) -> SourceFrame:
             )
         except NotImplementedError:  # "Nonlinear geometry types are not currently supported": arcs
             frame, linearised = read_curved(src, layer=layer, options=options, info=info)
+        if isinstance(src, SourceConfig) and src.x_field and src.y_field:
+            frame = points_from_columns(frame, x=src.x_field, y=src.y_field)
         excluded = np.array([], dtype=np.int64)
         if src.where:
             # All columns: GDAL evaluates a filter on ignored fields as NULL, so `columns=[]` would
@@ -337,7 +348,10 @@ def _read_source(src: Declared) -> SourceFrame:
     except DataSourceError as exc:
         raise _unreadable(src, exc) from None
     if not isinstance(frame, gpd.GeoDataFrame):
-        raise SourceError(f"{_label(src)}: layer {layer!r} has no geometry; name a spatial layer.")
+        raise SourceError(
+            f"{_label(src)}: layer {layer!r} has no geometry; name a spatial layer, or the columns of a table "
+            "of points with x_field and y_field."
+        )
     frame.index = frame.index.astype(np.int64)
     frame.index.name = "fid"
     file_crs = resolve_crs(info["crs"], where=_label(src)) if info.get("crs") else None
@@ -351,6 +365,30 @@ def _read_source(src: Declared) -> SourceFrame:
         missing_fields=tuple(info.get("missing_fields", ())),
         linearised=linearised,
     )
+
+
+def points_from_columns(frame: pd.DataFrame, *, x: str, y: str) -> gpd.GeoDataFrame:
+    """Points from two coordinate columns (text or numbers, German decimal commas too).
+
+    A row whose coordinates are empty or not numbers gets no geometry (the geometry check logs it);
+    a geometry the file carried besides is replaced.
+
+    Examples
+    --------
+    >>> points_from_columns(pd.DataFrame({"lon": ["7,1", None], "lat": [50.5, 51]}), x="lon", y="lat").geometry.tolist()
+    [<POINT (7.1 50.5)>, None]
+    """
+
+    def number(column: str) -> np.ndarray:
+        text = frame[column].astype("string").str.strip().str.replace(",", ".", regex=False)
+        return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+    xs, ys = number(x), number(y)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    geoms = np.full(len(frame), None, dtype=object)
+    geoms[ok] = shapely.points(xs[ok], ys[ok])
+    data = pd.DataFrame(frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) else frame)
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, index=frame.index))
 
 
 def _max_deviation(src: Declared, info: dict[str, Any]) -> float:
