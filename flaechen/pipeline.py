@@ -11,6 +11,7 @@ PosixPath('out/district/district.gpkg')
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -32,6 +33,7 @@ from flaechen.errors import AccountingError, FlaechenError, SourceError
 from flaechen.gpkg import write_gpkg
 from flaechen.harmonise import (
     AGS_RESTORED,
+    Harmonised,
     HarmoniseSettings,
     canonical_columns,
     empty_layer,
@@ -41,7 +43,7 @@ from flaechen.harmonise import (
 from flaechen.issues import IssueLog
 from flaechen.layers import CANONICAL_LAYERS, load_schema
 from flaechen.merge import concat_layer, place_point_sites, resolve_border_duplicates
-from flaechen.read import expand_source, inspect_source, read_source
+from flaechen.read import SourceFrame, expand_source, inspect_source, read_source
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,9 @@ Progress = Callable[[str, int, int], None]
 """Called as progress(step, done, total) on long steps."""
 
 BOUNDARY_SOURCE_ID = "boundaries"
+
+COUNTED_ISSUES = ("outside-district",)
+"""Rejecting issue types logged once for many features, their number in ``value``."""
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -228,6 +233,91 @@ def _expanded_sources(config: DistrictConfig, issues: IssueLog) -> list[SourceCo
     return out
 
 
+def _harmonise_district_source(
+    sf: SourceFrame,
+    src: SourceConfig,
+    config: DistrictConfig,
+    schema: Any,
+    settings: HarmoniseSettings,
+    boundaries: Mapping[str, Any],
+    issues: IssueLog,
+) -> Harmonised:
+    """A file for the whole district: each feature goes to the municipality its ``ags_field`` names.
+
+    Features of a code that is no municipality of the district are logged once per code with their count
+    (``outside-district``), features without a code once per feature (``missing-value``).
+    """
+    frame = sf.frame
+    codes, padded, _ = normalise_codes(frame[src.ags_field], scheme=config.code_scheme)
+    if padded.any():
+        issues.add_many(
+            "repaired-value",
+            ags=codes[padded].astype(str).tolist(),
+            source_id=src.id,
+            layer=src.layer,
+            source_fids=frame.index[padded].tolist(),
+            field=src.ags_field,
+            values=[c[1:] for c in codes[padded].astype(str)],
+            messages=AGS_RESTORED,
+        )
+    excluded = frame.index.isin(sf.excluded)
+    if excluded.any():
+        issues.add_many(
+            "filtered",
+            ags=codes[excluded].fillna("").astype(str).tolist(),
+            source_id=src.id,
+            layer=src.layer,
+            source_fids=frame.index[excluded].tolist(),
+            messages=f"Excluded by the configuration's filter where = {src.where!r}.",
+        )
+    wanted = [m.ags for m in config.municipalities]
+    missing = codes.isna().to_numpy() & ~excluded
+    if missing.any():
+        issues.add_many(
+            "missing-value",
+            ags=None,
+            source_id=src.id,
+            layer=src.layer,
+            source_fids=frame.index[missing].tolist(),
+            field=src.ags_field,
+            messages=f"No municipality code in {src.ags_field}: the feature belongs to no municipality.",
+        )
+    foreign = codes.notna().to_numpy() & ~codes.isin(wanted).fillna(False).to_numpy() & ~excluded
+    for code, count in codes[foreign].value_counts().sort_index().items():
+        issues.add(
+            "outside-district",
+            ags=str(code),
+            source_id=src.id,
+            layer=src.layer,
+            field=src.ags_field,
+            value=str(int(count)),
+            message=(
+                f"{int(count)} features of {src.path.name} have {src.ags_field} = {code!r}, no municipality of "
+                "the district; not read. Add the municipality to the configuration if it belongs to the district."
+            ),
+        )
+    frames: list[gpd.GeoDataFrame] = []
+    transformation = None
+    for ags in wanted:
+        part = (codes == ags).fillna(False).to_numpy() & ~excluded
+        if not part.any():
+            continue
+        sub = dataclasses.replace(sf, frame=frame.loc[part], excluded=np.array([], dtype=np.int64))
+        result = harmonise_source(
+            sub,
+            dataclasses.replace(src, ags=ags),
+            layer=schema.layer(src.layer),
+            schema=schema,
+            settings=settings,
+            boundary=boundaries.get(ags),
+            issues=issues,
+        )
+        frames.append(result.frame)
+        transformation = transformation or result.transformation
+    merged = concat_layer(frames, crs=settings.crs) if frames else empty_layer(schema.layer(src.layer), settings.crs)
+    return Harmonised(merged, len(frame), transformation)
+
+
 def build_district(config: DistrictConfig, *, progress: Progress | None = None) -> DistrictDataset:
     """Read, harmonise and merge every declared source into the district dataset.
 
@@ -259,15 +349,18 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
     for i, src in enumerate(sources):
         progress("read and harmonise", i, len(sources))
         sf = read_source(src)
-        result = harmonise_source(
-            sf,
-            src,
-            layer=schema.layer(src.layer),
-            schema=schema,
-            settings=settings,
-            boundary=boundaries.get(src.ags),
-            issues=issues,
-        )
+        if src.ags_field:
+            result = _harmonise_district_source(sf, src, config, schema, settings, boundaries, issues)
+        else:
+            result = harmonise_source(
+                sf,
+                src,
+                layer=schema.layer(src.layer),
+                schema=schema,
+                settings=settings,
+                boundary=boundaries.get(src.ags),
+                issues=issues,
+            )
         per_layer[src.layer].append(result.frame)
         read_counts[src.id] = result.read
         t = result.transformation
@@ -333,9 +426,13 @@ def _accounting(
 ) -> pd.DataFrame:
     rows = list(boundary_rows)
     rejected = issues[issues["rejected"].fillna(False)]
+    # issues that stand for many features at once carry their count as value (one entry per AGS)
+    counted = rejected["issue_type"].isin(COUNTED_ISSUES)
     for src in sources:
         kept = int((layers[src.layer]["source_id"] == src.id).sum())
-        rej = rejected.loc[rejected["source_id"] == src.id, "source_fid"].dropna().nunique()
+        mine = rejected["source_id"] == src.id
+        rej = rejected.loc[mine & ~counted, "source_fid"].dropna().nunique()
+        rej += int(pd.to_numeric(rejected.loc[mine & counted, "value"]).sum())
         rows.append(
             {
                 "source_id": src.id,

@@ -180,6 +180,12 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
     fields = [str(f) for f in info["fields"]]
     mapped: list[str] = []
     info["missing_fields"] = ()
+    if isinstance(src, SourceConfig) and src.ags_field and src.ags_field not in fields:
+        close = difflib.get_close_matches(src.ags_field, fields, n=1)
+        raise SourceError(
+            f"{_label(src)}, layer {info.get('layer_name') or layer!r}: ags_field {src.ags_field!r} is not in "
+            "the layer" + (f" (did you mean {close[0]!r}?)" if close else "") + f". Its fields: {', '.join(fields)}."
+        )
     if isinstance(src, SourceConfig) and src.x_field:
         lacking = [f for f in (src.x_field, src.y_field) if f not in fields]
         if lacking:
