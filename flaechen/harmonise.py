@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
@@ -41,6 +42,8 @@ from flaechen.read import Linearisation, SourceFrame
 log = logging.getLogger(__name__)
 
 _POLYGONAL = {"Polygon", "MultiPolygon"}
+UNSET_AT_ZERO = {"zoning": ("grz", "gfz")}
+"""Fields where a value of 0 or below means "not set" (plans write GFZ 0,00 for none)."""
 _SAME_REGISTER_ID = "ids differing only by leading zeros, case or spaces are one"
 POINT_LAYERS = ("brownfields",)
 """Layers whose sources may record features as points (given an extent when merged: merge.place_point_sites)."""
@@ -497,6 +500,19 @@ def _attributes(
             out[f.name] = _apply_codes(ctx, f.name, raw, schema.codelist(f.codelist)).astype(f.dtype)
         else:
             out[f.name] = _coerce(ctx, f.name, f.dtype, raw)
+    # GRZ/GFZ of 0 or below mean "not set" in real plans ("GFZ 0,00"), never a permitted 0
+    for name in UNSET_AT_ZERO.get(layer.name, ()):
+        values = out[name]
+        unset = (values <= 0).fillna(False).to_numpy(dtype=bool)
+        if unset.any():
+            ctx.log(
+                "unset-value",
+                frame.index[unset],
+                f"Field {name}: {ctx.src.fields.get(name, name)} of 0 or below means not set; left empty.",
+                field=name,
+                values=values[unset].astype(str),
+            )
+            out[name] = values.mask(unset)
     # A Baugebiet (besondere Art) determines its Baufläche (allgemeine Art) where the plan left it empty.
     if "bes_art" in out.columns and "allg_art" in out.columns:
         bes = schema.codelist("xplan_bes_art")
@@ -548,6 +564,9 @@ def harmonise_source(
         The canonical frame (index: the source FID), how many features were read, the transformation.
     """
     frame = sf.frame
+    if sf.implicit_fields:
+        # the format's own attributes (XPlanGML) beneath what the configuration maps
+        src = replace(src, fields=MappingProxyType({**sf.implicit_fields, **src.fields}))
     key_column = src.fields.get(layer.key, layer.key)
     generated = key_column not in frame.columns and layer.key not in src.values
     if generated:
@@ -572,6 +591,17 @@ def harmonise_source(
     if len(sf.excluded):
         ctx.log("filtered", sf.excluded, f"Excluded by the configuration's filter where = {src.where!r}.")
         frame = frame.drop(index=sf.excluded)
+    deselected = np.setdiff1d(sf.deselected, sf.excluded)
+    if len(deselected):
+        names = frame.loc[deselected, "xplan_plan_name"].astype("string").fillna("(no plan)")
+        ctx.log(
+            "filtered",
+            deselected,
+            [f"Area of plan {n!r}, not one of plans = {list(src.plans)}." for n in names],
+            field="plan_name",
+            values=names,
+        )
+        frame = frame.drop(index=deselected)
 
     for canonical, column in sf.missing_fields:
         ctx.log_source(

@@ -43,7 +43,8 @@ from flaechen.harmonise import (
 from flaechen.issues import IssueLog
 from flaechen.layers import CANONICAL_LAYERS, load_schema
 from flaechen.merge import concat_layer, place_point_sites, resolve_border_duplicates
-from flaechen.read import SourceFrame, expand_source, inspect_source, read_source
+from flaechen.read import SourceFrame, check_plans, expand_source, inspect_source, read_source
+from flaechen.xplan import xplan_version
 
 log = logging.getLogger(__name__)
 
@@ -597,6 +598,8 @@ def check(config: DistrictConfig) -> list[str]:
         for src in expanded:
             try:
                 inspect_source(src)
+                if src.plans and src.layer == "zoning" and xplan_version(src.path):
+                    check_plans(src)
             except FlaechenError as exc:
                 problems.append(str(exc))
     return problems

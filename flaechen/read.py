@@ -14,9 +14,9 @@ import logging
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -35,6 +35,7 @@ from flaechen.crs import adv_crs, gml_srs_name, resolve_crs
 from flaechen.curves import DEFAULT_MAX_DEVIATION, linearise_wkb, wkb_type_name
 from flaechen.errors import CRSError, SourceError
 from flaechen.landuse import normalise_use
+from flaechen.xplan import XPLAN_OPEN_OPTIONS, attach_plans, implicit_fields, read_plans, select_plans, xplan_version
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ class SourceFrame:
     content_hash: str
     excluded: np.ndarray
     """FIDs the configured filter (``where``) excluded."""
+    implicit_fields: Mapping[str, str] = field(default_factory=dict)
+    """Canonical field → source field the format itself defines (XPlanGML), beneath the configured ones."""
+    deselected: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    """FIDs of areas of XPlanGML plans the source's ``plans`` does not select."""
     missing_fields: tuple[tuple[str, str], ...] = ()
     """(canonical field, source field) of inherited mappings the layer lacks: left empty, logged once."""
     linearised: Linearisation | None = None
@@ -91,6 +96,9 @@ def _gdal_warnings(where: str) -> Iterator[None]:
 
 def _open_options(src: Declared) -> dict[str, Any]:
     options: dict[str, Any] = dict(src.open_options)
+    if xplan_version(src.path):
+        # keep XPlanGML's relations (gehoertZuBereich …) as fields: each area finds its own plan
+        options = {**XPLAN_OPEN_OPTIONS, **options}
     if src.path.suffix.lower() in _GML_SUFFIXES:
         # GDAL's GML driver writes a .gfs file beside the source unless told not to: never write there.
         options.setdefault("WRITE_GFS", "NO")
@@ -172,7 +180,7 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
         hint = difflib.get_close_matches(str(layer), known, n=1)
         raise SourceError(
             f"{_label(src)}: no layer {layer!r} in the file"
-            + (f"; did you mean {hint[0]!r}?" if hint else "")
+            + (f"; did you mean {hint[0]!r}?" if hint else ".")
             + f" Layers: {', '.join(known) or 'none'}. Fix `source_layer`."
         ) from None
     except DataSourceError as exc:
@@ -335,6 +343,10 @@ def _read_source(src: Declared) -> SourceFrame:
             frame, linearised = read_curved(src, layer=layer, options=options, info=info)
         if isinstance(src, SourceConfig) and src.x_field and src.y_field:
             frame = points_from_columns(frame, x=src.x_field, y=src.y_field)
+        implicit: dict[str, str] = {}
+        deselected = np.array([], dtype=np.int64)
+        if isinstance(src, SourceConfig) and src.layer == "zoning" and xplan_version(src.path):
+            frame, implicit, deselected = _xplan(src, frame, layer=str(layer), options=options)
         excluded = np.array([], dtype=np.int64)
         if src.where:
             # All columns: GDAL evaluates a filter on ignored fields as NULL, so `columns=[]` would
@@ -369,8 +381,42 @@ def _read_source(src: Declared) -> SourceFrame:
         content_hash=content_hash(src.path),
         excluded=excluded,
         missing_fields=tuple(info.get("missing_fields", ())),
+        implicit_fields=MappingProxyType(implicit),
+        deselected=deselected,
         linearised=linearised,
     )
+
+
+def check_plans(src: SourceConfig) -> pd.DataFrame:
+    """The plans of an XPlanGML source (:func:`flaechen.xplan.read_plans`), checked against its ``plans``.
+
+    Raises
+    ------
+    SourceError
+        A ``plans`` entry that names no plan of the file (listing the plans it holds).
+    """
+    plans = read_plans(src.path, options=dict(src.open_options))
+    held = [f"{r.name} ({r.number})" if r.number else str(r.name) for r in plans.drop_duplicates("plan").itertuples()]
+    named = plans.rename(columns={"name": "xplan_plan_name", "number": "xplan_plan_number"})
+    for wanted in src.plans:
+        if not select_plans(named, (wanted,)).any():
+            raise SourceError(
+                f"{_label(src)}: plans entry {wanted!r} names no plan of the file. Its plans: "
+                f"{', '.join(held) or 'none'}. Fix `plans` (a plan's name or number)."
+            )
+    return plans
+
+
+def _xplan(
+    src: SourceConfig, frame: gpd.GeoDataFrame, *, layer: str, options: dict[str, Any]
+) -> tuple[gpd.GeoDataFrame, dict[str, str], np.ndarray]:
+    """XPlanGML: each area's own plan, the standard's attribute mapping, the plans the source selects."""
+    plans = check_plans(src)
+    frame = attach_plans(frame, plans, layer=layer)
+    deselected = np.array([], dtype=np.int64)
+    if src.plans:
+        deselected = frame.index[~select_plans(frame, src.plans)].to_numpy(dtype=np.int64)
+    return frame, implicit_fields(frame.columns), deselected
 
 
 def points_from_columns(frame: pd.DataFrame, *, x: str, y: str) -> gpd.GeoDataFrame:
