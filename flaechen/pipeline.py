@@ -43,7 +43,7 @@ from flaechen.harmonise import (
 from flaechen.issues import IssueLog
 from flaechen.layers import CANONICAL_LAYERS, load_schema
 from flaechen.merge import concat_layer, place_point_sites, resolve_border_duplicates
-from flaechen.read import SourceFrame, check_plans, expand_source, inspect_source, read_source
+from flaechen.read import SourceFrame, check_plans, check_where, expand_source, inspect_source, read_source
 from flaechen.xplan import xplan_version
 
 log = logging.getLogger(__name__)
@@ -587,6 +587,7 @@ def check(config: DistrictConfig) -> list[str]:
     for b, _ in _boundary_groups(config):
         try:
             inspect_source(b)
+            check_where(b)
         except FlaechenError as exc:
             problems.append(str(exc))
     for declared in config.sources:
@@ -598,6 +599,7 @@ def check(config: DistrictConfig) -> list[str]:
         for src in expanded:
             try:
                 inspect_source(src)
+                check_where(src)
                 if src.plans and src.layer == "zoning" and xplan_version(src.path):
                     check_plans(src)
             except FlaechenError as exc:

@@ -387,6 +387,32 @@ def _read_source(src: Declared) -> SourceFrame:
     )
 
 
+def check_where(src: Declared) -> None:
+    """Raise a :class:`~flaechen.errors.SourceError` where the source's filter (``where``) is not valid OGR SQL.
+
+    Evaluated on the first feature only, so that `flaechen check` finds it without reading the source.
+    """
+    if not src.where:
+        return
+    info = inspect_source(src)
+    try:
+        with _gdal_warnings(_label(src)):
+            pyogrio.read_dataframe(
+                src.path,
+                layer=info["layer_name"],
+                encoding=src.encoding,
+                read_geometry=False,
+                where=src.where,
+                max_features=1,
+                **_open_options(src),
+            )
+    except Exception as exc:  # every way GDAL rejects a filter
+        raise SourceError(
+            f"{_label(src)}: the filter where = {src.where!r} is invalid ({exc}). Fields of the layer: "
+            f"{', '.join(map(str, info['fields']))}. Fix `where` (OGR SQL, text in single quotes)."
+        ) from None
+
+
 def check_plans(src: SourceConfig) -> pd.DataFrame:
     """The plans of an XPlanGML source (:func:`flaechen.xplan.read_plans`), checked against its ``plans``.
 
