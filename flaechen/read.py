@@ -226,6 +226,13 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
             f"{_label(src)}, layer {info.get('layer_name') or layer!r}: mapped field(s) "
             f"{', '.join(problems)} not in the layer. Its fields: {', '.join(fields)}. Fix `fields`."
         )
+    points_table = isinstance(src, SourceConfig) and bool(src.x_field)
+    if info.get("geometry_type") is None and not points_table:
+        raise SourceError(
+            f"{_label(src)}: layer {info.get('layer_name') or layer!r} holds no geometry (a table of "
+            f"{', '.join(fields[:8])}{' …' if len(fields) > 8 else ''}). Name a spatial layer with source_layer, "
+            "or the coordinate columns of a table of points with x_field and y_field."
+        )
     if info.get("crs") is None and src.path.suffix.lower() in _GML_SUFFIXES:
         # GDAL leaves the CRS empty where it cannot resolve the file's srsName (urn:adv:crs:ETRS89_UTM32)
         name = gml_srs_name(src.path)

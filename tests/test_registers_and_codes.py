@@ -155,3 +155,15 @@ def test_the_configuration_validates_municipality_codes_by_the_declared_scheme(t
         parse_config(raw("nuts", "DE1"), path=tmp_path / "d.toml")
     with pytest.raises(ConfigError, match=r"Land \(01–16\)"):
         parse_config(raw("ags", "17000001"), path=tmp_path / "d.toml")
+
+
+def test_a_table_without_coordinates_configured_is_named_as_such(tmp_path):
+    config = _district(tmp_path, _rows())
+    text = (
+        config.path.read_text(encoding="utf-8")
+        .replace('x_field = "Rechtswert"\n', "")
+        .replace('y_field = "Hochwert"\n', "")
+    )
+    config.path.write_text(text, encoding="utf-8")
+    with pytest.raises(SourceError, match=r"holds no geometry \(a table of Nr, Rechtswert, Hochwert"):
+        build_district(load_config(config.path))
