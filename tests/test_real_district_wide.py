@@ -93,7 +93,7 @@ def test_codes_read_as_numbers_missing_and_foreign_codes(tmp_path):
 
 
 def test_a_district_wide_source_needs_an_existing_ags_field(tmp_path):
-    with pytest.raises(ConfigError, match=r"sources\[0\].ags_field: is required"):
+    with pytest.raises(ConfigError, match=r"sources\[district-parcels\].ags_field: is required"):
         load_config(_config(tmp_path, '\n[[sources]]\nlayer = "parcels"\npath = "kreis.gpkg"\n'))
     config = load_config(
         _config(tmp_path, '\n[[sources]]\nlayer = "parcels"\npath = "kreis.gpkg"\nags_field = "gkz_"\n')

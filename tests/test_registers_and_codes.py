@@ -149,12 +149,22 @@ def test_the_configuration_validates_municipality_codes_by_the_declared_scheme(t
 
     assert parse_config(raw("gss", "E08000003"), path=tmp_path / "d.toml").code_scheme == "gss"
     assert parse_config(raw("bfs", "261"), path=tmp_path / "d.toml").municipalities[0].ags == "261"
-    with pytest.raises(ConfigError, match=r"municipalities\[0\].ags: must be a letter E, W, S or N and 8 digits"):
+    with pytest.raises(ConfigError, match=r"municipalities\[A\].ags: '08000003' is not a GSS code.*E, W, S or N"):
         parse_config(raw("gss", "08000003"), path=tmp_path / "d.toml")
-    with pytest.raises(ConfigError, match="municipality_codes: must be one of ags, gss, bfs, gkz"):
+    with pytest.raises(ConfigError, match=r"municipalities\[A\].ags: 'E08000003' is not an Amtlicher"):
+        parse_config(raw("ags", "E08000003"), path=tmp_path / "d.toml")
+    with pytest.raises(ConfigError, match=r"district.municipality_codes: 'nuts' is not a municipality code scheme"):
         parse_config(raw("nuts", "DE1"), path=tmp_path / "d.toml")
     with pytest.raises(ConfigError, match=r"Land \(01–16\)"):
         parse_config(raw("ags", "17000001"), path=tmp_path / "d.toml")
+    with pytest.raises(ConfigError, match=r"sources\[bplaene\].plans: selects plans of an XPlanGML file"):
+        parse_config(
+            {
+                **raw("ags", "07999001"),
+                "sources": [{"id": "bplaene", "layer": "parcels", "path": "x.gml", "plans": ["A"], "ags_field": "x"}],
+            },
+            path=tmp_path / "d.toml",
+        )
 
 
 def test_a_table_without_coordinates_configured_is_named_as_such(tmp_path):
