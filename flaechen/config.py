@@ -507,8 +507,8 @@ def _cross_checks(raw: Mapping[str, Any], file: str) -> list[Problem]:
     if not isinstance(munis, list):
         return problems
     has_district_boundaries = isinstance(raw.get("boundaries"), Mapping)
-    district = raw.get("district") if isinstance(raw.get("district"), Mapping) else {}
-    scheme = district.get("municipality_codes", DEFAULT_SCHEME)
+    district = raw.get("district")
+    scheme = district.get("municipality_codes", DEFAULT_SCHEME) if isinstance(district, Mapping) else DEFAULT_SCHEME
     scheme = scheme if scheme in SCHEMES else None  # an unknown scheme is reported by the model
     seen_ags: dict[str, str] = {}
     seen_ids: dict[str, str] = {}

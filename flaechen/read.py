@@ -466,7 +466,8 @@ def points_from_columns(frame: pd.DataFrame, *, x: str, y: str) -> gpd.GeoDataFr
 
     def number(column: str) -> np.ndarray:
         text = frame[column].astype("string").str.strip().str.replace(",", ".", regex=False)
-        return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values: np.ndarray = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return values
 
     xs, ys = number(x), number(y)
     ok = np.isfinite(xs) & np.isfinite(ys)

@@ -198,4 +198,5 @@ def select_plans(frame: pd.DataFrame, wanted: tuple[str, ...]) -> np.ndarray:
     keys = {w.strip().casefold() for w in wanted}
     name = frame["xplan_plan_name"].astype("string").str.strip().str.casefold()
     number = frame["xplan_plan_number"].astype("string").str.strip().str.casefold()
-    return (name.isin(keys) | number.isin(keys)).fillna(False).to_numpy(dtype=bool)
+    mask: np.ndarray = (name.isin(keys) | number.isin(keys)).fillna(False).to_numpy(dtype=bool)
+    return mask

@@ -150,9 +150,13 @@ def _maplayer(
 
 
 def _bounds(gpkg: Path, layers: tuple[str, ...]) -> tuple[float, float, float, float]:
-    def boxes_of(names: list[str]) -> list:
+    def boxes_of(names: list[str]) -> list[tuple[float, float, float, float]]:
         found = [pyogrio.read_info(gpkg, layer=n, force_total_bounds=True)["total_bounds"] for n in names]
-        return [b for b in found if b is not None and all(map(math.isfinite, b))]
+        return [
+            (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+            for b in found
+            if b is not None and all(map(math.isfinite, b))
+        ]
 
     # the municipalities' extent; where they have no boundaries (boundary = false), every layer's
     boxes = boxes_of([n for n in ("municipalities",) if n in layers]) or boxes_of(list(layers))
