@@ -346,7 +346,9 @@ def _read_source(src: Declared) -> SourceFrame:
             frame = pyogrio.read_dataframe(
                 src.path, layer=layer, encoding=src.encoding, fid_as_index=True, use_arrow=True, **options
             )
-        except NotImplementedError:  # "Nonlinear geometry types are not currently supported": arcs
+        except (NotImplementedError, shapely.errors.GEOSException):
+            # arcs ("Nonlinear geometry types are not currently supported"), or WKB GEOS refuses (an unclosed
+            # ring): flaechen.curves reads the WKB itself, closing rings and linearising arcs, and says so
             frame, linearised = read_curved(src, layer=layer, options=options, info=info)
         if isinstance(src, SourceConfig) and src.x_field and src.y_field:
             frame = points_from_columns(frame, x=src.x_field, y=src.y_field)

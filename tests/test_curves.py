@@ -19,7 +19,8 @@ from shapely.geometry import box
 from flaechen.config import load_config, parse_config
 from flaechen.crs import adv_crs, resolve_crs
 from flaechen.curves import linearise_wkb, stroke_arc
-from flaechen.errors import ConfigError
+from flaechen.errors import ConfigError, GeometryError
+from flaechen.pipeline import build_district
 from flaechen.read import inspect_source, read_source
 
 
@@ -257,3 +258,54 @@ def test_real_nas_parcels_with_arcs_are_linearised_within_a_hundredth_of_a_perce
     assert shapely.is_valid(geoms).all()
     ratio = shapely.area(geoms) / sf.frame["amtlicheFlaeche"].to_numpy(dtype=float)
     assert abs(np.median(ratio) - 1) < 0.001
+
+
+def test_unclosed_rings_of_a_linear_layer_are_closed_under_fix_and_rejected_under_drop(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box as square
+
+    gpd.GeoDataFrame(
+        {"ags": ["07999101"]}, geometry=[square(349_000, 5_599_000, 351_000, 5_601_000)], crs="EPSG:25832"
+    ).to_file(tmp_path / "gemeinde.gpkg")
+    (tmp_path / "gebaeude.csv").write_text(
+        "id,wkt\n"
+        'a,"POLYGON ((350000 5600000,350010 5600000,350010 5600010,350000 5600010))"\n'
+        'b,"POLYGON ((350020 5600000,350030 5600000,350030 5600010,350020 5600000))"\n',
+        encoding="utf-8",
+    )
+
+    def config(policy: str):
+        path = tmp_path / f"{policy}.toml"
+        path.write_text(
+            textwrap.dedent(f"""\
+            [district]
+            name = "Ringe"
+            [boundaries]
+            path = "gemeinde.gpkg"
+            ags_field = "ags"
+            [[municipalities]]
+            ags = "07999101"
+            name = "A"
+            [[municipalities.sources]]
+            id = "gebaeude"
+            layer = "buildings"
+            path = "gebaeude.csv"
+            crs = "EPSG:25832"
+            open_options = {{ GEOM_POSSIBLE_NAMES = "wkt", KEEP_GEOM_COLUMNS = "NO" }}
+            fields = {{ building_id = "id" }}
+            geometry_policy = "{policy}"
+            """),
+            encoding="utf-8",
+        )
+        return load_config(path)
+
+    fixed = build_district(config("fix"))
+    assert fixed.layers["buildings"]["building_id"].tolist() == ["a", "b"]
+    assert shapely.area(fixed.layers["buildings"].geometry.to_numpy()).tolist() == [100.0, 50.0]
+    repaired = fixed.issues[fixed.issues["issue_type"] == "repaired-geometry"]
+    assert repaired["feature_id"].tolist() == ["a"] and "closed by policy 'fix'" in repaired["message"].iloc[0]
+    dropped = build_district(config("drop"))
+    assert dropped.layers["buildings"]["building_id"].tolist() == ["b"]
+    assert dropped.accounting["balanced"].all()
+    with pytest.raises(GeometryError, match="feature 1: a ring does not end where it starts"):
+        build_district(config("raise"))
