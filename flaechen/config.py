@@ -21,18 +21,18 @@ Examples
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, create_model, field_validator
 
+from flaechen.codes import DEFAULT_SCHEME, SCHEMES, check_code
 from flaechen.errors import ConfigError, Problem
 from flaechen.export.settings import ExportSettings
 from flaechen.flag.settings import FlagSettings, rules_section_problems
@@ -43,7 +43,6 @@ from flaechen.validation import Settings, ValidationError, invalid, problems_fro
 GEOMETRY_POLICIES = ("raise", "fix", "drop")
 SOURCE_LAYERS = tuple(name for name in CANONICAL_LAYERS if name != "municipalities")
 
-_AGS = re.compile(r"^\d{8}$")
 _MERGED_TABLES = {"open_options", "fields", "values"}
 
 
@@ -78,6 +77,14 @@ class SourceConfig:
     """Overrides the district's ``outside_share`` for this source (e.g. a plan covering a Samtgemeinde)."""
     arc_max_deviation: float | None = None
     """Largest distance in metres between a circular arc and its polyline (None: 1 mm, flaechen.curves)."""
+    x_field: str | None = None
+    """Field holding the x coordinate (easting, longitude) of a table of points (CSV, XLSX); with y_field."""
+    y_field: str | None = None
+    """Field holding the y coordinate (northing, latitude)."""
+    plans: tuple[str, ...] = ()
+    """XPlanGML with several plans: read only the areas of the plans of these names or numbers."""
+    ags_field: str | None = None
+    """District-wide source (top-level ``[[sources]]``): the field naming each feature's municipality."""
     key: str = ""
     """Where the source is declared in the configuration, e.g. ``municipalities[Ahausen].sources[ahausen-fs]``."""
 
@@ -107,6 +114,8 @@ class MunicipalityConfig:
     population: int | None
     boundary: BoundaryConfig | None
     sources: tuple[SourceConfig, ...]
+    without_boundary: bool = False
+    """``boundary = false``: no boundary exists; the municipality has no geometry and no location check."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,11 @@ class DistrictConfig:
     outside_share: float = 0.5
     outside_buffer: float = 50.0
     grid_dirs: tuple[Path, ...] = ()
+    code_scheme: str = "ags"
+    """The official municipality code scheme (``[district] municipality_codes``; see :mod:`flaechen.codes`)."""
+    district_sources: tuple[SourceConfig, ...] = ()
+    """Top-level ``[[sources]]``: files for the whole district, each feature sent to its municipality by
+    ``ags_field``."""
     flag: FlagSettings = field(default_factory=FlagSettings)
     """The ``[flag]`` table: rules overrides and constraints."""
     publish: PublishProfile = field(default_factory=PublishProfile)
@@ -137,8 +151,8 @@ class DistrictConfig:
 
     @property
     def sources(self) -> tuple[SourceConfig, ...]:
-        """Every source of every municipality, in declaration order."""
-        return tuple(s for m in self.municipalities for s in m.sources)
+        """Every source of every municipality, then the district-wide ones, in declaration order."""
+        return tuple(s for m in self.municipalities for s in m.sources) + tuple(self.district_sources)
 
     def municipality(self, ags: str) -> MunicipalityConfig:
         """The municipality with AGS `ags` (`KeyError` naming the file where there is none)."""
@@ -232,6 +246,10 @@ class SourceSettings(Settings):
     geometry_policy: str | None = None
     outside_share: Share | None = None
     arc_max_deviation: Annotated[float, Field(ge=1e-6, le=10)] | None = None
+    x_field: Text | None = None
+    """A table of points (CSV, XLSX): the column of the x coordinate (easting, longitude)."""
+    y_field: Text | None = None
+    """… and of the y coordinate (northing, latitude); `crs` says in which system."""
 
     @field_validator("geometry_policy")
     @classmethod
@@ -274,6 +292,15 @@ def _names(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _plan_names(value: Any) -> Any:
+    value = _names(value) if isinstance(value, str | list) else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,)
+    if isinstance(value, tuple):
+        return tuple(str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value)
+    return value
+
+
 class _SourceHead(Settings):
     id: Text | None = None
     layer: str
@@ -281,6 +308,15 @@ class _SourceHead(Settings):
     source_layer: Text | None = None
     source_layers: Annotated[tuple[Text, ...], BeforeValidator(_names)] | None = None
     """Several layers of one file as one source: names or patterns such as ``AX_*``."""
+    plans: Annotated[tuple[Text, ...], BeforeValidator(_plan_names)] | None = None
+    """XPlanGML with several plans: the names or numbers of the plans to read."""
+
+    @field_validator("plans")
+    @classmethod
+    def _zoning_only(cls, value: tuple[str, ...] | None, info: ValidationInfo) -> tuple[str, ...] | None:
+        if value and info.data.get("layer") not in (None, "zoning"):
+            raise invalid("selects plans of an XPlanGML file: only for layer zoning", "remove plans")
+        return value
 
     @field_validator("source_layers")
     @classmethod
@@ -307,6 +343,13 @@ class SourceEntry(SourceSettings, _SourceHead):
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise invalid(f"{value!r} is not a canonical layer", f"{hint}use one of {', '.join(SOURCE_LAYERS)}")
         return value
+
+
+class DistrictSourceEntry(SourceEntry):
+    """A top-level ``[[sources]]`` entry: one file for the whole district."""
+
+    ags_field: Text
+    """The field naming each feature's municipality (its AGS, or the code of the district's scheme)."""
 
 
 class BoundaryEntry(Settings):
@@ -342,11 +385,7 @@ def _ags(value: Any) -> Any:
             f"the AGS is written as a number ({text}), which loses leading zeros",
             f'quote it: "{digits}"',
         )
-    if isinstance(value, str) and not _AGS.match(value):
-        raise invalid(
-            f"{value!r} is not an AGS", 'write the 8-digit Amtlicher Gemeindeschlüssel in quotes, e.g. "07999001"'
-        )
-    return value
+    return value  # text: checked against the district's code scheme in _cross_checks
 
 
 class MunicipalityEntry(Settings):
@@ -355,7 +394,8 @@ class MunicipalityEntry(Settings):
     ags: Annotated[str, BeforeValidator(_ags)]
     name: Text
     population: Annotated[int, Field(ge=0)] | None = None
-    boundary: BoundaryEntry | None = None
+    boundary: BoundaryEntry | Literal[False] | None = None
+    """``false``: no boundary exists (features are not checked against the municipality's extent)."""
     defaults: Defaults | None = None
     sources: list[SourceEntry] = Field(default_factory=list)
 
@@ -370,6 +410,16 @@ class DistrictEntry(Settings):
     outside_share: Share = 0.5
     outside_buffer: Annotated[float, Field(ge=0, le=10_000)] = 50.0
     grid_dirs: list[Text] = Field(default_factory=list)
+    municipality_codes: str = DEFAULT_SCHEME
+    """The official municipality code scheme: ags (default), gss, bfs, gkz (:mod:`flaechen.codes`)."""
+
+    @field_validator("municipality_codes")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if value not in SCHEMES:
+            known = "; ".join(f"{k}: {v.title}" for k, v in SCHEMES.items())
+            raise invalid(f"{value!r} is not a municipality code scheme", f"use one of {', '.join(SCHEMES)} ({known})")
+        return value
 
     @field_validator("crs")
     @classmethod
@@ -388,6 +438,8 @@ class ConfigFile(Settings):
     boundaries: DistrictBoundaryEntry | None = None
     defaults: Defaults | None = None
     municipalities: Annotated[list[MunicipalityEntry], Field(min_length=1)]
+    sources: list[DistrictSourceEntry] = Field(default_factory=list)
+    """Files for the whole district (each with ``ags_field``)."""
     flag: FlagSettings = Field(default_factory=FlagSettings)
     publish: PublishProfile = Field(default_factory=PublishProfile)
     export: ExportSettings = Field(default_factory=ExportSettings)
@@ -424,6 +476,8 @@ def _default_id(entry: Mapping[str, Any], municipality: Mapping[str, Any] | None
     layer = entry.get("layer")
     if isinstance(ags, str) and isinstance(layer, str):
         return f"{ags}-{layer}"
+    if municipality is not None and "municipalities" in municipality and isinstance(layer, str):
+        return f"district-{layer}"  # a top-level [[sources]] entry (the parent is the whole file)
     return None
 
 
@@ -453,6 +507,9 @@ def _cross_checks(raw: Mapping[str, Any], file: str) -> list[Problem]:
     if not isinstance(munis, list):
         return problems
     has_district_boundaries = isinstance(raw.get("boundaries"), Mapping)
+    district = raw.get("district")
+    scheme = district.get("municipality_codes", DEFAULT_SCHEME) if isinstance(district, Mapping) else DEFAULT_SCHEME
+    scheme = scheme if scheme in SCHEMES else None  # an unknown scheme is reported by the model
     seen_ags: dict[str, str] = {}
     seen_ids: dict[str, str] = {}
     for i, m in enumerate(munis):
@@ -460,19 +517,34 @@ def _cross_checks(raw: Mapping[str, Any], file: str) -> list[Problem]:
             continue
         mkey = _muni_key(i, m)
         ags = m.get("ags")
+        if type(ags) is str and scheme and check_code(ags, scheme=scheme):  # unquoted numbers: reported already
+            spec = SCHEMES[scheme]
+            problems.append(
+                Problem(
+                    file,
+                    f"{mkey}.ags",
+                    f"{ags!r} is not a{'n' if scheme == 'ags' else ''} {spec.title}",
+                    f'write {spec.form} in quotes, e.g. "{spec.example}"',
+                )
+            )
         if isinstance(ags, str):
             if ags in seen_ags:
                 problems.append(
                     Problem(file, f"{mkey}.ags", f"AGS {ags} is declared twice (also {seen_ags[ags]})", "remove one")
                 )
             seen_ags.setdefault(ags, mkey)
-        if not has_district_boundaries and not isinstance(m.get("boundary"), Mapping):
+        if (
+            not has_district_boundaries
+            and not isinstance(m.get("boundary"), Mapping)
+            and m.get("boundary") is not False
+        ):
             problems.append(
                 Problem(
                     file,
                     f"{mkey}.boundary",
                     "no boundary",
-                    "declare [boundaries] for the district or a boundary for this municipality",
+                    "declare [boundaries] for the district or a boundary for this municipality "
+                    "(boundary = false where none exists: its features are then not checked against its extent)",
                 )
             )
         sources = m.get("sources")
@@ -492,6 +564,23 @@ def _cross_checks(raw: Mapping[str, Any], file: str) -> list[Problem]:
                         "give each source a unique id",
                     )
                 )
+            seen_ids.setdefault(sid, skey)
+    district_sources = raw.get("sources")
+    for j, s in enumerate(district_sources if isinstance(district_sources, list) else []):
+        if not isinstance(s, Mapping):
+            continue
+        sid = _default_id(s, raw)
+        skey = f"sources[{sid or j}]"
+        if sid in seen_ids:
+            problems.append(
+                Problem(
+                    file,
+                    f"{skey}.id",
+                    f"source id {sid!r} is already used by {seen_ids[sid]}",
+                    "give each source a unique id",
+                )
+            )
+        if sid:
             seen_ids.setdefault(sid, skey)
     return problems
 
@@ -551,6 +640,69 @@ def _boundary(entry: BoundaryEntry | None, key: str, base: Path) -> BoundaryConf
     )
 
 
+def _source_config(
+    s: SourceEntry,
+    *,
+    sid: str,
+    skey: str,
+    ags: str,
+    base: Path,
+    levels: tuple[Mapping[str, Any], ...],
+    file: str,
+    problems: list[Problem],
+) -> SourceConfig:
+    """One source with every setting resolved (`levels`: the inherited settings, broadest first)."""
+    settings = resolve_settings(*levels, _settings_of(s))
+    # inherited general tables are checked against the source's layer only here
+    fields_of_layer = load_schema().layer(s.layer).field_names
+    for table_name in ("fields", "values", "codes"):
+        wrong = [n for n in settings.get(table_name) or {} if n not in fields_of_layer]
+        if wrong:
+            problems.append(
+                Problem(
+                    file,
+                    f"{skey}.{table_name}",
+                    f"{', '.join(map(repr, wrong))} (inherited from defaults) is not a field of layer {s.layer!r}",
+                    f"move the mapping to [defaults.<layer>] of the layer it belongs to; fields: "
+                    f"{', '.join(fields_of_layer)}",
+                )
+            )
+    x_field, y_field = settings.get("x_field"), settings.get("y_field")
+    if bool(x_field) != bool(y_field):
+        problems.append(
+            Problem(
+                file,
+                f"{skey}.{'y_field' if x_field else 'x_field'}",
+                "x_field and y_field go together (the coordinate columns of a table of points)",
+                'name both columns, e.g. x_field = "longitude", y_field = "latitude"',
+            )
+        )
+    return SourceConfig(
+        id=sid,
+        layer=s.layer,
+        path=(base / s.path).resolve(),
+        ags=ags,
+        source_layer=s.source_layer,
+        source_layers=s.source_layers or (),
+        own_fields=frozenset(s.fields or {}),
+        crs=settings.get("crs"),
+        encoding=settings.get("encoding"),
+        open_options=MappingProxyType({k: str(v) for k, v in (settings.get("open_options") or {}).items()}),
+        fields=MappingProxyType(dict(settings.get("fields") or {})),
+        values=MappingProxyType(dict(settings.get("values") or {})),
+        codes=MappingProxyType({f: MappingProxyType(dict(c)) for f, c in (settings.get("codes") or {}).items()}),
+        where=settings.get("where"),
+        geometry_policy=settings.get("geometry_policy") or "fix",
+        outside_share=settings.get("outside_share"),
+        arc_max_deviation=settings.get("arc_max_deviation"),
+        x_field=x_field if x_field and y_field else None,
+        y_field=y_field if x_field and y_field else None,
+        plans=tuple(s.plans or ()),
+        ags_field=getattr(s, "ags_field", None),
+        key=skey,
+    )
+
+
 def _build(data: ConfigFile, *, path: Path, file: str) -> DistrictConfig:
     base = path.parent
     problems: list[Problem] = []
@@ -560,50 +712,22 @@ def _build(data: ConfigFile, *, path: Path, file: str) -> DistrictConfig:
         sources: list[SourceConfig] = []
         for j, s in enumerate(m.sources):
             sid = s.id or f"{m.ags}-{s.layer}"
-            skey = f"{mkey}.sources[{sid or j}]"
-            settings = resolve_settings(
+            levels = (
                 _settings_of(data.defaults),
                 _layer_table(data.defaults, s.layer),
                 _settings_of(m.defaults),
                 _layer_table(m.defaults, s.layer),
-                _settings_of(s),
             )
-            # inherited general tables are checked against the source's layer only here
-            for table_name in ("fields", "values", "codes"):
-                wrong = [n for n in settings.get(table_name) or {} if n not in load_schema().layer(s.layer).field_names]
-                if wrong:
-                    problems.append(
-                        Problem(
-                            file,
-                            f"{skey}.{table_name}",
-                            f"{', '.join(map(repr, wrong))} (inherited from defaults) is not a field of layer "
-                            f"{s.layer!r}",
-                            f"move the mapping to [defaults.<layer>] of the layer it belongs to; fields: "
-                            f"{', '.join(load_schema().layer(s.layer).field_names)}",
-                        )
-                    )
             sources.append(
-                SourceConfig(
-                    id=sid,
-                    layer=s.layer,
-                    path=(base / s.path).resolve(),
+                _source_config(
+                    s,
+                    sid=sid,
+                    skey=f"{mkey}.sources[{sid or j}]",
                     ags=m.ags,
-                    source_layer=s.source_layer,
-                    source_layers=s.source_layers or (),
-                    own_fields=frozenset(s.fields or {}),
-                    crs=settings.get("crs"),
-                    encoding=settings.get("encoding"),
-                    open_options=MappingProxyType({k: str(v) for k, v in (settings.get("open_options") or {}).items()}),
-                    fields=MappingProxyType(dict(settings.get("fields") or {})),
-                    values=MappingProxyType(dict(settings.get("values") or {})),
-                    codes=MappingProxyType(
-                        {f: MappingProxyType(dict(c)) for f, c in (settings.get("codes") or {}).items()}
-                    ),
-                    where=settings.get("where"),
-                    geometry_policy=settings.get("geometry_policy") or "fix",
-                    outside_share=settings.get("outside_share"),
-                    arc_max_deviation=settings.get("arc_max_deviation"),
-                    key=skey,
+                    base=base,
+                    levels=levels,
+                    file=file,
+                    problems=problems,
                 )
             )
         municipalities.append(
@@ -611,8 +735,24 @@ def _build(data: ConfigFile, *, path: Path, file: str) -> DistrictConfig:
                 ags=m.ags,
                 name=m.name,
                 population=m.population,
-                boundary=_boundary(m.boundary, f"{mkey}.boundary", base),
+                boundary=_boundary(m.boundary or None, f"{mkey}.boundary", base),
                 sources=tuple(sources),
+                without_boundary=m.boundary is False,
+            )
+        )
+    district_sources = []
+    for j, s in enumerate(data.sources):
+        sid = s.id or f"district-{s.layer}"
+        district_sources.append(
+            _source_config(
+                s,
+                sid=sid,
+                skey=f"sources[{sid or j}]",
+                ags="",
+                base=base,
+                levels=(_settings_of(data.defaults), _layer_table(data.defaults, s.layer)),
+                file=file,
+                problems=problems,
             )
         )
     if problems:
@@ -629,6 +769,8 @@ def _build(data: ConfigFile, *, path: Path, file: str) -> DistrictConfig:
         outside_share=d.outside_share,
         outside_buffer=d.outside_buffer,
         grid_dirs=tuple((base / g).resolve() for g in d.grid_dirs),
+        code_scheme=d.municipality_codes,
+        district_sources=tuple(district_sources),
         flag=data.flag,
         publish=data.publish,
         export=data.export,

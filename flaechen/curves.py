@@ -36,8 +36,6 @@ MAX_AREA_CHANGE = 1e-4
 _FINEST = 1e-6
 """The finest deviation the refinement goes down to (a micrometre)."""
 
-REFERENCE_FACTOR = 1000.0
-"""The reference polyline, against which the area change is measured, is this much closer to the arc."""
 
 _POINT, _LINESTRING, _POLYGON = 1, 2, 3
 _MULTIPOINT, _MULTILINESTRING, _MULTIPOLYGON, _COLLECTION = 4, 5, 6, 7
@@ -73,6 +71,8 @@ class _State:
     max_deviation: float
     curved: bool = False
     unclosed: int = 0
+    between: float = 0.0
+    """Sum of the areas between each arc and its polyline (exact: n · r²/2 · (δ − sin δ) per arc)."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class _Reader:
         coords = self._coords(self._uint(little), dims, little)
         if kind == _CIRCULARSTRING:
             self.state.curved = self.state.curved or len(coords) >= 3
-            return stroke_arcs(coords, self.state.max_deviation)
+            return stroke_arcs(coords, self.state.max_deviation, state=self.state)
         return coords
 
     def _compound(self, dims: tuple[int, bool], little: bool) -> np.ndarray:
@@ -214,21 +214,27 @@ def _polygon(rings: list[np.ndarray]) -> shapely.Geometry:
 
 
 def _circle(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray) -> tuple[float, float, float] | None:
-    """Centre and radius of the circle through three points; None where they are collinear."""
-    ax, ay = p0
-    bx, by = p1
-    cx, cy = p2
-    d = 2.0 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
-    scale = max(abs(bx - ax), abs(by - ay), abs(cx - ax), abs(cy - ay), 1e-300)
+    """Centre and radius of the circle through three points; None where they are collinear.
+
+    Computed relative to `p0`: with projected coordinates of millions of metres the squares would lose the
+    millimetres otherwise.
+    """
+    ox, oy = float(p0[0]), float(p0[1])
+    bx, by = float(p1[0]) - ox, float(p1[1]) - oy
+    cx, cy = float(p2[0]) - ox, float(p2[1]) - oy
+    d = 2.0 * (bx * cy - by * cx)
+    scale = max(abs(bx), abs(by), abs(cx), abs(cy), 1e-300)
     if abs(d) <= 1e-12 * scale * scale:
         return None
-    a2, b2, c2 = ax * ax + ay * ay, bx * bx + by * by, cx * cx + cy * cy
-    ux = (a2 * (by - cy) + b2 * (cy - ay) + c2 * (ay - by)) / d
-    uy = (a2 * (cx - bx) + b2 * (ax - cx) + c2 * (bx - ax)) / d
-    return ux, uy, math.hypot(ax - ux, ay - uy)
+    b2, c2 = bx * bx + by * by, cx * cx + cy * cy
+    ux = (cy * b2 - by * c2) / d
+    uy = (bx * c2 - cx * b2) / d
+    return ox + ux, oy + uy, math.hypot(ux, uy)
 
 
-def stroke_arc(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, max_deviation: float) -> np.ndarray:
+def stroke_arc(
+    p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, max_deviation: float, *, state: _State | None = None
+) -> np.ndarray:
     """The polyline of one circular arc from `p0` through `p1` to `p2`, within `max_deviation` of the arc.
 
     Returns the vertices from `p0` to `p2` (both exact); the segments are of equal angle, as many as the
@@ -271,6 +277,9 @@ def stroke_arc(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, max_deviation: fl
     if len(p0) > 2:
         out[:, 2] = p0[2] + (p2[2] - p0[2]) * np.arange(n + 1) / n
     out[0], out[-1] = p0, p2
+    if state is not None:
+        delta = sweep / n
+        state.between += n * radius * radius / 2.0 * (delta - math.sin(delta))
     return out
 
 
@@ -278,11 +287,14 @@ def _between(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
     return bool(np.all(np.minimum(a, c) <= b) and np.all(b <= np.maximum(a, c)))
 
 
-def stroke_arcs(coords: np.ndarray, max_deviation: float) -> np.ndarray:
+def stroke_arcs(coords: np.ndarray, max_deviation: float, *, state: _State | None = None) -> np.ndarray:
     """The polyline of a CircularString (arcs of three points sharing their ends)."""
     if len(coords) < 3:
         return coords
-    pieces = [stroke_arc(coords[i], coords[i + 1], coords[i + 2], max_deviation) for i in range(0, len(coords) - 2, 2)]
+    pieces = [
+        stroke_arc(coords[i], coords[i + 1], coords[i + 2], max_deviation, state=state)
+        for i in range(0, len(coords) - 2, 2)
+    ]
     return _join(pieces)
 
 
@@ -300,10 +312,47 @@ def _one(wkb: bytes, deviation: float) -> tuple[shapely.Geometry, _State, float]
     geom = _Reader(wkb, state).geometry()
     change = 0.0
     if state.curved:
+        # an upper bound of the relative change: the slivers between the arcs and their polylines, which
+        # the polygon loses (convex arcs) or gains (concave ones), against its area
         area = shapely.area(geom)
-        reference = shapely.area(_Reader(wkb, _State(deviation / REFERENCE_FACTOR)).geometry())
-        change = abs(area - reference) / reference if reference > 0 else 0.0
+        change = state.between / area if area > 0 else 0.0
     return geom, state, change
+
+
+_LINEAR_TYPES = frozenset({1, 2, 3, 4, 5, 6, 1001, 1002, 1003, 1004, 1005, 1006})
+"""WKB type codes that cannot hold a curve (2D and ISO Z points, lines, polygons and their multis)."""
+
+
+def _top_type(data: bytes) -> int:
+    """The WKB type code of a geometry (EWKB flags kept, so they fall through to the full reader)."""
+    if len(data) < 5 or data[0] not in (0, 1):
+        return -1
+    return int(struct.unpack_from("<I" if data[0] == 1 else ">I", data, 1)[0])
+
+
+_CURVE_HEADERS = tuple(
+    struct.pack(fmt, order, code + dim)
+    for order, fmt in ((1, "<BI"), (0, ">BI"))
+    for code in (_CIRCULARSTRING, _COMPOUNDCURVE, _CURVEPOLYGON, _MULTICURVE)
+    for dim in (0, 1000, 2000, 3000)
+)
+"""Byte patterns of the headers of curve geometries (little and big endian, 2D and ISO Z/M/ZM)."""
+
+
+def _as_linear(data: bytes) -> bytes | None:
+    """WKB GEOS can parse where `data` holds no curve, else None (the full reader handles it).
+
+    A MultiSurface of plain polygons (as NAS exports write every parcel) is a MultiPolygon with another type
+    code: the code is rewritten. A curve header anywhere means a curve (a chance match of coordinate bytes only
+    sends a linear geometry the slow, exact way).
+    """
+    kind = _top_type(data)
+    if kind in _LINEAR_TYPES:
+        return data
+    if kind in (_MULTISURFACE, _MULTISURFACE + 1000) and not any(h in data for h in _CURVE_HEADERS):
+        code = _MULTIPOLYGON + (kind - _MULTISURFACE)
+        return data[:1] + struct.pack("<I" if data[0] == 1 else ">I", code) + data[5:]
+    return None
 
 
 def linearise_wkb(
@@ -338,10 +387,18 @@ def linearise_wkb(
     unclosed = np.zeros(n, dtype=np.int32)
     change = np.zeros(n)
     errors: dict[int, str] = {}
-    for i, wkb in enumerate(wkbs):
-        if wkb is None:
+    # Geometries without curve types (most of a layer: GDAL fails the whole layer over one arc) are parsed by
+    # GEOS at once; only curve types, and what GEOS refuses (an unclosed ring), go through the reader here.
+    blobs = [None if w is None else bytes(w) for w in wkbs]
+    plain = [None if b is None else _as_linear(b) for b in blobs]
+    linear = np.array([b is not None for b in plain], dtype=bool)
+    if linear.any():
+        fast = shapely.from_wkb(np.array([plain[i] for i in np.flatnonzero(linear)], dtype=object), on_invalid="ignore")
+        geoms[linear] = fast
+        linear[np.flatnonzero(linear)[shapely.is_missing(fast)]] = False  # e.g. an unclosed ring: read below
+    for i, data in enumerate(blobs):
+        if data is None or linear[i]:
             continue
-        data = bytes(wkb)
         try:
             geom, state, change[i] = _one(data, max_deviation)
             deviation = max_deviation

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
@@ -29,6 +30,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from flaechen.codes import get_scheme, normalise_codes
 from flaechen.config import SourceConfig
 from flaechen.crs import TransformationChoice, choose_transformation, geographic_bounds, reproject, resolve_crs
 from flaechen.errors import CRSError, GeometryError
@@ -40,6 +42,11 @@ from flaechen.read import Linearisation, SourceFrame
 log = logging.getLogger(__name__)
 
 _POLYGONAL = {"Polygon", "MultiPolygon"}
+UNSET_AT_ZERO = {"zoning": ("grz", "gfz")}
+"""Fields where a value of 0 or below means "not set" (plans write GFZ 0,00 for none)."""
+_SAME_REGISTER_ID = "ids differing only by leading zeros, case or spaces are one"
+POINT_LAYERS = ("brownfields",)
+"""Layers whose sources may record features as points (given an extent when merged: merge.place_point_sites)."""
 _TRUE = {"1", "true", "t", "yes", "y", "ja", "j", "wahr", "x"}
 _FALSE = {"0", "false", "f", "no", "n", "nein", "falsch", ""}
 _AGS_RE = re.compile(r"^\d{8}$")
@@ -53,6 +60,8 @@ class HarmoniseSettings:
     outside_share: float = 0.5
     outside_buffer: float = 50.0
     area_tolerance: float = 0.005
+    code_scheme: str = "ags"
+    """The official municipality code scheme (:mod:`flaechen.codes`)."""
 
 
 @dataclass(frozen=True)
@@ -188,11 +197,16 @@ def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
 def _geometry(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geoms = np.array(frame.geometry.array, dtype=object)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    ctx.log("empty-geometry", frame.index[empty], f"No geometry or an empty one in {ctx.where}.")
+    if ctx.src.x_field:
+        message = f"No coordinates in {ctx.where}: {ctx.src.x_field} / {ctx.src.y_field} empty or not numbers."
+    else:
+        message = f"No geometry or an empty one in {ctx.where}."
+    ctx.log("empty-geometry", frame.index[empty], message)
     keep = ~empty
     types = shapely.get_type_id(geoms)
     collection = types == 7
-    wrong = keep & ~np.isin(types, [3, 6]) & ~collection
+    allowed = [0, 3, 4, 6] if ctx.src.layer in POINT_LAYERS else [3, 6]  # registers record sites as points
+    wrong = keep & ~np.isin(types, allowed) & ~collection
     if wrong.any():
         names = shapely.get_type_id(geoms[wrong])
         labels = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString"}
@@ -447,14 +461,15 @@ def restore_ags(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return text.where(~padded, "0" + text), padded
 
 
-def _ags(ctx: _Ctx, values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    text, padded = restore_ags(values)
+def _ags(ctx: _Ctx, values: pd.Series, scheme: str) -> tuple[pd.Series, np.ndarray]:
+    text, padded, bad = normalise_codes(values, scheme=scheme)
     ctx.log("repaired-value", values.index[padded], AGS_RESTORED, field="ags", values=_as_text(values)[padded])
-    bad = ~text.str.fullmatch(r"\d{8}").fillna(False)
-    return text, bad.to_numpy()
+    return text, bad
 
 
-def _attributes(ctx: _Ctx, frame: gpd.GeoDataFrame, layer: LayerDef, schema: Schema) -> tuple[pd.DataFrame, np.ndarray]:
+def _attributes(
+    ctx: _Ctx, frame: gpd.GeoDataFrame, layer: LayerDef, schema: Schema, *, scheme: str = "ags"
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Map, coerce and check attributes; returns canonical columns and a rejection mask."""
     out = pd.DataFrame(index=frame.index)
     reject = np.zeros(len(frame), dtype=bool)
@@ -470,11 +485,12 @@ def _attributes(ctx: _Ctx, frame: gpd.GeoDataFrame, layer: LayerDef, schema: Sch
             out[f.name] = pd.Series(pd.NA, index=frame.index, dtype=f.dtype)
             continue
         if f.name == "ags":
-            values, bad = _ags(ctx, raw)
+            values, bad = _ags(ctx, raw, scheme)
+            spec = get_scheme(scheme)
             ctx.log(
                 "invalid-ags",
                 frame.index[bad & values.notna().to_numpy()],
-                "AGS is not 8 digits.",
+                f"The municipality code is not {spec.form} ({spec.title}).",
                 field="ags",
                 values=values[bad & values.notna().to_numpy()],
             )
@@ -484,6 +500,19 @@ def _attributes(ctx: _Ctx, frame: gpd.GeoDataFrame, layer: LayerDef, schema: Sch
             out[f.name] = _apply_codes(ctx, f.name, raw, schema.codelist(f.codelist)).astype(f.dtype)
         else:
             out[f.name] = _coerce(ctx, f.name, f.dtype, raw)
+    # GRZ/GFZ of 0 or below mean "not set" in real plans ("GFZ 0,00"), never a permitted 0
+    for name in UNSET_AT_ZERO.get(layer.name, ()):
+        values = out[name]
+        unset = (values <= 0).fillna(False).to_numpy(dtype=bool)
+        if unset.any():
+            ctx.log(
+                "unset-value",
+                frame.index[unset],
+                f"Field {name}: {ctx.src.fields.get(name, name)} of 0 or below means not set; left empty.",
+                field=name,
+                values=values[unset].astype(str),
+            )
+            out[name] = values.mask(unset)
     # A Baugebiet (besondere Art) determines its Baufläche (allgemeine Art) where the plan left it empty.
     if "bes_art" in out.columns and "allg_art" in out.columns:
         bes = schema.codelist("xplan_bes_art")
@@ -535,6 +564,9 @@ def harmonise_source(
         The canonical frame (index: the source FID), how many features were read, the transformation.
     """
     frame = sf.frame
+    if sf.implicit_fields:
+        # the format's own attributes (XPlanGML) beneath what the configuration maps
+        src = replace(src, fields=MappingProxyType({**sf.implicit_fields, **src.fields}))
     key_column = src.fields.get(layer.key, layer.key)
     generated = key_column not in frame.columns and layer.key not in src.values
     if generated:
@@ -559,6 +591,17 @@ def harmonise_source(
     if len(sf.excluded):
         ctx.log("filtered", sf.excluded, f"Excluded by the configuration's filter where = {src.where!r}.")
         frame = frame.drop(index=sf.excluded)
+    deselected = np.setdiff1d(sf.deselected, sf.excluded)
+    if len(deselected):
+        names = frame.loc[deselected, "xplan_plan_name"].astype("string").fillna("(no plan)")
+        ctx.log(
+            "filtered",
+            deselected,
+            [f"Area of plan {n!r}, not one of plans = {list(src.plans)}." for n in names],
+            field="plan_name",
+            values=names,
+        )
+        frame = frame.drop(index=deselected)
 
     for canonical, column in sf.missing_fields:
         ctx.log_source(
@@ -605,13 +648,20 @@ def harmonise_source(
         return Harmonised(empty_layer(layer, settings.crs), n_read, choice)
     frame = checked
 
-    attrs, reject = _attributes(ctx, frame, layer, schema)
+    attrs, reject = _attributes(ctx, frame, layer, schema, scheme=settings.code_scheme)
     keys = attrs[layer.key]
-    dup = keys.duplicated(keep="first").to_numpy() & keys.notna().to_numpy() & ~reject
+    compared = register_key(keys) if layer.name in POINT_LAYERS else keys
+    dup = compared.duplicated(keep="first").to_numpy() & keys.notna().to_numpy() & ~reject
+    first = pd.Series(keys.to_numpy(), index=compared.to_numpy()).groupby(level=0).first()
     ctx.log(
         "duplicate-id",
         frame.index[dup],
-        f"{layer.key} occurs more than once in this delivery; the first is kept.",
+        [
+            f"{layer.key} {k!r} occurs more than once in this delivery"
+            + (f" (as {first[c]!r}: {_SAME_REGISTER_ID})" if first[c] != k else "")
+            + "; the first is kept."
+            for k, c in zip(keys[dup], compared[dup], strict=True)
+        ],
         field=layer.key,
         values=keys[dup],
     )
@@ -629,6 +679,18 @@ def harmonise_source(
     if layer.name == "parcels" and len(result):
         _area_findings(ctx, result, settings.area_tolerance)
     return Harmonised(result, n_read, choice)
+
+
+def register_key(ids: pd.Series) -> pd.Series:
+    """Register ids compared as one where they differ only by case, spaces or leading zeros of numbers.
+
+    Examples
+    --------
+    >>> register_key(pd.Series(["0137", "137", " bf-07 ", "BF-7", "BF 10"])).tolist()
+    ['137', '137', 'bf-7', 'bf-7', 'bf10']
+    """
+    text = ids.astype("string").str.casefold().str.replace(r"\s+", "", regex=True)
+    return text.str.replace(r"(?<!\d)0+(?=\d)", "", regex=True)
 
 
 def generated_ids(source_id: str, fids: pd.Index) -> pd.Series:

@@ -148,3 +148,114 @@ def resolve_border_duplicates(
     keep = np.ones(len(parcels), dtype=bool)
     keep[losers] = False
     return parcels.loc[keep].reset_index(drop=True)
+
+
+POINT_SITE_SOURCES = ("delivered", "parcel", "circle")
+"""Values of the brownfields field ``geometry_source``."""
+
+
+def place_point_sites(
+    brownfields: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame, *, issues: IssueLog
+) -> gpd.GeoDataFrame:
+    """Give sites registered as points an area: the parcel that contains the point, else a circle of its area.
+
+    Registers (England's statutory Brownfield Land Registers, many Brachflächenkataster) record a site by one
+    point and its area. A point inside a parcel takes the parcel's polygon (``geometry_source = "parcel"``,
+    ``parcel_id`` set); where no parcel contains it (no cadastre delivered, or a point on a street), a circle
+    of the registered area ``site_area_ha`` centred on the point (``"circle"``). A point without either is
+    rejected (``point-site-unplaced``). One ``point-site`` entry per source says how many went which way.
+
+    Parameters
+    ----------
+    brownfields
+        The merged layer; polygons keep ``geometry_source = "delivered"``.
+    parcels
+        The merged parcels in the same (projected) CRS.
+    issues
+        The log to add to.
+    """
+    if brownfields.empty:
+        return brownfields
+    out = brownfields.copy()
+    geoms = np.asarray(out.geometry.array, dtype=object)
+    types = shapely.get_type_id(geoms)
+    points = np.isin(types, [0, 4])
+    source = out["geometry_source"].astype("string").copy() if "geometry_source" in out else None
+    if source is None:
+        source = pd.Series(pd.NA, index=out.index, dtype="string")
+    source[~points] = source[~points].fillna("delivered")
+    if not points.any():
+        out["geometry_source"] = source
+        return out
+    idx = np.flatnonzero(points)
+    centres = shapely.centroid(geoms[idx])
+    parcel_of = np.full(len(idx), -1)
+    if len(parcels):
+        tree = shapely.STRtree(np.asarray(parcels.geometry.array, dtype=object))
+        hit_point, hit_parcel = tree.query(centres, predicate="within")
+        # a point on a shared edge lies in no parcel's interior; where two contain it, the first wins
+        first = np.unique(hit_point, return_index=True)[1]
+        parcel_of[hit_point[first]] = hit_parcel[first]
+    area_ha = out["site_area_ha"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)[idx]
+    on_parcel = parcel_of >= 0
+    circle = ~on_parcel & np.isfinite(area_ha) & (area_ha > 0)
+    unplaced = ~on_parcel & ~circle
+    new = geoms.copy()
+    if on_parcel.any():
+        new[idx[on_parcel]] = np.asarray(parcels.geometry.array, dtype=object)[parcel_of[on_parcel]]
+        out.loc[out.index[idx[on_parcel]], "parcel_id"] = parcels["parcel_id"].to_numpy()[parcel_of[on_parcel]]
+        source[out.index[idx[on_parcel]]] = "parcel"
+    if circle.any():
+        radius = np.sqrt(area_ha[circle] * 10_000.0 / np.pi)
+        new[idx[circle]] = shapely.buffer(centres[circle], radius, quad_segs=16)
+        source[out.index[idx[circle]]] = "circle"
+    out["geometry_source"] = source
+    out = out.set_geometry(gpd.GeoSeries(_to_multi(new), index=out.index, crs=out.crs))
+    rows = pd.DataFrame(
+        {
+            "source_id": out["source_id"].to_numpy()[idx],
+            "ags": out["ags"].to_numpy()[idx],
+            "parcel": on_parcel,
+            "circle": circle,
+            "unplaced": unplaced,
+        }
+    )
+    for (source_id, ags), g in rows.groupby(["source_id", "ags"], sort=True, dropna=False):
+        issues.add(
+            "point-site",
+            ags=ags,
+            source_id=source_id,
+            layer="brownfields",
+            message=(
+                f"{len(g)} sites registered as points: {int(g['parcel'].sum())} take the parcel that contains "
+                f"the point, {int(g['circle'].sum())} a circle of their registered area (no parcel contains them), "
+                f"{int(g['unplaced'].sum())} have neither and are rejected."
+            ),
+            value=str(len(g)),
+        )
+    if unplaced.any():
+        lost = out.iloc[idx[unplaced]]
+        for source_id, g in lost.groupby("source_id", sort=True):
+            issues.add_many(
+                "point-site-unplaced",
+                ags=g["ags"].astype(str).tolist(),
+                source_id=str(source_id),
+                layer="brownfields",
+                source_fids=g["source_fid"].tolist(),
+                feature_ids=g["site_id"].tolist(),
+                messages=(
+                    "A site registered as a point without an area (site_area_ha) that lies in no delivered "
+                    "parcel: it has no extent. Deliver its area or its polygon."
+                ),
+            )
+        out = out.drop(index=out.index[idx[unplaced]])
+    return out
+
+
+def _to_multi(geoms: np.ndarray) -> np.ndarray:
+    out = np.array(geoms, dtype=object)
+    single = shapely.get_type_id(out) == 3
+    if single.any():
+        parts, index = shapely.get_parts(out[single], return_index=True)
+        out[single] = shapely.multipolygons(parts, indices=index)
+    return out

@@ -11,6 +11,7 @@ PosixPath('out/district/district.gpkg')
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -25,23 +26,25 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from flaechen.codes import normalise_codes
 from flaechen.config import BoundaryConfig, DistrictConfig, SourceConfig
 from flaechen.crs import use_grid_dirs
 from flaechen.errors import AccountingError, FlaechenError, SourceError
 from flaechen.gpkg import write_gpkg
 from flaechen.harmonise import (
     AGS_RESTORED,
+    Harmonised,
     HarmoniseSettings,
     canonical_columns,
     empty_layer,
     harmonise_source,
-    restore_ags,
     shapely_to_multi,
 )
 from flaechen.issues import IssueLog
 from flaechen.layers import CANONICAL_LAYERS, load_schema
-from flaechen.merge import concat_layer, resolve_border_duplicates
-from flaechen.read import expand_source, inspect_source, read_source
+from flaechen.merge import concat_layer, place_point_sites, resolve_border_duplicates
+from flaechen.read import SourceFrame, check_plans, check_where, expand_source, inspect_source, read_source
+from flaechen.xplan import xplan_version
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,9 @@ Progress = Callable[[str, int, int], None]
 """Called as progress(step, done, total) on long steps."""
 
 BOUNDARY_SOURCE_ID = "boundaries"
+
+COUNTED_ISSUES = ("outside-district",)
+"""Rejecting issue types logged once for many features, their number in ``value``."""
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -100,7 +106,7 @@ def _read_boundaries(
             text[frame.index.isin(sf.excluded)] = pd.NA
             padded = np.zeros(len(frame), dtype=bool)
         else:
-            text, padded = restore_ags(frame[b.ags_field])
+            text, padded, _ = normalise_codes(frame[b.ags_field], scheme=config.code_scheme)
         if padded.any():
             issues.add_many(
                 "repaired-value",
@@ -156,6 +162,30 @@ def _read_boundaries(
                 "rejected": int(unused.sum()),
             }
         )
+    for m in config.municipalities:
+        if m.without_boundary:
+            rows.append(
+                {
+                    "ags": m.ags,
+                    "name": m.name,
+                    "population": m.population,
+                    "source_id": BOUNDARY_SOURCE_ID,
+                    "source_layer": None,
+                    "source_fid": None,
+                    "source_hash": None,
+                    "geometry": None,
+                }
+            )
+            issues.add(
+                "no-boundary",
+                ags=m.ags,
+                source_id=BOUNDARY_SOURCE_ID,
+                layer="municipalities",
+                message=(
+                    f"No boundary for {m.name} (boundary = false): its features are not checked against its "
+                    "extent, and it has no geometry in layer municipalities."
+                ),
+            )
     layer = load_schema().layer("municipalities")
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     gdf["geometry"] = shapely_to_multi(np.asarray(gdf.geometry.array, dtype=object))
@@ -175,6 +205,8 @@ def _boundary_groups(config: DistrictConfig) -> list[tuple[BoundaryConfig, list[
     """Each boundary source with the AGS of the municipalities it serves."""
     groups: dict[str, tuple[BoundaryConfig, list[str]]] = {}
     for m in config.municipalities:
+        if m.without_boundary:
+            continue
         b = m.boundary or config.boundaries
         assert b is not None  # the configuration guarantees one
         groups.setdefault(b.key, (b, []))[1].append(m.ags)
@@ -202,6 +234,91 @@ def _expanded_sources(config: DistrictConfig, issues: IssueLog) -> list[SourceCo
     return out
 
 
+def _harmonise_district_source(
+    sf: SourceFrame,
+    src: SourceConfig,
+    config: DistrictConfig,
+    schema: Any,
+    settings: HarmoniseSettings,
+    boundaries: Mapping[str, Any],
+    issues: IssueLog,
+) -> Harmonised:
+    """A file for the whole district: each feature goes to the municipality its ``ags_field`` names.
+
+    Features of a code that is no municipality of the district are logged once per code with their count
+    (``outside-district``), features without a code once per feature (``missing-value``).
+    """
+    frame = sf.frame
+    codes, padded, _ = normalise_codes(frame[src.ags_field], scheme=config.code_scheme)
+    if padded.any():
+        issues.add_many(
+            "repaired-value",
+            ags=codes[padded].astype(str).tolist(),
+            source_id=src.id,
+            layer=src.layer,
+            source_fids=frame.index[padded].tolist(),
+            field=src.ags_field,
+            values=[c[1:] for c in codes[padded].astype(str)],
+            messages=AGS_RESTORED,
+        )
+    excluded = frame.index.isin(sf.excluded)
+    if excluded.any():
+        issues.add_many(
+            "filtered",
+            ags=codes[excluded].fillna("").astype(str).tolist(),
+            source_id=src.id,
+            layer=src.layer,
+            source_fids=frame.index[excluded].tolist(),
+            messages=f"Excluded by the configuration's filter where = {src.where!r}.",
+        )
+    wanted = [m.ags for m in config.municipalities]
+    missing = codes.isna().to_numpy() & ~excluded
+    if missing.any():
+        issues.add_many(
+            "missing-value",
+            ags=None,
+            source_id=src.id,
+            layer=src.layer,
+            source_fids=frame.index[missing].tolist(),
+            field=src.ags_field,
+            messages=f"No municipality code in {src.ags_field}: the feature belongs to no municipality.",
+        )
+    foreign = codes.notna().to_numpy() & ~codes.isin(wanted).fillna(False).to_numpy() & ~excluded
+    for code, count in codes[foreign].value_counts().sort_index().items():
+        issues.add(
+            "outside-district",
+            ags=str(code),
+            source_id=src.id,
+            layer=src.layer,
+            field=src.ags_field,
+            value=str(int(count)),
+            message=(
+                f"{int(count)} features of {src.path.name} have {src.ags_field} = {code!r}, no municipality of "
+                "the district; not read. Add the municipality to the configuration if it belongs to the district."
+            ),
+        )
+    frames: list[gpd.GeoDataFrame] = []
+    transformation = None
+    for ags in wanted:
+        part = (codes == ags).fillna(False).to_numpy() & ~excluded
+        if not part.any():
+            continue
+        sub = dataclasses.replace(sf, frame=frame.loc[part], excluded=np.array([], dtype=np.int64))
+        result = harmonise_source(
+            sub,
+            dataclasses.replace(src, ags=ags),
+            layer=schema.layer(src.layer),
+            schema=schema,
+            settings=settings,
+            boundary=boundaries.get(ags),
+            issues=issues,
+        )
+        frames.append(result.frame)
+        transformation = transformation or result.transformation
+    merged = concat_layer(frames, crs=settings.crs) if frames else empty_layer(schema.layer(src.layer), settings.crs)
+    return Harmonised(merged, len(frame), transformation)
+
+
 def build_district(config: DistrictConfig, *, progress: Progress | None = None) -> DistrictDataset:
     """Read, harmonise and merge every declared source into the district dataset.
 
@@ -220,6 +337,7 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
         outside_share=config.outside_share,
         outside_buffer=config.outside_buffer,
         area_tolerance=config.area_tolerance,
+        code_scheme=config.code_scheme,
     )
     issues = IssueLog()
     municipalities, accounting = _read_boundaries(config, issues, crs)
@@ -232,15 +350,18 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
     for i, src in enumerate(sources):
         progress("read and harmonise", i, len(sources))
         sf = read_source(src)
-        result = harmonise_source(
-            sf,
-            src,
-            layer=schema.layer(src.layer),
-            schema=schema,
-            settings=settings,
-            boundary=boundaries.get(src.ags),
-            issues=issues,
-        )
+        if src.ags_field:
+            result = _harmonise_district_source(sf, src, config, schema, settings, boundaries, issues)
+        else:
+            result = harmonise_source(
+                sf,
+                src,
+                layer=schema.layer(src.layer),
+                schema=schema,
+                settings=settings,
+                boundary=boundaries.get(src.ags),
+                issues=issues,
+            )
         per_layer[src.layer].append(result.frame)
         read_counts[src.id] = result.read
         t = result.transformation
@@ -267,10 +388,12 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
         if name == "parcels":
             merged = resolve_border_duplicates(
                 merged,
-                boundaries=boundaries,
+                boundaries={k: v for k, v in boundaries.items() if v is not None},
                 overlap=config.border_overlap,
                 issues=issues,
             )
+        if name == "brownfields" and len(merged):
+            merged = place_point_sites(merged, layers["parcels"], issues=issues)
         columns = canonical_columns(schema.layer(name))
         if merged.empty:
             merged = empty_layer(schema.layer(name), crs)
@@ -304,9 +427,13 @@ def _accounting(
 ) -> pd.DataFrame:
     rows = list(boundary_rows)
     rejected = issues[issues["rejected"].fillna(False)]
+    # issues that stand for many features at once carry their count as value (one entry per AGS)
+    counted = rejected["issue_type"].isin(COUNTED_ISSUES)
     for src in sources:
         kept = int((layers[src.layer]["source_id"] == src.id).sum())
-        rej = rejected.loc[rejected["source_id"] == src.id, "source_fid"].dropna().nunique()
+        mine = rejected["source_id"] == src.id
+        rej = rejected.loc[mine & ~counted, "source_fid"].dropna().nunique()
+        rej += int(pd.to_numeric(rejected.loc[mine & counted, "value"]).sum())
         rows.append(
             {
                 "source_id": src.id,
@@ -432,6 +559,13 @@ def run(
         progress("export", 0, 1)
         extras["exports"] = run_exports(gpkg, exports)
         progress("export", 1, 1)
+    if publish and not dataset.layers["municipalities"].geometry.notna().any():
+        # the site is built per municipality, on its boundary: a district declared with boundary = false
+        # throughout (e.g. registers without boundary files) has none to show
+        log.warning(
+            "map site not built: no municipality has a boundary (boundary = false); declare boundaries to publish"
+        )
+        publish = False
     if publish:
         from flaechen.publish import publish as publish_site
 
@@ -453,6 +587,7 @@ def check(config: DistrictConfig) -> list[str]:
     for b, _ in _boundary_groups(config):
         try:
             inspect_source(b)
+            check_where(b)
         except FlaechenError as exc:
             problems.append(str(exc))
     for declared in config.sources:
@@ -464,6 +599,9 @@ def check(config: DistrictConfig) -> list[str]:
         for src in expanded:
             try:
                 inspect_source(src)
+                check_where(src)
+                if src.plans and src.layer == "zoning" and xplan_version(src.path):
+                    check_plans(src)
             except FlaechenError as exc:
                 problems.append(str(exc))
     return problems

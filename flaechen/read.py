@@ -14,9 +14,9 @@ import logging
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pyogrio.raw
+import shapely
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError
 from pyproj import CRS
 
@@ -34,6 +35,7 @@ from flaechen.crs import adv_crs, gml_srs_name, resolve_crs
 from flaechen.curves import DEFAULT_MAX_DEVIATION, linearise_wkb, wkb_type_name
 from flaechen.errors import CRSError, SourceError
 from flaechen.landuse import normalise_use
+from flaechen.xplan import XPLAN_OPEN_OPTIONS, attach_plans, implicit_fields, read_plans, select_plans, xplan_version
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,10 @@ class SourceFrame:
     content_hash: str
     excluded: np.ndarray
     """FIDs the configured filter (``where``) excluded."""
+    implicit_fields: Mapping[str, str] = field(default_factory=dict)
+    """Canonical field → source field the format itself defines (XPlanGML), beneath the configured ones."""
+    deselected: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    """FIDs of areas of XPlanGML plans the source's ``plans`` does not select."""
     missing_fields: tuple[tuple[str, str], ...] = ()
     """(canonical field, source field) of inherited mappings the layer lacks: left empty, logged once."""
     linearised: Linearisation | None = None
@@ -90,6 +96,9 @@ def _gdal_warnings(where: str) -> Iterator[None]:
 
 def _open_options(src: Declared) -> dict[str, Any]:
     options: dict[str, Any] = dict(src.open_options)
+    if xplan_version(src.path):
+        # keep XPlanGML's relations (gehoertZuBereich …) as fields: each area finds its own plan
+        options = {**XPLAN_OPEN_OPTIONS, **options}
     if src.path.suffix.lower() in _GML_SUFFIXES:
         # GDAL's GML driver writes a .gfs file beside the source unless told not to: never write there.
         options.setdefault("WRITE_GFS", "NO")
@@ -171,7 +180,7 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
         hint = difflib.get_close_matches(str(layer), known, n=1)
         raise SourceError(
             f"{_label(src)}: no layer {layer!r} in the file"
-            + (f"; did you mean {hint[0]!r}?" if hint else "")
+            + (f"; did you mean {hint[0]!r}?" if hint else ".")
             + f" Layers: {', '.join(known) or 'none'}. Fix `source_layer`."
         ) from None
     except DataSourceError as exc:
@@ -179,6 +188,20 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
     fields = [str(f) for f in info["fields"]]
     mapped: list[str] = []
     info["missing_fields"] = ()
+    if isinstance(src, SourceConfig) and src.ags_field and src.ags_field not in fields:
+        close = difflib.get_close_matches(src.ags_field, fields, n=1)
+        raise SourceError(
+            f"{_label(src)}, layer {info.get('layer_name') or layer!r}: ags_field {src.ags_field!r} is not in "
+            "the layer" + (f" (did you mean {close[0]!r}?)" if close else "") + f". Its fields: {', '.join(fields)}."
+        )
+    if isinstance(src, SourceConfig) and src.x_field:
+        lacking = [f for f in (src.x_field, src.y_field) if f not in fields]
+        if lacking:
+            raise SourceError(
+                f"{_label(src)}, layer {info.get('layer_name') or layer!r}: coordinate field(s) "
+                f"{', '.join(map(repr, lacking))} not in the table. Its fields: {', '.join(fields)}. "
+                "Fix `x_field` / `y_field`."
+            )
     if isinstance(src, SourceConfig):
         # a mapping inherited from defaults (or shared by the layers of source_layers) that this file lacks
         # leaves the field empty: real deliveries omit attributes they do not set (XPlanGML)
@@ -202,6 +225,13 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
         raise SourceError(
             f"{_label(src)}, layer {info.get('layer_name') or layer!r}: mapped field(s) "
             f"{', '.join(problems)} not in the layer. Its fields: {', '.join(fields)}. Fix `fields`."
+        )
+    points_table = isinstance(src, SourceConfig) and bool(src.x_field)
+    if info.get("geometry_type") is None and not points_table:
+        raise SourceError(
+            f"{_label(src)}: layer {info.get('layer_name') or layer!r} holds no geometry (a table of "
+            f"{', '.join(fields[:8])}{' …' if len(fields) > 8 else ''}). Name a spatial layer with source_layer, "
+            "or the coordinate columns of a table of points with x_field and y_field."
         )
     if info.get("crs") is None and src.path.suffix.lower() in _GML_SUFFIXES:
         # GDAL leaves the CRS empty where it cannot resolve the file's srsName (urn:adv:crs:ETRS89_UTM32)
@@ -316,8 +346,16 @@ def _read_source(src: Declared) -> SourceFrame:
             frame = pyogrio.read_dataframe(
                 src.path, layer=layer, encoding=src.encoding, fid_as_index=True, use_arrow=True, **options
             )
-        except NotImplementedError:  # "Nonlinear geometry types are not currently supported": arcs
+        except (NotImplementedError, shapely.errors.GEOSException):
+            # arcs ("Nonlinear geometry types are not currently supported"), or WKB GEOS refuses (an unclosed
+            # ring): flaechen.curves reads the WKB itself, closing rings and linearising arcs, and says so
             frame, linearised = read_curved(src, layer=layer, options=options, info=info)
+        if isinstance(src, SourceConfig) and src.x_field and src.y_field:
+            frame = points_from_columns(frame, x=src.x_field, y=src.y_field)
+        implicit: dict[str, str] = {}
+        deselected = np.array([], dtype=np.int64)
+        if isinstance(src, SourceConfig) and src.layer == "zoning" and xplan_version(src.path):
+            frame, implicit, deselected = _xplan(src, frame, layer=str(layer), options=options)
         excluded = np.array([], dtype=np.int64)
         if src.where:
             # All columns: GDAL evaluates a filter on ignored fields as NULL, so `columns=[]` would
@@ -337,7 +375,10 @@ def _read_source(src: Declared) -> SourceFrame:
     except DataSourceError as exc:
         raise _unreadable(src, exc) from None
     if not isinstance(frame, gpd.GeoDataFrame):
-        raise SourceError(f"{_label(src)}: layer {layer!r} has no geometry; name a spatial layer.")
+        raise SourceError(
+            f"{_label(src)}: layer {layer!r} has no geometry; name a spatial layer, or the columns of a table "
+            "of points with x_field and y_field."
+        )
     frame.index = frame.index.astype(np.int64)
     frame.index.name = "fid"
     file_crs = resolve_crs(info["crs"], where=_label(src)) if info.get("crs") else None
@@ -349,8 +390,93 @@ def _read_source(src: Declared) -> SourceFrame:
         content_hash=content_hash(src.path),
         excluded=excluded,
         missing_fields=tuple(info.get("missing_fields", ())),
+        implicit_fields=MappingProxyType(implicit),
+        deselected=deselected,
         linearised=linearised,
     )
+
+
+def check_where(src: Declared) -> None:
+    """Raise a :class:`~flaechen.errors.SourceError` where the source's filter (``where``) is not valid OGR SQL.
+
+    Evaluated on the first feature only, so that `flaechen check` finds it without reading the source.
+    """
+    if not src.where:
+        return
+    info = inspect_source(src)
+    try:
+        with _gdal_warnings(_label(src)):
+            pyogrio.read_dataframe(
+                src.path,
+                layer=info["layer_name"],
+                encoding=src.encoding,
+                read_geometry=False,
+                where=src.where,
+                max_features=1,
+                **_open_options(src),
+            )
+    except Exception as exc:  # every way GDAL rejects a filter
+        raise SourceError(
+            f"{_label(src)}: the filter where = {src.where!r} is invalid ({exc}). Fields of the layer: "
+            f"{', '.join(map(str, info['fields']))}. Fix `where` (OGR SQL, text in single quotes)."
+        ) from None
+
+
+def check_plans(src: SourceConfig) -> pd.DataFrame:
+    """The plans of an XPlanGML source (:func:`flaechen.xplan.read_plans`), checked against its ``plans``.
+
+    Raises
+    ------
+    SourceError
+        A ``plans`` entry that names no plan of the file (listing the plans it holds).
+    """
+    plans = read_plans(src.path, options=dict(src.open_options))
+    held = [f"{r.name} ({r.number})" if r.number else str(r.name) for r in plans.drop_duplicates("plan").itertuples()]
+    named = plans.rename(columns={"name": "xplan_plan_name", "number": "xplan_plan_number"})
+    for wanted in src.plans:
+        if not select_plans(named, (wanted,)).any():
+            raise SourceError(
+                f"{_label(src)}: plans entry {wanted!r} names no plan of the file. Its plans: "
+                f"{', '.join(held) or 'none'}. Fix `plans` (a plan's name or number)."
+            )
+    return plans
+
+
+def _xplan(
+    src: SourceConfig, frame: gpd.GeoDataFrame, *, layer: str, options: dict[str, Any]
+) -> tuple[gpd.GeoDataFrame, dict[str, str], np.ndarray]:
+    """XPlanGML: each area's own plan, the standard's attribute mapping, the plans the source selects."""
+    plans = check_plans(src)
+    frame = attach_plans(frame, plans, layer=layer)
+    deselected = np.array([], dtype=np.int64)
+    if src.plans:
+        deselected = frame.index[~select_plans(frame, src.plans)].to_numpy(dtype=np.int64)
+    return frame, implicit_fields(frame.columns), deselected
+
+
+def points_from_columns(frame: pd.DataFrame, *, x: str, y: str) -> gpd.GeoDataFrame:
+    """Points from two coordinate columns (text or numbers, German decimal commas too).
+
+    A row whose coordinates are empty or not numbers gets no geometry (the geometry check logs it);
+    a geometry the file carried besides is replaced.
+
+    Examples
+    --------
+    >>> points_from_columns(pd.DataFrame({"lon": ["7,1", None], "lat": [50.5, 51]}), x="lon", y="lat").geometry.tolist()
+    [<POINT (7.1 50.5)>, None]
+    """
+
+    def number(column: str) -> np.ndarray:
+        text = frame[column].astype("string").str.strip().str.replace(",", ".", regex=False)
+        values: np.ndarray = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return values
+
+    xs, ys = number(x), number(y)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    geoms = np.full(len(frame), None, dtype=object)
+    geoms[ok] = shapely.points(xs[ok], ys[ok])
+    data = pd.DataFrame(frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) else frame)
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, index=frame.index))
 
 
 def _max_deviation(src: Declared, info: dict[str, Any]) -> float:

@@ -204,6 +204,7 @@ def test_the_documentation_names_every_key():
         c.BoundaryEntry,
         c.MunicipalityEntry,
         c.SourceEntry,
+        c.DistrictSourceEntry,
         FlagSettings,
         VectorConstraintSpec,
         RasterConstraintSpec,

@@ -11,6 +11,7 @@ import struct
 import textwrap
 
 import numpy as np
+import pyogrio.raw
 import pytest
 import shapely
 from shapely.geometry import box
@@ -18,7 +19,8 @@ from shapely.geometry import box
 from flaechen.config import load_config, parse_config
 from flaechen.crs import adv_crs, resolve_crs
 from flaechen.curves import linearise_wkb, stroke_arc
-from flaechen.errors import ConfigError
+from flaechen.errors import ConfigError, GeometryError
+from flaechen.pipeline import build_district
 from flaechen.read import inspect_source, read_source
 
 
@@ -75,6 +77,23 @@ def test_every_vertex_lies_on_the_arc_and_every_chord_within_the_deviation(radiu
     sagitta = radius - np.hypot(mids[:, 0], mids[:, 1])
     assert sagitta.max() <= deviation * (1 + 1e-9)
     assert sagitta.max() > deviation / 4  # not needlessly fine
+
+
+def test_arcs_at_utm_coordinates_keep_their_points_on_the_circle():
+    # a real Monzel parcel corner: with coordinates of millions of metres, naive circle formulas lose mm
+    p0, p1, p2 = (
+        np.array([353145.253, 5531522.863]),
+        np.array([353146.415, 5531524.371]),
+        np.array([353147.389, 5531526.007]),
+    )
+    line = stroke_arc(p0, p1, p2, 0.0001)
+    # the circle through the three points, solved in local coordinates
+    a, b = p1 - p0, p2 - p0
+    centre = np.linalg.solve(2 * np.array([a, b]), [a @ a, b @ b])
+    radii = np.hypot(*(line - p0 - centre).T)
+    assert np.ptp(radii) < 1e-6
+    # the stroked arc passes through the delivered middle point within a tenth of a millimetre
+    assert shapely.LineString(line).distance(shapely.Point(p1)) < 1e-4
 
 
 def test_an_arc_gives_the_same_vertices_in_both_directions():
@@ -228,7 +247,65 @@ def test_real_nas_parcels_with_arcs_are_linearised_within_a_hundredth_of_a_perce
     assert lin is not None and len(lin.curved) == curved
     assert 0 < lin.area_change.max() <= 1e-4
     assert not lin.unparsable and len(lin.unclosed) == 0
+    # the logged change is a true upper bound: against a micrometre-close reference
+    meta, table = pyogrio.raw.read_arrow(shared_real / "alkis_full" / f"{name}.gpkg", layer="AX_Flurstueck", columns=[])
+    wkb = table.column(meta["geometry_name"]).to_pylist()
+    reference = shapely.area(linearise_wkb(wkb, max_deviation=1e-6, max_area_change=None).geometries)
+    done = linearise_wkb(wkb)
+    true = np.abs(shapely.area(done.geometries) - reference) / reference
+    assert (true <= done.area_change * (1 + 1e-6) + 1e-12).all()
     geoms = sf.frame.geometry.to_numpy()
     assert shapely.is_valid(geoms).all()
     ratio = shapely.area(geoms) / sf.frame["amtlicheFlaeche"].to_numpy(dtype=float)
     assert abs(np.median(ratio) - 1) < 0.001
+
+
+def test_unclosed_rings_of_a_linear_layer_are_closed_under_fix_and_rejected_under_drop(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box as square
+
+    gpd.GeoDataFrame(
+        {"ags": ["07999101"]}, geometry=[square(349_000, 5_599_000, 351_000, 5_601_000)], crs="EPSG:25832"
+    ).to_file(tmp_path / "gemeinde.gpkg")
+    (tmp_path / "gebaeude.csv").write_text(
+        "id,wkt\n"
+        'a,"POLYGON ((350000 5600000,350010 5600000,350010 5600010,350000 5600010))"\n'
+        'b,"POLYGON ((350020 5600000,350030 5600000,350030 5600010,350020 5600000))"\n',
+        encoding="utf-8",
+    )
+
+    def config(policy: str):
+        path = tmp_path / f"{policy}.toml"
+        path.write_text(
+            textwrap.dedent(f"""\
+            [district]
+            name = "Ringe"
+            [boundaries]
+            path = "gemeinde.gpkg"
+            ags_field = "ags"
+            [[municipalities]]
+            ags = "07999101"
+            name = "A"
+            [[municipalities.sources]]
+            id = "gebaeude"
+            layer = "buildings"
+            path = "gebaeude.csv"
+            crs = "EPSG:25832"
+            open_options = {{ GEOM_POSSIBLE_NAMES = "wkt", KEEP_GEOM_COLUMNS = "NO" }}
+            fields = {{ building_id = "id" }}
+            geometry_policy = "{policy}"
+            """),
+            encoding="utf-8",
+        )
+        return load_config(path)
+
+    fixed = build_district(config("fix"))
+    assert fixed.layers["buildings"]["building_id"].tolist() == ["a", "b"]
+    assert shapely.area(fixed.layers["buildings"].geometry.to_numpy()).tolist() == [100.0, 50.0]
+    repaired = fixed.issues[fixed.issues["issue_type"] == "repaired-geometry"]
+    assert repaired["feature_id"].tolist() == ["a"] and "closed by policy 'fix'" in repaired["message"].iloc[0]
+    dropped = build_district(config("drop"))
+    assert dropped.layers["buildings"]["building_id"].tolist() == ["b"]
+    assert dropped.accounting["balanced"].all()
+    with pytest.raises(GeometryError, match="feature 1: a ring does not end where it starts"):
+        build_district(config("raise"))

@@ -102,3 +102,34 @@ def test_land_use_ids_are_delivered_or_generated_from_source_and_fid(gemarkung):
         assert len(generated) == EXPECTED[name][5]
         wald = land_use[land_use["use"] == "AX_Wald"]
         assert wald["land_use_id"].tolist() == [f"massenheim-nutzung/AX_Wald/{int(wald['source_fid'].iloc[0])}"]
+
+
+@pytest.mark.parametrize("name", ["monzel", "massenheim", "england", "district_wide"])
+def test_check_finds_nothing_wrong_in_the_real_configurations(name):
+    from conftest import SHARED_REAL, require
+
+    from flaechen.pipeline import check
+
+    require(SHARED_REAL.is_dir(), f"real data folder {SHARED_REAL}", ci_required=False)
+    assert check(load_config(REPO / "tests" / "real" / f"{name}.toml")) == []
+
+
+def test_check_reports_every_problem_a_read_would_meet_naming_the_layers_a_file_holds(tmp_path):
+    from conftest import SHARED_REAL, require
+
+    from flaechen.pipeline import check
+
+    require(SHARED_REAL.is_dir(), f"real data folder {SHARED_REAL}", ci_required=False)
+    text = (REPO / "tests" / "real" / "monzel.toml").read_text(encoding="utf-8")
+    text = text.replace("../../../shared", str(SHARED_REAL.parent.parent))
+    text = text.replace('source_layer = "AX_Gebaeude"', 'source_layer = "AX_Gebäude"')
+    text = text.replace('source_layers = ["AX_*"]', 'source_layers = ["AX_*", "AX_Nutzung*"]')
+    text = text.replace('id = "monzel-flurstuecke"', 'id = "monzel-flurstuecke"\nwhere = "flaeche > 0"')
+    path = tmp_path / "broken.toml"
+    path.write_text(text, encoding="utf-8")
+    problems = check(load_config(path))
+    assert len(problems) == 3, problems
+    assert "filter where = 'flaeche > 0' is invalid" in problems[0]
+    assert "no layer 'AX_Gebäude'" in problems[1] and "did you mean 'AX_Gebaeude'" in problems[1]
+    assert "AX_Flurstueck" in problems[1] and "AX_Wohnbauflaeche" in problems[1]
+    assert "'AX_Nutzung*' matches no layer" in problems[2]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import os
 import tempfile
 import xml.etree.ElementTree as ET
@@ -149,8 +150,18 @@ def _maplayer(
 
 
 def _bounds(gpkg: Path, layers: tuple[str, ...]) -> tuple[float, float, float, float]:
-    preferred = [n for n in ("municipalities",) if n in layers] or list(layers)
-    boxes = [pyogrio.read_info(gpkg, layer=n, force_total_bounds=True)["total_bounds"] for n in preferred]
+    def boxes_of(names: list[str]) -> list[tuple[float, float, float, float]]:
+        found = [pyogrio.read_info(gpkg, layer=n, force_total_bounds=True)["total_bounds"] for n in names]
+        return [
+            (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+            for b in found
+            if b is not None and all(map(math.isfinite, b))
+        ]
+
+    # the municipalities' extent; where they have no boundaries (boundary = false), every layer's
+    boxes = boxes_of([n for n in ("municipalities",) if n in layers]) or boxes_of(list(layers))
+    if not boxes:
+        raise ExportError(f"{gpkg}: no layer has a geometry to take the project's extent from")
     xmin, ymin = min(b[0] for b in boxes), min(b[1] for b in boxes)
     xmax, ymax = max(b[2] for b in boxes), max(b[3] for b in boxes)
     dx, dy = (xmax - xmin) * EXTENT_MARGIN, (ymax - ymin) * EXTENT_MARGIN

@@ -1,0 +1,102 @@
+"""One file for the whole district (top-level [[sources]] with ags_field) on the real NRW parcels.
+
+Skips where ../shared/data/real is absent.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from conftest import REPO
+from shapely.geometry import box
+
+from flaechen.config import load_config
+from flaechen.errors import ConfigError, SourceError
+from flaechen.pipeline import build_district
+
+
+@pytest.mark.real_data
+def test_each_parcel_goes_to_its_municipality_and_foreign_ones_are_logged_once_per_ags(shared_real):
+    config = load_config(REPO / "tests" / "real" / "district_wide.toml")
+    dataset = build_district(config)
+    parcels = dataset.layers["parcels"]
+    held = pyogrio.read_dataframe(
+        shared_real / "alkis" / "nrw_euskirchen_kleve.gpkg", read_geometry=False, columns=["gmdschl"]
+    )["gmdschl"].value_counts()
+    for m in config.municipalities:
+        assert (parcels["ags"] == m.ags).sum() == held[m.ags], m.name
+    outside = dataset.issues[dataset.issues["issue_type"] == "outside-district"]
+    assert outside[["ags", "value"]].values.tolist() == [
+        ["05154012", str(held["05154012"])],
+        ["05154052", str(held["05154052"])],
+    ]
+    assert len(dataset.issues) < 2000  # no entry per filtered feature (25,406 with a `where` per municipality)
+    acc = dataset.accounting.set_index("source_id").loc["alkis-kreis"]
+    assert acc["read"] == 5000 and acc["kept"] + acc["rejected"] == 5000 and acc["balanced"]
+    quality = dataset.quality.set_index("ags")
+    assert (abs(quality["median_area_ratio"] - 1) < 0.005).all()
+
+
+def _config(tmp_path, source: str):
+    gpd.GeoDataFrame(
+        {"ags": ["07999101", "07999102"]},
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)],
+        crs="EPSG:25832",
+    ).to_file(tmp_path / "gemeinden.gpkg")
+    gpd.GeoDataFrame(
+        {"kennz": ["a", "b", "c", "d"], "gkz": [7999101, "07999102", None, "07999199"]},
+        geometry=[box(10, 10, 20, 20), box(110, 10, 120, 20), box(30, 30, 40, 40), box(50, 50, 60, 60)],
+        crs="EPSG:25832",
+    ).to_file(tmp_path / "kreis.gpkg")
+    path = tmp_path / "district.toml"
+    path.write_text(
+        textwrap.dedent("""\
+        [district]
+        name = "Kreis"
+        [boundaries]
+        path = "gemeinden.gpkg"
+        ags_field = "ags"
+        [[municipalities]]
+        ags = "07999101"
+        name = "A"
+        [[municipalities]]
+        ags = "07999102"
+        name = "B"
+        """)
+        + textwrap.dedent(source),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_codes_read_as_numbers_missing_and_foreign_codes(tmp_path):
+    path = _config(
+        tmp_path,
+        """
+        [[sources]]
+        layer = "parcels"
+        path = "kreis.gpkg"
+        ags_field = "gkz"
+        fields = { parcel_id = "kennz" }
+        """,
+    )
+    dataset = build_district(load_config(path))
+    parcels = dataset.layers["parcels"]
+    assert parcels[["parcel_id", "ags"]].values.tolist() == [["a", "07999101"], ["b", "07999102"]]
+    issues = dataset.issues.set_index("issue_type")
+    assert issues.loc["missing-value", "source_fid"] == 3
+    assert issues.loc["outside-district", ["ags", "value"]].tolist() == ["07999199", "1"]
+    assert dataset.accounting["balanced"].all()
+
+
+def test_a_district_wide_source_needs_an_existing_ags_field(tmp_path):
+    with pytest.raises(ConfigError, match=r"sources\[district-parcels\].ags_field: is required"):
+        load_config(_config(tmp_path, '\n[[sources]]\nlayer = "parcels"\npath = "kreis.gpkg"\n'))
+    config = load_config(
+        _config(tmp_path, '\n[[sources]]\nlayer = "parcels"\npath = "kreis.gpkg"\nags_field = "gkz_"\n')
+    )
+    with pytest.raises(SourceError, match="ags_field 'gkz_' is not in the layer \\(did you mean 'gkz'\\?\\)"):
+        build_district(config)
