@@ -543,6 +543,7 @@ def _prepare(ctx: _Context, district: prepare.District) -> _Prepared:
     candidates = layers.get("candidates", prepare.empty_layer("candidates", profile))
     mode = profile.private_candidates
     shown_candidates, hidden_candidates = prepare.split_private(candidates, mode=mode)
+    shown_candidates, _ = prepare.withhold_derived(shown_candidates, layers.get("brownfields"), mode=mode)
     table = prepare.summarise(
         layers["municipalities"], candidates, categories=ctx.categories, hidden_index=hidden_candidates.index
     )
