@@ -194,16 +194,10 @@ def test_demo_pages_in_chromium(chromium, demo, demo_site, tmp_path):
         assert log_.dialogs == [], page_path.name
         assert drawn(page, "candidates") == expected, page_path.name
         if page_path.name == "index.html":
-            for _ in range(2):  # the machine is shared: take the best of up to three loads
-                if seconds < 2.0:
-                    break
-                page.context.close()
-                page, log_, again = open_site_page(chromium, page_path)
-                seconds = min(seconds, again)
+            # the time to a ready map is measured in benchmarks/bench_site.py, not asserted here
             weight = page_weight(page_path)
             log.info("demo overview: %d bytes, map ready after %.2f s, %d candidates drawn", weight, seconds, expected)
             assert weight < 5_000_000
-            assert seconds < 2.0
             page.screenshot(path=str(shots / "demo-index.png"))
         page.context.close()
 
