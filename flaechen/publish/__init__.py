@@ -10,6 +10,11 @@ Examples
 >>> index = publish("out/demo/district.gpkg", "out/demo", profile={"private_candidates": "grid"})  # doctest: +SKIP
 >>> index.name  # doctest: +SKIP
 'index.html'
+
+The same map in a notebook (a :class:`folium.Map` with the site's layers, popups and legend):
+
+>>> from flaechen.publish import district_map
+>>> district_map("out/demo")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from flaechen.publish.assets import AssetError, copy_assets
+from flaechen.publish.maps import district_map
+from flaechen.publish.pages import build_site
 from flaechen.publish.prepare import PublishError, read_district
 from flaechen.publish.profile import PublishProfile, load_profile
-from flaechen.publish.site import build_site
 
-__all__ = ["AssetError", "PublishError", "PublishProfile", "load_profile", "publish"]
+__all__ = ["AssetError", "PublishError", "PublishProfile", "district_map", "load_profile", "publish"]
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +93,8 @@ def publish(
     target = out / "site"
     tmp = Path(tempfile.mkdtemp(prefix=".site-", dir=out))
     try:
-        links = copy_assets(tmp)
-        build_site(district, profile=checked, site_dir=tmp, links=links, generated=generated or date.today())
+        copy_assets(tmp)
+        build_site(district, profile=checked, site_dir=tmp, generated=generated or date.today())
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=".site-old-", dir=out))
             os.replace(target, old / "site")

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +32,9 @@ import shapely
 from flaechen.errors import FlaechenError
 from flaechen.layers import load_schema
 from flaechen.publish.profile import PublishProfile
+
+if TYPE_CHECKING:
+    from flaechen.publish.values import Context
 
 log = logging.getLogger(__name__)
 
@@ -539,3 +543,74 @@ def to_display(gdf: gpd.GeoDataFrame, *, decimals: int) -> gpd.GeoDataFrame:
     if dropped:
         log.info("%d features collapsed when rounded to %d decimals; not drawn", dropped, decimals)
     return out[keep]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The layers ready for display (EPSG:4326) and the figures per municipality."""
+
+    table: pd.DataFrame
+    taken: Mapping[str, Any]
+    display: Mapping[str, gpd.GeoDataFrame]
+    hidden_brownfields: Mapping[str, int]
+    n_hidden: int
+
+
+def merge_summary(table: pd.DataFrame, summary: pd.DataFrame | None) -> dict[str, Any]:
+    """Take m² per inhabitant (inner development only), the benchmark and dwellings from `summary`.
+
+    Changes `table` in place; returns what was taken: ``{"inner": bool, "benchmark": float | None,
+    "dwellings": bool}``.
+    """
+    taken: dict[str, Any] = {"inner": False, "benchmark": None, "dwellings": False}
+    if summary is None:
+        return taken
+    aligned = summary.reindex(table.index.astype(str))
+    if "inner_m2_per_inhabitant" in aligned.columns:
+        table["m2_per_inhabitant"] = aligned["inner_m2_per_inhabitant"].to_numpy()
+        taken["inner"] = True
+    if "capacity_dwellings" in aligned.columns:
+        table["dwellings"] = aligned["capacity_dwellings"].to_numpy()
+        taken["dwellings"] = True
+    if "benchmark_m2_per_inhabitant" in aligned.columns:
+        values = aligned["benchmark_m2_per_inhabitant"].dropna().unique()
+        if len(values) == 1:
+            taken["benchmark"] = float(values[0])
+    return taken
+
+
+def prepare_display(ctx: Context, district: District) -> Prepared:
+    """Split private land off, compute the figures, simplify and reproject every layer shown."""
+    profile = ctx.profile
+    layers = district.layers
+    candidates = layers.get("candidates", empty_layer("candidates", profile))
+    mode = profile.private_candidates
+    shown_candidates, hidden_candidates = split_private(candidates, mode=mode)
+    shown_candidates, _ = withhold_derived(shown_candidates, layers.get("brownfields"), mode=mode)
+    table = summarise(
+        layers["municipalities"], candidates, categories=ctx.categories, hidden_index=hidden_candidates.index
+    )
+    taken = merge_summary(table, district.summary)
+    display: dict[str, gpd.GeoDataFrame] = {}
+    hidden_brownfields: dict[str, int] = {}
+    for layer in profile.layers:
+        gdf = layers[layer]
+        if layer == "candidates":
+            gdf = shown_candidates
+        elif layer == "brownfields":
+            gdf, hidden = split_private(gdf, mode=mode)
+            hidden_brownfields = hidden["_ags"].astype(str).value_counts().to_dict() if len(hidden) else {}
+        gdf = simplify(gdf, tolerance=profile.simplify_tolerance_m, group_by=COVERAGE_GROUPS.get(layer), name=layer)
+        display[layer] = to_display(gdf, decimals=profile.coordinate_decimals)
+    if mode == "grid":
+        cells = grid_cells(
+            hidden_candidates, size=profile.grid_size_m, min_count=profile.grid_min_count, categories=ctx.categories
+        )
+        display["grid"] = to_display(cells, decimals=profile.coordinate_decimals)
+    return Prepared(
+        table=table,
+        taken=taken,
+        display=display,
+        hidden_brownfields=hidden_brownfields,
+        n_hidden=len(hidden_candidates),
+    )
