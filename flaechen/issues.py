@@ -175,6 +175,40 @@ def _text(values: Iterable[Any]) -> pd.Series:
     )
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet (Excel, LibreOffice) read a CSV cell as a formula."""
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` for a CSV that people open in a spreadsheet: no text cell is a formula.
+
+    Delivered values end up in the issue log (a plan name, a parcel id, a bad value). A cell starting
+    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be run as a formula when the CSV is
+    opened in Excel or LibreOffice (``=HYPERLINK(…)``, DDE commands). Such text cells get a leading
+    apostrophe (``'=1+1``), which spreadsheets show as the text itself (OWASP's advice on CSV injection).
+    Numbers and booleans stay as they are; the GeoPackage keeps the values unchanged.
+
+    Examples
+    --------
+    >>> spreadsheet_safe(pd.DataFrame({"value": ["=1+1", "-5", "Baulücke", None], "n": [1, -2, 3, 4]}))
+          value  n
+    0     '=1+1  1
+    1       '-5 -2
+    2  Baulücke  3
+    3      <NA>  4
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
+            continue
+        text = series.astype("string")
+        risky = text.str.startswith(FORMULA_START).fillna(False).astype(bool)
+        if risky.any():
+            out[column] = text.where(~risky, "'" + text)
+    return out
+
+
 def summarise(issues: pd.DataFrame) -> pd.DataFrame:
     """Count issues per municipality, issue type, severity and responsible party (for the terminal)."""
     if issues.empty:

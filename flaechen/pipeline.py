@@ -40,7 +40,7 @@ from flaechen.harmonise import (
     harmonise_source,
     shapely_to_multi,
 )
-from flaechen.issues import IssueLog
+from flaechen.issues import IssueLog, spreadsheet_safe
 from flaechen.layers import CANONICAL_LAYERS, load_schema
 from flaechen.merge import concat_layer, place_point_sites, resolve_border_duplicates
 from flaechen.read import SourceFrame, check_plans, check_where, expand_source, inspect_source, read_source
@@ -502,7 +502,8 @@ def write_dataset(
     fd, tmp = tempfile.mkstemp(prefix=".issues-", suffix=".csv", dir=out)
     os.close(fd)
     try:
-        dataset.issues.to_csv(tmp, index=False, encoding="utf-8")
+        # opened in spreadsheets: delivered text must not start a formula (a leading ' neutralises it)
+        spreadsheet_safe(dataset.issues).to_csv(tmp, index=False, encoding="utf-8")
         os.replace(tmp, csv_path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -9,7 +9,7 @@ import pytest
 
 from flaechen.flag.reasons import de_number, de_percent
 from flaechen.formatting import format_number, format_percent
-from flaechen.publish import site
+from flaechen.publish import values as site
 
 
 @pytest.mark.parametrize(

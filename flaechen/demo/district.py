@@ -795,6 +795,13 @@ def _brownfields(
     if len(com_blocks):
         b = rng.choice(com_blocks)
         add_site(block == b, "industry", f"Ehemalige Ziegelei {spec.name}")
+        # the municipality owns a plot of the former brickworks: public land inside a private brownfield,
+        # whose id and name the map site must not show through the plot's reasons
+        inside = np.flatnonzero(block == b)
+        if len(inside) and not (parcels["ownership"].to_numpy()[inside] == "public").any():
+            plot = parcels.index[inside[0]]
+            parcels.loc[plot, "owner"] = f"Ortsgemeinde {spec.name}"
+            parcels.loc[plot, "ownership"] = "public"
     if len(com_blocks) > 1:
         cand = np.flatnonzero((kind == "com") & (parcels["_site"].to_numpy() < 0))
         add_site(

@@ -19,6 +19,7 @@ import io
 import logging
 import math
 import os
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
@@ -97,10 +98,26 @@ def _layer_id(name: str) -> str:
     return f"flaechen_{name}"
 
 
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot hold at all (control characters, lone surrogates): not even escaped."""
+
+
+def xml_text(value: str) -> str:
+    """`value` as XML 1.0 can hold it: characters it cannot hold become U+FFFD.
+
+    ElementTree escapes ``&``, ``<``, ``>`` and quotes, but writes a control character (which a name
+    from a delivery or the configuration may hold) as it is, and QGIS then refuses the whole project.
+
+    >>> xml_text("Kreis \x01 <A&B> ]]>")
+    'Kreis \ufffd <A&B> ]]>'
+    """
+    return _NOT_XML.sub("\ufffd", value)
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, attrib)
+    element = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrib.items()})
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 
@@ -199,7 +216,7 @@ def project_document(gpkg: Path, qgz_dir: Path, *, crs: CRS, title: str = DEFAUL
     grouped.append((OTHER_GROUP, [m for m in (*layers, *found.tables) if m not in known]))
     grouped = [(title, names) for title, names in grouped if names]
 
-    root = ET.Element("qgis", {"version": QGIS_VERSION, "projectname": title})
+    root = ET.Element("qgis", {"version": QGIS_VERSION, "projectname": xml_text(title)})
     _sub(root, "homePath", path="")
     _sub(root, "title", title)
     _spatialrefsys(_sub(root, "projectCrs"), crs)

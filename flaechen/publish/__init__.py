@@ -10,6 +10,11 @@ Examples
 >>> index = publish("out/demo/district.gpkg", "out/demo", profile={"private_candidates": "grid"})  # doctest: +SKIP
 >>> index.name  # doctest: +SKIP
 'index.html'
+
+The same map in a notebook (a :class:`folium.Map` with the site's layers, popups and legend):
+
+>>> from flaechen.publish import district_map
+>>> district_map("out/demo")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from flaechen._lazy import lazy_exports
 if TYPE_CHECKING:
     from flaechen.publish.assets import AssetError
     from flaechen.publish.prepare import PublishError
+    from flaechen.publish.maps import district_map
     from flaechen.publish.profile import PublishProfile, load_profile
 
 __getattr__, __dir__ = lazy_exports(
@@ -37,10 +43,11 @@ __getattr__, __dir__ = lazy_exports(
         "PublishError": "flaechen.publish.prepare",
         "PublishProfile": "flaechen.publish.profile",
         "load_profile": "flaechen.publish.profile",
+        "district_map": "flaechen.publish.maps",
     },
 )
 
-__all__ = ["AssetError", "PublishError", "PublishProfile", "load_profile", "publish"]
+__all__ = ["AssetError", "PublishError", "PublishProfile", "district_map", "load_profile", "publish"]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +100,7 @@ def publish(
     from flaechen.publish.assets import copy_assets
     from flaechen.publish.prepare import read_district
     from flaechen.publish.profile import load_profile
-    from flaechen.publish.site import build_site
+    from flaechen.publish.pages import build_site
 
     checked = load_profile(profile, base_dir=base_dir)
     if district_name and "title" not in checked.model_fields_set:
@@ -104,8 +111,8 @@ def publish(
     target = out / "site"
     tmp = Path(tempfile.mkdtemp(prefix=".site-", dir=out))
     try:
-        links = copy_assets(tmp)
-        build_site(district, profile=checked, site_dir=tmp, links=links, generated=generated or date.today())
+        copy_assets(tmp)
+        build_site(district, profile=checked, site_dir=tmp, generated=generated or date.today())
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=".site-old-", dir=out))
             os.replace(target, old / "site")

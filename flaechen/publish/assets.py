@@ -87,6 +87,18 @@ class AssetLinks:
     css: tuple[tuple[str, str], ...]
 
 
+def asset_links() -> AssetLinks:
+    """The relative URLs (from a page in ``site/``) of the scripts and style sheets :func:`copy_assets` copies."""
+    js: list[tuple[str, str]] = []
+    css: list[tuple[str, str]] = []
+    for asset in NPM_ASSETS:
+        js += [(Path(p).stem, f"assets/{p}") for p in asset.js]
+        css += [(Path(p).stem + "_css", f"assets/{p}") for p in asset.css]
+    js.append(("flaechen_site", "assets/flaechen/site.js"))
+    css.append(("flaechen_site_css", "assets/flaechen/site.css"))
+    return AssetLinks(js=tuple(js), css=tuple(css))
+
+
 def find_node_modules() -> Path:
     """Return the ``node_modules`` folder holding the site's front-end packages.
 
@@ -139,8 +151,6 @@ def copy_assets(site_dir: Path, *, node_modules: Path | None = None) -> AssetLin
     """
     root = node_modules or find_node_modules()
     target = site_dir / "assets"
-    js: list[tuple[str, str]] = []
-    css: list[tuple[str, str]] = []
     notices: list[str] = []
     for asset in NPM_ASSETS:
         version = _check_version(root, asset)
@@ -153,8 +163,6 @@ def copy_assets(site_dir: Path, *, node_modules: Path | None = None) -> AssetLin
         licence = root / asset.package / asset.license
         if licence.is_file():
             notices.append(f"{asset.package} {version}\n\n{licence.read_text(encoding='utf-8').strip()}\n")
-        js += [(Path(p).stem, f"assets/{p}") for p in asset.js]
-        css += [(Path(p).stem + "_css", f"assets/{p}") for p in asset.css]
         log.debug("copied npm package %s %s", asset.package, version)
     for src, dst in OWN_ASSETS:
         (target / dst).parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +170,4 @@ def copy_assets(site_dir: Path, *, node_modules: Path | None = None) -> AssetLin
     (target / "LICENSES.txt").write_text(
         "Third-party software in this folder, with its licence:\n\n" + "\n\n".join(notices), encoding="utf-8"
     )
-    js.append(("flaechen_site", "assets/flaechen/site.js"))
-    css.append(("flaechen_site_css", "assets/flaechen/site.css"))
-    return AssetLinks(js=tuple(js), css=tuple(css))
+    return asset_links()

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +33,9 @@ from flaechen.errors import FlaechenError
 from flaechen.layers import load_schema
 from flaechen.publish.profile import PublishProfile
 
+if TYPE_CHECKING:
+    from flaechen.publish.values import Context
+
 log = logging.getLogger(__name__)
 
 DISPLAY_CRS = "EPSG:4326"
@@ -39,12 +43,26 @@ DISPLAY_CRS = "EPSG:4326"
 CONTROL_COLUMNS = {
     "municipalities": ("ags", "name", "population"),
     "zoning": ("ags", "plan_type", "allg_art", "bes_art"),
-    "brownfields": ("ags", "ownership"),
-    "candidates": ("ags", "ownership", "category", "area_m2"),
+    "brownfields": ("ags", "ownership", "site_id", "name", "former_use"),
+    "candidates": ("ags", "ownership", "category", "area_m2", "brownfield_site_id"),
     "buildings": ("ags",),
 }
 """Columns read besides the allow-list, to decide what to show and to aggregate. They reach the site
-only where the allow-list names them; control columns carry the prefix ``_`` in the frames."""
+only where the allow-list names them; control columns carry the prefix ``_`` in the frames. The
+brownfields' identity (id, name, former use) and the candidates' ``brownfield_site_id`` let
+:func:`withhold_derived` find what a shown candidate carries from a brownfield that is not shown."""
+
+DERIVED_FROM_BROWNFIELD = ("brownfield_site_id", "former_use", "contamination_suspected")
+"""Fields of a candidate that are copied from the brownfield covering it (see ``layers/candidates.yaml``)."""
+
+WITHHELD_BROWNFIELD = "ein nicht veröffentlichter Eintrag des Brachflächenkatasters (kein öffentliches Eigentum)"
+"""What a reason says instead of the id, name and former use of a brownfield that is not published."""
+
+WITHHELD_REASONS = (
+    "Liegt in einer Brachfläche, die nicht veröffentlicht wird (kein öffentliches Eigentum); "
+    "die Begründung nennt sie und wird deshalb nicht gezeigt."
+)
+"""The whole reason text of a candidate where a withheld brownfield could not be cut out of it."""
 
 REQUIRED_COLUMNS = {"municipalities": ("ags", "name"), "candidates": ("ags", "category")}
 """Columns without which a layer cannot be published."""
@@ -106,14 +124,21 @@ def read_district(path: str | os.PathLike[str], *, profile: PublishProfile) -> D
             raise PublishError(f"{path}: layer {needed!r} is missing; run `flaechen run` (with the flag step) first")
     layers: dict[str, gpd.GeoDataFrame] = {}
     crs = None
-    for layer in profile.layers:
+    # brownfields not drawn still decide what the candidates drawn may say about them
+    control_only = [
+        name
+        for name in ("brownfields",)
+        if name not in profile.layers and name in available and "candidates" in profile.layers
+    ]
+    for layer in [*profile.layers, *control_only]:
         if layer not in available:
             log.warning("%s: layer %r not found; the site shows it empty", path, layer)
             layers[layer] = empty_layer(layer, profile)
             continue
         present = set(pyogrio.read_info(path, layer=layer)["fields"])
-        allowed = [f for f in profile.allowed(layer) if f in present]
-        for missing in sorted(set(profile.allowed(layer)) - present):
+        shown = profile.allowed(layer) if layer in profile.layers else ()
+        allowed = [f for f in shown if f in present]
+        for missing in sorted(set(shown) - present):
             log.warning("%s: layer %r has no field %r; not shown", path, layer, missing)
         control = [c for c in CONTROL_COLUMNS.get(layer, ()) if c in present]
         columns = list(dict.fromkeys([*allowed, *control]))
@@ -224,6 +249,110 @@ def split_private(gdf: gpd.GeoDataFrame, *, mode: str) -> tuple[gpd.GeoDataFrame
         return gdf, gdf.iloc[0:0]
     private = private_mask(gdf)
     return gdf[~private], gdf[private]
+
+
+def withhold_derived(
+    candidates: gpd.GeoDataFrame, brownfields: gpd.GeoDataFrame | None, *, mode: str
+) -> tuple[gpd.GeoDataFrame, int]:
+    """Apply a brownfield's publishing rule to what the candidates drawn carry from it.
+
+    A candidate on public land may lie in a brownfield on private land. The candidate is drawn, the
+    brownfield is not (unless `mode` is ``"parcels"``): then neither may its id, name or former use
+    reach the site through the candidate. The fields copied from the brownfield
+    (:data:`DERIVED_FROM_BROWNFIELD`) are emptied, and in the reasons the brownfield's id, name and
+    former use are replaced by :data:`WITHHELD_BROWNFIELD`. As a second line, a candidate whose text
+    still names a withheld brownfield (by id or name) shows :data:`WITHHELD_REASONS` instead.
+
+    Parameters
+    ----------
+    candidates
+        The candidates drawn, with the control column ``_brownfield_site_id`` where the layer has it.
+    brownfields
+        All brownfields with the control columns ``_ownership``, ``_site_id``, ``_name``,
+        ``_former_use`` (None where the dataset has none).
+    mode
+        The profile's ``private_candidates``.
+
+    Returns
+    -------
+    (GeoDataFrame, int)
+        The candidates (a copy where anything changed) and the number of candidates changed.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> bf = gpd.GeoDataFrame({"_ownership": ["private"], "_site_id": ["BF-1"], "_name": ["Alte Ziegelei"],
+    ...     "_former_use": ["industry"]}, geometry=[None])
+    >>> cand = gpd.GeoDataFrame({"_brownfield_site_id": ["BF-1"], "brownfield_site_id": ["BF-1"],
+    ...     "reasons": ["Zu 90 % als Brachfläche registriert (Schwelle 50 %): BF-1 „Alte Ziegelei“, "
+    ...     "frühere Nutzung Industrie."]}, geometry=[None])
+    >>> out, n = withhold_derived(cand, bf, mode="municipality")
+    >>> n, out.loc[0, "brownfield_site_id"]
+    (1, None)
+    >>> out.loc[0, "reasons"].split(": ")[1]
+    'ein nicht veröffentlichter Eintrag des Brachflächenkatasters (kein öffentliches Eigentum).'
+    """
+    if mode == "parcels" or brownfields is None or brownfields.empty or "_site_id" not in brownfields.columns:
+        return candidates, 0
+    hidden = brownfields[private_mask(brownfields)]
+    ids = hidden["_site_id"].astype("string")
+    keep = ids.notna() & ids.str.strip().ne("")
+    if not keep.any():
+        return candidates, 0
+    hidden = hidden[keep.to_numpy()]
+    labels = load_schema().codelist("former_use")
+    identity: dict[str, list[str]] = {}
+    for _, row in hidden.iterrows():
+        site, name = str(row["_site_id"]), _clean(row.get("_name"))
+        use = _clean(row.get("_former_use"))
+        former = f", frühere Nutzung {labels.label(use) or use}" if use else ""
+        phrase = site + (f" „{name}“" if name else "") + former
+        identity[site] = [phrase, site, *([name] if name and len(name) >= 4 else [])]
+    out = candidates.copy()
+    derived = (
+        out["_brownfield_site_id"].astype("string").isin(list(identity)).fillna(False).to_numpy(dtype=bool)
+        if "_brownfield_site_id" in out.columns
+        else np.zeros(len(out), dtype=bool)
+    )
+    for column in DERIVED_FROM_BROWNFIELD:
+        if column in out.columns and derived.any():
+            out[column] = out[column].astype(object).where(~derived, None)
+    changed = derived.copy()
+    if "reasons" in out.columns:
+        reasons = out["reasons"].astype(object).tolist()
+        for i in np.flatnonzero(derived):
+            site = str(out["_brownfield_site_id"].iloc[i])
+            if isinstance(reasons[i], str):
+                reasons[i] = reasons[i].replace(identity[site][0], WITHHELD_BROWNFIELD)
+        out["reasons"] = reasons
+    # second line: no text of a drawn candidate names a withheld brownfield, however it got there
+    needles = sorted({n for names in identity.values() for n in names[1:]}, key=len, reverse=True)
+    for column in [c for c in out.columns if c != out.geometry.name and not c.startswith("_")]:
+        values = out[column]
+        if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
+            continue
+        named = values.map(lambda v: isinstance(v, str) and any(n in v for n in needles)).to_numpy(dtype=bool)
+        if named.any():
+            replacement = WITHHELD_REASONS if column == "reasons" else None
+            out[column] = values.astype(object).where(~named, replacement)
+            changed |= named
+            log.warning(
+                "%d candidates named a brownfield that is not published in %r; that text is not shown",
+                int(named.sum()),
+                column,
+            )
+    n = int(changed.sum())
+    if n:
+        log.info("%d candidates lie in brownfields that are not published: their id, name and former use withheld", n)
+        return out, n
+    return candidates, 0
+
+
+def _clean(value: object) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def candidate_areas(candidates: gpd.GeoDataFrame) -> pd.Series:
@@ -414,3 +543,74 @@ def to_display(gdf: gpd.GeoDataFrame, *, decimals: int) -> gpd.GeoDataFrame:
     if dropped:
         log.info("%d features collapsed when rounded to %d decimals; not drawn", dropped, decimals)
     return out[keep]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The layers ready for display (EPSG:4326) and the figures per municipality."""
+
+    table: pd.DataFrame
+    taken: Mapping[str, Any]
+    display: Mapping[str, gpd.GeoDataFrame]
+    hidden_brownfields: Mapping[str, int]
+    n_hidden: int
+
+
+def merge_summary(table: pd.DataFrame, summary: pd.DataFrame | None) -> dict[str, Any]:
+    """Take m² per inhabitant (inner development only), the benchmark and dwellings from `summary`.
+
+    Changes `table` in place; returns what was taken: ``{"inner": bool, "benchmark": float | None,
+    "dwellings": bool}``.
+    """
+    taken: dict[str, Any] = {"inner": False, "benchmark": None, "dwellings": False}
+    if summary is None:
+        return taken
+    aligned = summary.reindex(table.index.astype(str))
+    if "inner_m2_per_inhabitant" in aligned.columns:
+        table["m2_per_inhabitant"] = aligned["inner_m2_per_inhabitant"].to_numpy()
+        taken["inner"] = True
+    if "capacity_dwellings" in aligned.columns:
+        table["dwellings"] = aligned["capacity_dwellings"].to_numpy()
+        taken["dwellings"] = True
+    if "benchmark_m2_per_inhabitant" in aligned.columns:
+        values = aligned["benchmark_m2_per_inhabitant"].dropna().unique()
+        if len(values) == 1:
+            taken["benchmark"] = float(values[0])
+    return taken
+
+
+def prepare_display(ctx: Context, district: District) -> Prepared:
+    """Split private land off, compute the figures, simplify and reproject every layer shown."""
+    profile = ctx.profile
+    layers = district.layers
+    candidates = layers.get("candidates", empty_layer("candidates", profile))
+    mode = profile.private_candidates
+    shown_candidates, hidden_candidates = split_private(candidates, mode=mode)
+    shown_candidates, _ = withhold_derived(shown_candidates, layers.get("brownfields"), mode=mode)
+    table = summarise(
+        layers["municipalities"], candidates, categories=ctx.categories, hidden_index=hidden_candidates.index
+    )
+    taken = merge_summary(table, district.summary)
+    display: dict[str, gpd.GeoDataFrame] = {}
+    hidden_brownfields: dict[str, int] = {}
+    for layer in profile.layers:
+        gdf = layers[layer]
+        if layer == "candidates":
+            gdf = shown_candidates
+        elif layer == "brownfields":
+            gdf, hidden = split_private(gdf, mode=mode)
+            hidden_brownfields = hidden["_ags"].astype(str).value_counts().to_dict() if len(hidden) else {}
+        gdf = simplify(gdf, tolerance=profile.simplify_tolerance_m, group_by=COVERAGE_GROUPS.get(layer), name=layer)
+        display[layer] = to_display(gdf, decimals=profile.coordinate_decimals)
+    if mode == "grid":
+        cells = grid_cells(
+            hidden_candidates, size=profile.grid_size_m, min_count=profile.grid_min_count, categories=ctx.categories
+        )
+        display["grid"] = to_display(cells, decimals=profile.coordinate_decimals)
+    return Prepared(
+        table=table,
+        taken=taken,
+        display=display,
+        hidden_brownfields=hidden_brownfields,
+        n_hidden=len(hidden_candidates),
+    )

@@ -140,6 +140,28 @@ def test_free_form_text_columns_take_values_of_any_type(postgis_db):
     assert notes == [("text",), ("17",), ("['x', 'y']",), (None,)]
 
 
+def test_hostile_text_is_stored_as_delivered(district, postgis_db):
+    """Values reach PostgreSQL as data (COPY, sql.Literal, sql.Identifier): nothing runs, nothing changes."""
+    hostile = [
+        "x'); DROP TABLE flaechen.parcels; --",
+        'Robert"); DELETE FROM issues; --',
+        "\\. end of COPY? \\N \ttab\nnew line \\ backslash",
+        "{{ 7*7 }} {% Nord ]]> <![CDATA[ & <img src=x onerror=alert(1)>",
+        '=HYPERLINK("http://example.invalid";"klick")',
+    ]
+    brownfields = read_layer(district, "brownfields")
+    zoning = read_layer(district, "zoning")
+    brownfields["name"] = [hostile[i % len(hostile)] for i in range(len(brownfields))]
+    zoning["plan_name"] = [hostile[(i + 1) % len(hostile)] for i in range(len(zoning))]
+    update_gpkg(district, layers={"brownfields": brownfields, "zoning": zoning})
+    to_postgis(district, postgis_db)
+    back = _read_back(postgis_db, "flaechen", "brownfields").sort_values("site_id")
+    assert back["name"].tolist() == brownfields.sort_values("site_id")["name"].tolist()
+    back = _read_back(postgis_db, "flaechen", "zoning").sort_values("zoning_id")
+    assert back["plan_name"].tolist() == zoning.sort_values("zoning_id")["plan_name"].tolist()
+    assert _counts(postgis_db)["parcels"] == len(read_layer(district, "parcels")) > 0
+
+
 def test_a_foreign_table_of_the_same_name_is_not_replaced(district, postgis_db):
     with psycopg.connect(postgis_db) as conn:
         conn.execute("CREATE TABLE public.parcels (id int)")

@@ -58,6 +58,15 @@ def test_project_is_reproducible_and_may_live_elsewhere(district, tmp_path):
     assert "../out/district.gpkg|layername=parcels" in sources
 
 
+def test_hostile_title_is_text_in_a_well_formed_project(district, tmp_path):
+    title = 'Kreis {{ 7*7 }} {% Nord ]]> <![CDATA[ & <b>"x"</b> \x01\x1b =1+1'
+    qgz = write_qgis_project(district, tmp_path / "hostile.qgz", crs="EPSG:25832", title=title)
+    root = _document(qgz)  # parses: the control characters did not break the XML
+    shown = title.replace("\x01", "\ufffd").replace("\x1b", "\ufffd")
+    assert root.findtext("title") == shown and root.get("projectname") == shown
+    assert root.find("title").findall("*") == []  # no element smuggled in through the markup
+
+
 def test_project_refuses_a_crs_the_layers_are_not_in(district):
     with pytest.raises(CRSError, match="EPSG:25833"):
         write_qgis_project(district, crs="EPSG:25833")

@@ -24,13 +24,12 @@ def test_every_page_offline(chromium, district_gpkg, fixture_site, tmp_path):
     gpkg, _ = district_gpkg
     shots = screenshot_dir(tmp_path)
     for page_path in sorted(fixture_site.glob("*.html")):
-        page, log, seconds = open_site_page(chromium, page_path)
+        page, log, _ = open_site_page(chromium, page_path)
         ags = None if page_path.name == "index.html" else page_path.stem.removeprefix("gemeinde-")
         assert log.errors == [], page_path.name
         assert log.requests == [], f"{page_path.name} tried the network"
         assert drawn(page, "candidates") == _expected(gpkg, ags), page_path.name
         assert drawn(page, "municipalities") == 2
-        assert seconds < 2.0
         page.screenshot(path=str(shots / f"{page_path.stem}.png"))
         page.context.close()
 

@@ -193,7 +193,7 @@ def test_chromium_shows_the_payloads_as_text(chromium, hostile_site, tmp_path):
         cfg_end = text.index("</script>", cfg_start)
         cfg = json.loads(text[cfg_start:cfg_end])
         cfg.pop("tiles")
-        from flaechen.publish.site import js_json
+        from flaechen.publish.values import js_json
 
         offline.write_text(text[:cfg_start] + js_json(cfg) + text[cfg_end:], encoding="utf-8")
         page, log, _ = open_site_page(chromium, offline)

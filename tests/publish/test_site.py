@@ -188,8 +188,12 @@ def test_background_tiles_only_when_configured(district_gpkg, fixture_site, tmp_
 
 
 def test_pages_can_be_zoomed_on_a_phone(fixture_site):
-    text = (fixture_site / "index.html").read_text(encoding="utf-8")
-    assert "user-scalable=no" not in text and 'name="viewport"' in text
+    # Folium's map header forbids zooming; the page's own viewport comes after it, and browsers apply the last
+    for page in ("index.html", "gemeinde-07999001.html"):
+        text = (fixture_site / page).read_text(encoding="utf-8")
+        viewports = re.findall(r'<meta name="viewport" content="([^"]*)"', text)
+        assert viewports and "user-scalable=no" not in viewports[-1] and "maximum-scale" not in viewports[-1]
+        assert text.index(viewports[-1]) < text.index("</head>")
 
 
 def test_listing_is_bounded_largest_first(district_gpkg, tmp_path):

@@ -1,5 +1,14 @@
 /*
- * flaechen map site: builds the map layers from window.FLAECHEN_DATA (filled by data/*.js).
+ * flaechen map site: the behaviour of the Folium map's layers (flaechen/publish/maps.py).
+ *
+ * Folium builds the map, one FeatureGroup with an (empty) L.geoJson per layer and category, the layer
+ * switcher and the full-screen button. Through Folium's extension points this file supplies each
+ * GeoJson's style and renderer (FlaechenSite.styler, FlaechenSite.canvas) and its popups and tooltips
+ * (FlaechenSite.binder, as on_each_feature), adds the features from the data (FlaechenSite.load: the
+ * data scripts data/*.js, or the JSON block #flaechen-data of a notebook map) and finishes the map
+ * (FlaechenSite.ready: legend, scale, German control titles, start view). The configuration is the
+ * page's JSON block #flaechen-config.
+ *
  * Safety rule of this file: data values reach the page only as text (textContent, createTextNode),
  * never as markup. The only markup strings are fixed UI texts, escaped with esc() all the same.
  */
@@ -26,13 +35,33 @@
     return node;
   }
 
-  function Site(map, cfg) {
-    this.map = map;
+  function readJson(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : null;
+  }
+
+  function Site(cfg) {
+    var self = this;
+    this.map = null;
     this.cfg = cfg;
     this.number = new Intl.NumberFormat(cfg.locale, { maximumFractionDigits: 2 });
     this.counts = {};
     this.groups = {};
+    this.colours = {};
+    cfg.categories.forEach(function (c) { self.colours[c[0]] = c[1]; });
+    this.choropleth = !cfg.showParts && !cfg.focus;
   }
+
+  // The features: from the data scripts (window.FLAECHEN_DATA) or a notebook map's JSON block.
+  Site.prototype.data = function () {
+    if (!this.loaded) {
+      var data = window.FLAECHEN_DATA;
+      this.loaded = data && data.district ? data : readJson('flaechen-data');
+      if (!this.loaded || !this.loaded.district) { throw new Error('flaechen: data/gemeinden.js did not load'); }
+      if (this.choropleth) { this.choroplethClasses(this.loaded.district); }
+    }
+    return this.loaded;
+  };
 
   Site.prototype.fmt = function (value) {
     if (typeof value === 'number') { return this.number.format(value); }
@@ -73,14 +102,31 @@
     return box;
   };
 
-  Site.prototype.style = function (layer, props) {
+  // The style of a feature (Folium passes FlaechenSite.styler(layer) as the GeoJson's style option).
+  Site.prototype.styleOf = function (layer, props) {
     var base = L.extend({}, this.cfg.styles[layer] || {});
+    base.className = 'fl-' + layer;
     if (layer === 'candidates') {
       var colour = this.colours[props.category] || '#555555';
       base.color = colour;
       base.fillColor = colour;
     } else if (layer === 'zoning') {
       base.fillColor = this.cfg.zoningColours[props._s] || '#dddddd';
+    } else if (layer === 'municipalities') {
+      var focus = this.cfg.focus;
+      var stats = this.data().district.stats[props.ags];
+      if (focus && props.ags !== focus) {
+        base.color = '#888888';
+        base.weight = 1;
+        base.fillColor = '#ffffff';
+        base.fillOpacity = 0.55;
+      } else if (this.classes && stats) {
+        base.fillColor = CHOROPLETH[this.classOf(stats.ha, this.classes)];
+        base.fillOpacity = 0.75;
+      } else {
+        base.fillColor = '#ffffff';
+        base.fillOpacity = 0.01;
+      }
     }
     return base;
   };
@@ -94,99 +140,87 @@
     return ui[layer] || layer;
   };
 
-  Site.prototype.geoJson = function (layer, data, extra) {
+  // Tooltip and popup of a feature, as text (Folium passes FlaechenSite.binder(layer) as on_each_feature).
+  Site.prototype.bind = function (layer, feature, lyr) {
     var self = this;
-    var options = {
-      pane: 'fl-features',
-      renderer: this.renderer(),
-      className: 'fl-' + layer,
-      style: function (feature) {
-        var s = self.style(layer, feature.properties);
-        s.className = 'fl-' + layer;
-        return s;
-      },
-      onEachFeature: function (feature, lyr) {
-        var props = feature.properties || {};
-        if (layer === 'grid') {
-          var text = self.cfg.ui.cell_text.replace('{n}', self.fmt(props.n)).replace('{ha}', self.fmt(props.ha));
-          lyr.bindTooltip(function () { return el('span', null, text); });
-          lyr.bindPopup(function () {
-            var box = el('div', 'fl-popup');
-            box.appendChild(el('h3', null, self.cfg.ui.cell));
-            box.appendChild(el('p', null, text));
-            var rows = [];
-            self.cfg.categories.forEach(function (c, i) { if (props.cats[i]) { rows.push([c[0], self.fmt(props.cats[i])]); } });
-            box.appendChild(self.table(rows));
-            return box;
-          });
-          return;
-        }
-        var title = self.titleOf(layer, props);
-        lyr.bindTooltip(function () { return el('span', null, title); }, { sticky: true });
-        lyr.bindPopup(function () { return self.box(title, props, layer); }, { maxWidth: 360 });
-      }
-    };
-    return L.geoJSON(data, L.extend(options, extra || {}));
+    var props = feature.properties || {};
+    if (layer === 'grid') {
+      var text = self.cfg.ui.cell_text.replace('{n}', self.fmt(props.n)).replace('{ha}', self.fmt(props.ha));
+      lyr.bindTooltip(function () { return el('span', null, text); });
+      lyr.bindPopup(function () {
+        var box = el('div', 'fl-popup');
+        box.appendChild(el('h3', null, self.cfg.ui.cell));
+        box.appendChild(el('p', null, text));
+        var rows = [];
+        self.cfg.categories.forEach(function (c, i) { if (props.cats[i]) { rows.push([c[0], self.fmt(props.cats[i])]); } });
+        box.appendChild(self.table(rows));
+        return box;
+      });
+      return;
+    }
+    if (layer === 'municipalities') { this.bindMunicipality(props, lyr); return; }
+    var title = self.titleOf(layer, props);
+    lyr.bindTooltip(function () { return el('span', null, title); }, { sticky: true });
+    lyr.bindPopup(function () { return self.box(title, props, layer); }, { maxWidth: 360 });
   };
 
-  Site.prototype.municipalityLayer = function (district) {
+  Site.prototype.bindMunicipality = function (props, lyr) {
     var self = this;
     var ui = this.cfg.ui;
     var focus = this.cfg.focus;
-    var classes = this.choropleth ? this.choroplethClasses(district) : null;
-    return L.geoJSON(district.municipalities, {
-      pane: 'fl-features',
-      renderer: this.renderer(),
-      style: function (feature) {
-        var s = L.extend({}, self.cfg.styles.municipalities);
-        s.className = 'fl-municipalities';
-        var stats = district.stats[feature.properties.ags];
-        if (focus && feature.properties.ags !== focus) {
-          s.color = '#888888';
-          s.weight = 1;
-          s.fillColor = '#ffffff';
-          s.fillOpacity = 0.55;
-        } else if (classes && stats) {
-          s.fillColor = CHOROPLETH[self.classOf(stats.ha, classes)];
-          s.fillOpacity = 0.75;
-        } else {
-          s.fillColor = '#ffffff';
-          s.fillOpacity = 0.01;
+    var stats = this.data().district.stats[props.ags] || null;
+    if (props.ags === focus) {
+      // the page is about this municipality: its name is in the header, not over its settlements
+      lyr.bindTooltip(function () { return el('span', null, props.name); }, { sticky: true });
+    } else {
+      lyr.bindTooltip(function () { return el('span', null, props.name); }, {
+        permanent: true, direction: 'center', className: 'fl-label', interactive: false
+      });
+    }
+    lyr.bindPopup(function () {
+      var box = self.box(props.name, props, 'municipalities');
+      if (stats) {
+        var rows = [];
+        self.cfg.categories.forEach(function (c, i) {
+          var cell = stats.cats[i];
+          if (cell && cell[0]) { rows.push([c[0], self.fmt(cell[0]) + ' · ' + self.fmt(cell[1]) + ' ' + ui.hectares]); }
+        });
+        rows.push([ui.total, self.fmt(stats.n) + ' · ' + self.fmt(stats.ha) + ' ' + ui.hectares]);
+        if (stats.nPrivate) { rows.push([ui.private_count, self.fmt(stats.nPrivate) + ' · ' + self.fmt(stats.haPrivate) + ' ' + ui.hectares]); }
+        box.appendChild(self.table(rows));
+        if (props.ags !== focus) {
+          var link = el('a', 'fl-open', ui.open_page);
+          link.href = stats.page;
+          box.appendChild(link);
         }
-        return s;
-      },
-      onEachFeature: function (feature, lyr) {
-        var props = feature.properties || {};
-        var stats = district.stats[props.ags] || null;
-        if (props.ags === focus) {
-          // the page is about this municipality: its name is in the header, not over its settlements
-          lyr.bindTooltip(function () { return el('span', null, props.name); }, { sticky: true });
-        } else {
-          lyr.bindTooltip(function () { return el('span', null, props.name); }, {
-            permanent: true, direction: 'center', className: 'fl-label', interactive: false
-          });
-        }
-        lyr.bindPopup(function () {
-          var box = self.box(props.name, props, 'municipalities');
-          if (stats) {
-            var rows = [];
-            self.cfg.categories.forEach(function (c, i) {
-              var cell = stats.cats[i];
-              if (cell && cell[0]) { rows.push([c[0], self.fmt(cell[0]) + ' · ' + self.fmt(cell[1]) + ' ' + ui.hectares]); }
-            });
-            rows.push([ui.total, self.fmt(stats.n) + ' · ' + self.fmt(stats.ha) + ' ' + ui.hectares]);
-            if (stats.nPrivate) { rows.push([ui.private_count, self.fmt(stats.nPrivate) + ' · ' + self.fmt(stats.haPrivate) + ' ' + ui.hectares]); }
-            box.appendChild(self.table(rows));
-            if (props.ags !== focus) {
-              var link = el('a', 'fl-open', ui.open_page);
-              link.href = stats.page;
-              box.appendChild(link);
-            }
-          }
-          return box;
-        }, { maxWidth: 360 });
       }
-    });
+      return box;
+    }, { maxWidth: 360 });
+  };
+
+  // Add a layer's features to its (empty) Folium GeoJson; for candidates only the given categories.
+  Site.prototype.load = function (layer, target, categories) {
+    var data = this.data();
+    var features;
+    if (layer === 'municipalities') {
+      features = data.district.municipalities.features;
+    } else {
+      features = [];
+      (this.cfg.showParts ? data.parts : []).forEach(function (part) {
+        var fc = part.layers[layer];
+        if (fc) { features.push.apply(features, fc.features); }
+      });
+    }
+    var name = layer;
+    if (categories) {
+      var cfg = this.cfg;
+      var names = categories.map(function (i) { return cfg.categories[i][0]; });
+      features = features.filter(function (f) { return names.indexOf(f.properties.category) >= 0; });
+      name = layer + ':' + names.join('|');
+    }
+    target.addData({ type: 'FeatureCollection', features: features });
+    this.groups[name] = target;
+    this.counts[layer] = (this.counts[layer] || 0) + target.getLayers().length;
   };
 
   Site.prototype.legend = function () {
@@ -306,76 +340,30 @@
     return this.has(layer) && (layer === 'municipalities' || this.cfg.showParts);
   };
 
-  Site.prototype.build = function () {
+  // Once every layer is loaded: background tiles, drawing order, scale, legend, German titles, start view.
+  Site.prototype.ready = function (map) {
     var self = this;
     var cfg = this.cfg;
-    var map = this.map;
-    var data = window.FLAECHEN_DATA;
-    if (!data.district) { throw new Error('flaechen: data/gemeinden.js did not load'); }
-    this.colours = {};
-    cfg.categories.forEach(function (c) { self.colours[c[0]] = c[1]; });
-
-    map.createPane('fl-features').style.zIndex = 410;
+    this.map = map;
     if (cfg.tiles) {
       // Leaflet shows the attribution as markup: the configured text is escaped
       L.tileLayer(cfg.tiles.url, { attribution: esc(cfg.tiles.attribution) }).addTo(map);
     }
-
-    var overlays = [];
-    this.choropleth = !cfg.showParts && !cfg.focus;
-    var municipalities = this.municipalityLayer(data.district).addTo(map);
-    this.groups.municipalities = municipalities;
-    overlays.push([esc(cfg.ui.municipalities), municipalities]);
-
-    var parts = cfg.showParts ? data.parts : [];
-    var collect = {};
-    parts.forEach(function (part) {
-      Object.keys(part.layers).forEach(function (layer) {
-        (collect[layer] = collect[layer] || []).push.apply(collect[layer], part.layers[layer].features);
-      });
-    });
-    ['zoning', 'buildings', 'brownfields', 'grid'].forEach(function (layer) {
-      if (!self.shows(layer)) { return; }
-      var group = self.geoJson(layer, { type: 'FeatureCollection', features: collect[layer] || [] });
-      self.groups[layer] = group;
-      self.counts[layer] = group.getLayers().length;
-      group.addTo(map);
-      overlays.push([esc(cfg.ui[layer]), group]);
-    });
-    if (this.shows('candidates')) {
-      var features = collect.candidates || [];
-      var total = 0;
-      cfg.categories.forEach(function (c) {
-        var group = self.geoJson('candidates', { type: 'FeatureCollection', features: features }, {
-          filter: function (f) { return f.properties.category === c[0]; }
-        });
-        var n = group.getLayers().length;
-        total += n;
-        self.groups['candidates:' + c[0]] = group;
-        group.addTo(map);
-        var label = '<span class="fl-swatch" style="background:' + esc(c[1]) + '"></span>' + esc(c[0]);
-        overlays.push([label, group]);
-      });
-      this.counts.candidates = total;
-    }
-
-    var overlayMap = {};
-    overlays.forEach(function (o) { overlayMap[o[0]] = o[1]; });
-    this.layerControl = L.control.layers(null, overlayMap, {
-      collapsed: window.innerWidth < cfg.collapseWidth,
-      position: 'topright'
-    }).addTo(map);
+    this.restack();
     map.on('overlayadd', function () { self.restack(); });
     L.control.scale({ imperial: false, maxWidth: 200 }).addTo(map);
     this.localise();
     this.legend().addTo(map);
 
     var bounds = null;
-    municipalities.eachLayer(function (lyr) {
-      if (!cfg.focus || lyr.feature.properties.ags === cfg.focus) {
-        bounds = bounds ? bounds.extend(lyr.getBounds()) : L.latLngBounds(lyr.getBounds().getSouthWest(), lyr.getBounds().getNorthEast());
-      }
-    });
+    var municipalities = this.groups.municipalities;
+    if (municipalities) {
+      municipalities.eachLayer(function (lyr) {
+        if (!cfg.focus || lyr.feature.properties.ags === cfg.focus) {
+          bounds = bounds ? bounds.extend(lyr.getBounds()) : L.latLngBounds(lyr.getBounds().getSouthWest(), lyr.getBounds().getNorthEast());
+        }
+      });
+    }
     // Not animated: an animated fit would still be running at 'ready' and, when it ends, reset any view
     // change made meanwhile (a reader's first zoom, a test's click target).
     if (bounds && bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12], animate: false }); }
@@ -386,12 +374,23 @@
 
   window.FlaechenSite = {
     site: null,
-    init: function (map, cfg) {
-      mark('fl-init');
-      var site = new Site(map, cfg);
-      this.site = site;
-      site.build();
-      return site;
-    }
+    get: function () {
+      if (!this.site) {
+        mark('fl-init');
+        this.site = new Site(readJson('flaechen-config'));
+      }
+      return this.site;
+    },
+    canvas: function () { return this.get().renderer(); },
+    styler: function (layer) {
+      var site = this.get();
+      return function (feature) { return site.styleOf(layer, feature.properties || {}); };
+    },
+    binder: function (layer) {
+      var site = this.get();
+      return function (feature, lyr) { site.bind(layer, feature, lyr); };
+    },
+    load: function (layer, target, categories) { this.get().load(layer, target, categories); },
+    ready: function (map) { this.get().ready(map); }
   };
 }());
