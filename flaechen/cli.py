@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flaechen")
 
-_STAGE_CLIS = ("flaechen.flag.cli", "flaechen.publish.cli", "flaechen.export.cli")
+_STAGE_CLIS = ("flaechen.flag.cli", "flaechen.publish.cli", "flaechen.export.cli", "flaechen.evaluate")
 """Modules that add their own subcommands with ``add_parser(subparsers)``."""
 
 
@@ -89,6 +89,9 @@ def _print_summary(result: RunResult, *, quiet: bool) -> None:
         print(f"Reuse candidates: {len(flagged.candidates):,d}", file=out)
         for category, count in counts.items():
             print(f"  {category:22s} {count:>7,d}  {hectares[category]:>9,.1f} ha", file=out)
+        from flaechen.flag.cli import print_not_evaluated
+
+        print_not_evaluated(flagged.summary, file=out)
     q = ds.quality
     if not q.empty:
         print("Area check (computed / official area per municipality):", file=out)
