@@ -10,7 +10,7 @@ Each municipality has its own habits (see ``data/demo/district.toml``, which dec
 07999005  Steinbüchel: a GeoPackage with other field names, buildings as GeoJSON, a wrongly labelled
           supplementary buildings file (UTM zone prefix on the easting)
 07999006  Lindenhöh: Shapefile in EPSG:25832 with a UTF-8 .cpg, GeoJSON, CSV, and a supplementary
-          brownfield file whose coordinates are Gauß-Krüger values labelled EPSG:25832
+          brownfield file whose coordinates are Gauß-Krüger values labelled EPSG:25832; no plan (§34)
 ========  =============================================================================================
 
 Every planted defect is recorded as ``{"source_id", "feature_id", "issue_type", "detail"}`` using the
@@ -273,6 +273,7 @@ def _hohenmaar(ctx: _Ctx) -> None:
             "flstnrnen": p["nenner"],
             "flaeche": p["official_area"],
             "tntxt": p["actual_use"],
+            "lagebeztxt": p["address"],
             "eigentuemer": p["owner"],
             "eigentumsart": p["ownership"].map(_OWNERSHIP_DE),
         },
@@ -281,6 +282,9 @@ def _hohenmaar(ctx: _Ctx) -> None:
     )
     _write_gpkg(out, gpkg, "flurstuecke")
     b = ctx.layer("buildings", spec.ags)
+    # the footprints of a few built lots are missing from the delivery (their addresses have house numbers)
+    hidden = ctx.layer("parcels", spec.ags)["_hidden"].to_numpy(dtype=bool)[b["_parcel"].to_numpy()]
+    b = b[~hidden].reset_index(drop=True)
     dup = _pick(b, np.ones(len(b), dtype=bool), 2)
     b.loc[dup[1], "building_id"] = b.loc[dup[0], "building_id"]
     ctx.manifest.add(
@@ -738,7 +742,7 @@ def _steinbuechel(ctx: _Ctx) -> None:
 
 
 def _lindenhoeh(ctx: _Ctx) -> None:
-    """07999006: Shapefile (EPSG:25832, UTF-8 .cpg), GeoJSON zoning and buildings, CSV brownfields."""
+    """07999006: Shapefile (EPSG:25832, UTF-8 .cpg), GeoJSON buildings, CSV brownfields, no plan at all."""
     spec = MUNICIPALITIES[5]
     d = ctx.folder(spec.slug)
     p = ctx.layer("parcels", spec.ags)
@@ -771,25 +775,7 @@ def _lindenhoeh(ctx: _Ctx) -> None:
         ),
         d / "gebaeude.geojson",
     )
-    z = ctx.layer("zoning", spec.ags)
-    _write_geojson(
-        gpd.GeoDataFrame(
-            {
-                "id": z["zoning_id"],
-                "planart": z["plan_type"],
-                "planname": z["plan_name"],
-                "baugebiet": _label(z["bes_art"], _BES_LABEL),
-                "bauflaeche": _label(z["allg_art"], _ALLG_LABEL),
-                "grz": z["grz"],
-                "gfz": z["gfz"],
-                "z": z["storeys"],
-                "rechtsstand": z["rechtsstand"],
-            },
-            geometry=z["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        d / "bauleitplanung.geojson",
-    )
+    # no plan: Lindenhöh has neither B-Plan nor FNP (building land by §34 BauGB only)
     bf = ctx.layer("brownfields", spec.ags)
     _write_csv(_brownfields_de(bf), d / "brachflaechen.csv")
     # a supplement whose coordinates are Gauß-Krüger values, declared as EPSG:25832
