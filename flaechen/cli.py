@@ -165,7 +165,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     progress("generate demo district", 1, 1)
     result = run(load_config(config_path), out, progress=progress)
     _print_summary(result, quiet=args.quiet)
+    _print_demo_evaluation(out, config_path.parent, quiet=args.quiet)
     return 0
+
+
+def _print_demo_evaluation(out: Path, inputs: Path, *, quiet: bool) -> None:
+    """Evaluate the demo's candidates against the generator's planted truth and print the table."""
+    from flaechen.demo.generate import TRUTH_NAME
+    from flaechen.evaluate import evaluate, print_evaluation
+
+    truth = inputs / TRUTH_NAME
+    if not truth.is_file():
+        return
+    ev = evaluate(out, truth, layer="truth", field="category")
+    if not quiet:
+        print(f"Evaluation against the planted truth ({truth}; also in {out / 'evaluation.json'}):")
+        print_evaluation(ev, file=sys.stdout)
 
 
 def build_parser() -> argparse.ArgumentParser:

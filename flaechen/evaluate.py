@@ -12,7 +12,7 @@ reference feature against the candidates of a finished run:
 * per category: reference count, found as any candidate, found as the same category, recall (found /
   reference), the candidates of that category in the municipalities the reference covers, and precision
   (candidates matching a reference feature of the same category / candidates) — a *lower bound*, since
-  surveys are rarely complete;
+  surveys are rarely complete; and the same pooled over the reference's categories (``overall``);
 * every miss is listed with the measures of the parcel under it and the conditions of the category's
   rules that parcel does not meet.
 
@@ -56,6 +56,8 @@ MIN_OVERLAP = 0.5
 """Share of a reference polygon candidates must cover for it to count as found."""
 
 CATEGORIES = ("Brachfläche", "Leerstand", "Baulücke", "Untergenutzte Fläche", "Außenreserve")
+ALL = "alle Kategorien"
+"""Row of the table pooling every reference category (in evaluation.json: key ``overall``)."""
 
 MISS_COLUMNS = (
     "parcel_id",
@@ -138,7 +140,7 @@ class Evaluation:
         """The structure written to ``evaluation.json``."""
         cats = {}
         for cat, r in self.table.iterrows():
-            cats[cat] = {
+            cats[cat if cat != ALL else "overall"] = {
                 "reference": int(r["reference"]),
                 "found": int(r["found"]),
                 "found_same_category": int(r["found_same_category"]),
@@ -147,8 +149,10 @@ class Evaluation:
                 "precision": None if pd.isna(r["precision"]) else round(float(r["precision"]), 4),
             }
         misses = self.features[~self.features["found_same_category"]]
+        overall = cats.pop("overall", None)
         return {
             "categories": cats,
+            "overall": overall,
             "precision_is_lower_bound": True,
             "unmatched_values": self.unmatched,
             "misses": json.loads(misses.to_json(orient="records", force_ascii=False)),
@@ -339,6 +343,18 @@ def evaluate(
             }
         )
     table = pd.DataFrame(table_rows).set_index("category") if table_rows else _empty_table()
+    if table_rows:
+        in_cats = np.isin(ccat, ref_cats) & in_scope
+        total = {
+            "reference": int(table["reference"].sum()),
+            "found": int(table["found"].sum()),
+            "found_same_category": int(table["found_same_category"].sum()),
+            "candidates": int(in_cats.sum()),
+        }
+        total["recall"] = total["found"] / total["reference"]
+        total["recall_same_category"] = total["found_same_category"] / total["reference"]
+        total["precision"] = (matched_cand & in_cats).sum() / total["candidates"] if total["candidates"] else np.nan
+        table.loc[ALL] = pd.Series(total)
     ev = Evaluation(table=table, features=features, unmatched={str(k): int(v) for k, v in unmatched.items()})
     if write:
         (out / "evaluation.json").write_text(

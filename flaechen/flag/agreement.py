@@ -94,11 +94,11 @@ def read_full_alkis(path: str, *, ags: str, crs: str = "EPSG:25832") -> dict[str
     """
     import pyogrio
 
-    from flaechen.flag.uses import ALKIS_CLASS_LABELS
     from flaechen.harmonise import empty_layer
     from flaechen.layers import load_schema
 
     schema = load_schema()
+    classes = set(schema.codelist("alkis_nutzung").values)
     names = [n for n, _ in pyogrio.list_layers(path)]
 
     def read(layer: str, columns: list[str]) -> gpd.GeoDataFrame:
@@ -123,7 +123,7 @@ def read_full_alkis(path: str, *, ags: str, crs: str = "EPSG:25832") -> dict[str
     )
     uses = []
     for name in names:
-        if name in ALKIS_CLASS_LABELS:
+        if name in classes:
             lu = read(name, ["gml_id"])
             uses.append(
                 gpd.GeoDataFrame(

@@ -146,9 +146,11 @@ def building_land(measures: pd.DataFrame, *, rules: Rules) -> tuple[np.ndarray, 
 
 
 def _unbuilt(measures: pd.DataFrame, rules: Rules) -> np.ndarray:
-    """Parcels without a building worth the name, where the municipality delivered buildings."""
+    """Parcels without a building worth the name, where the municipality delivered buildings and no house
+    number says one stands there (footprints missing from the delivery)."""
     known = _bool(measures, "data_buildings", True)
-    return known & (_f(measures["built_area"]) <= rules["bauluecke.max_footprint_m2"] + 1e-9)
+    numbered = _bool(measures, "house_number", False)
+    return known & ~numbered & (_f(measures["built_area"]) <= rules["bauluecke.max_footprint_m2"] + 1e-9)
 
 
 def rule_masks(measures: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
@@ -180,7 +182,12 @@ def rule_masks(measures: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
             "brachflaeche.register": (bf > 0) & (bf >= rules["brachflaeche.min_brownfield_share"]),
             "brachflaeche.buildings": _f(measures["derelict_count"]) >= 1,
             "leerstand": (count >= 1) & (built > 0) & (unused_share >= rules["leerstand.min_built_share"]),
-            "bauluecke": land & inside & empty & (area >= rules["bauluecke.min_area_m2"]) & (area <= max_gap),
+            "bauluecke": land
+            & inside
+            & empty
+            & _bool(measures, "street_access", True)
+            & (area >= rules["bauluecke.min_area_m2"])
+            & (area <= max_gap),
             "untergenutzt": land
             & planned
             & with_buildings
@@ -559,7 +566,7 @@ def failed_conditions(row: Mapping[str, Any], rule: str, *, rules: Rules) -> lis
                     "  ", " "
                 )
             if plan == "BPlan" or not inside:
-                what = cls or "keine Baufläche"
+                what = cls or "keine Baufläche (Art der baulichen Nutzung fehlt oder ist unbekannt)"
                 return f"kein Bauland: {label} {name} setzt {what} fest (zoning.building_land)".replace("  ", " ")
         if inside:
             if _val(row, "data_land_use") is False or use is None:
@@ -576,6 +583,7 @@ def failed_conditions(row: Mapping[str, Any], rule: str, *, rules: Rules) -> lis
             return None
         frame = pd.DataFrame([dict(row)])
         where = inside_texts(frame, rules=rules)[0]
+        where = "geschätzt: " + where[len("geschätzt (") : -1] if where.startswith("geschätzt (") else where
         return f"{'nicht im' if want else 'im'} Innenbereich ({where})"
 
     def built_reason() -> str | None:
@@ -586,8 +594,16 @@ def failed_conditions(row: Mapping[str, Any], rule: str, *, rules: Rules) -> lis
             return f"bebaut: {de_number(built)} m² Gebäudegrundfläche (bis {de_number(limit)} m² gilt als unbebaut)"
         return None
 
+    def numbered_reason() -> str | None:
+        if _val(row, "house_number") and built <= rules["bauluecke.max_footprint_m2"] + 1e-9:
+            return "Hausnummer vorhanden: bebaut, auch wenn kein Gebäude geliefert wurde"
+        return None
+
     if rule == "bauluecke":
-        reasons = [built_reason(), land_reason(), inside_reason(True)]
+        reasons = [built_reason(), numbered_reason(), land_reason(), inside_reason(True)]
+        if _val(row, "street_access") is False:
+            kinds = ", ".join(rules["bauluecke.requires_access"])
+            reasons.append(f"keine Erschließung: grenzt an kein Flurstück der Nutzung {kinds}")
         lo = rules["bauluecke.min_area_m2"]
         hi = rules["bauluecke.max_area_m2_innenbereich"] if basis == BASIS_INSIDE else rules["bauluecke.max_area_m2"]
         if area < lo:
@@ -596,7 +612,7 @@ def failed_conditions(row: Mapping[str, Any], rule: str, *, rules: Rules) -> lis
             reasons.append(f"zu groß für eine Baulücke: {de_number(area)} m² (bis {de_number(hi)} m²)")
         out = [r for r in reasons if r]
     elif rule == "aussenreserve":
-        reasons = [built_reason(), land_reason(), inside_reason(False)]
+        reasons = [built_reason(), numbered_reason(), land_reason(), inside_reason(False)]
         if basis == BASIS_INSIDE:
             reasons.append("Bauland nur nach §34, nicht nach Plan")
         lo = rules["aussenreserve.min_area_m2"]

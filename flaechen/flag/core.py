@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 INPUT_LAYERS = ("municipalities", "parcels", "zoning", "brownfields", "buildings")
 OPTIONAL_LAYERS = ("land_use", "built_up_area")
+ACCESS_TOLERANCE_M = 1.0
+"""Parcels this close count as touching (shared edges differ by digitising noise)."""
 """Layers a district dataset may lack: a missing or empty one is data nobody delivered."""
 STATUS_CANDIDATE = "Kandidat"
 STATUS_EXCLUDED = "ausgeschlossen"
@@ -260,6 +262,15 @@ def measures_from_overlaps(
             uses[col] = uses[col].where(~delivered, from_layer[col].to_numpy())
     uses["dominant_use"] = uses["use"]
 
+    access = _street_access(parcels, uses["use"], rules=rules, data=data)
+    address = pd.Series(text("address"))
+    pattern = rules["bauluecke.built_address_pattern"]
+    house_number = (
+        address.str.contains(pattern, regex=True) if pattern else pd.Series(pd.NA, index=address.index, dtype="boolean")
+    )
+    uses["street_access"] = pd.array(access, dtype="boolean")
+    uses["house_number"] = pd.array(house_number.astype("boolean"), dtype="boolean")
+
     inside, basis, density, body = _inside(
         layers, overlaps, rules=rules, parcel_area=parcel_area, index=index, data=data, workers=workers
     )
@@ -296,6 +307,31 @@ def measures_from_overlaps(
         }
     )
     return pd.concat([base, uses, zon, bf, bld, dens, pd.DataFrame(data)], axis=1)
+
+
+def _street_access(
+    parcels: gpd.GeoDataFrame, use: pd.Series, *, rules: Rules, data: Mapping[str, Any]
+) -> pd.arrays.BooleanArray:
+    """Whether each parcel touches a parcel whose dominant use gives access (``bauluecke.requires_access``).
+
+    NA where the municipality delivered no land use (access unknown) or the list is empty (not required).
+    """
+    n = len(parcels)
+    out = pd.array([pd.NA] * n, dtype="boolean")
+    kinds = list(rules["bauluecke.requires_access"])
+    known = np.asarray(data["data_land_use"], dtype=bool)
+    if not kinds or not known.any():
+        return out
+    geoms = parcels.geometry.to_numpy()
+    traffic = np.flatnonzero(use.isin(kinds).fillna(False).to_numpy(dtype=bool))
+    result = np.zeros(n, dtype=bool)
+    if len(traffic):
+        tree = shapely.STRtree(geoms[traffic])
+        cand = np.flatnonzero(known)
+        p, _ = tree.query(geoms[cand], predicate="dwithin", distance=ACCESS_TOLERANCE_M)
+        result[cand[np.unique(p)]] = True
+    out[known] = result[known]
+    return out
 
 
 def _inside(

@@ -28,7 +28,7 @@ Examples
 >>> houses = shapely.box([0, 30, 60, 90, 120, 150], 0, [12, 42, 72, 102, 132, 162], 10)
 >>> est = estimate_built_up(houses, rules=load_rules())
 >>> len(est.areas), est.buildings.tolist(), round(float(est.coverage[0]), 2)
-(1, [6], 0.4)
+(1, [6], 0.52)
 """
 
 from __future__ import annotations

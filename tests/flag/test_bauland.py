@@ -8,12 +8,15 @@ import pytest
 
 from flaechen.flag import flag, load_rules
 
-from .conftest import AGS, CRS, box, district, village
+from .conftest import AGS, CRS, box, district, village, with_street
 
 
 def _village(*, actual_use: bool = True, buildings: bool = True, **extra):
     """A dense village without a plan, with open lots of several actual uses inside and a field outside."""
     parcels, houses = village(0, 0, skip=[(3, 3), (1, 5), (5, 1), (5, 5)])
+    for p in parcels:
+        p["actual_use"] = None if not actual_use else "Wohnbaufläche;900"
+    parcels, houses = with_street(parcels, houses)  # a street through the village: access for the lots
     lots = [
         ("GARTEN", (90, 90, 120, 120), "Landwirtschaft / Gartenland;900"),
         ("STRASSE", (30, 150, 60, 180), "Straßenverkehr;900"),
@@ -23,8 +26,9 @@ def _village(*, actual_use: bool = True, buildings: bool = True, **extra):
     ]
     for pid, b, use in lots:
         parcels.append({"parcel_id": pid, "geometry": box(*b), "actual_use": use if actual_use else None})
-    for p in parcels:
-        p.setdefault("actual_use", "Wohnbaufläche;900" if actual_use else None)
+    if not actual_use:
+        for p in parcels:
+            p["actual_use"] = None
     return district(parcels=parcels, buildings=houses if buildings else [], **extra)
 
 
@@ -66,8 +70,12 @@ def test_delivered_built_up_area_decides_with_its_name(rules):
 def test_land_use_polygons_override_the_text(rules):
     layers = _village()
     layers["land_use"] = gpd.GeoDataFrame(
-        {"land_use_id": ["N1", "N2"], "ags": [AGS, AGS], "use": ["AX_Wohnbauflaeche", "AX_Friedhof"]},
-        geometry=[box(-10, -10, 300, 300), box(88, 88, 122, 122)],
+        {
+            "land_use_id": ["N1", "N2", "N3", "N4"],
+            "ags": [AGS] * 4,
+            "use": ["AX_Wohnbauflaeche", "Strassenverkehr", "AX_Wohnbauflaeche", "AX_Friedhof"],
+        },
+        geometry=[box(-10, -10, 120, 300), box(120, -10, 150, 300), box(150, -10, 300, 300), box(90, 90, 120, 120)],
         crs=CRS,
     )
     c = _cands(flag(layers, rules=rules, workers=1))

@@ -14,7 +14,7 @@ from flaechen.errors import ConfigError
 from flaechen.evaluate import evaluate, parse_mapping
 from flaechen.flag import flag_gpkg
 
-from .conftest import CRS, box, district, village
+from .conftest import CRS, box, district, village, with_street
 
 
 @pytest.fixture
@@ -23,6 +23,7 @@ def run_dir(tmp_path):
     parcels, buildings = village(0, 0, skip=[(3, 3), (5, 5)])
     for p in parcels:
         p["actual_use"] = "Wohnbaufläche;900"
+    parcels, buildings = with_street(parcels, buildings)
     parcels += [
         {"parcel_id": "GARTEN", "actual_use": "Landwirtschaft / Gartenland;900", "geometry": box(90, 90, 120, 120)},
         {"parcel_id": "WALD", "actual_use": "Wald;900", "geometry": box(150, 150, 180, 180)},
