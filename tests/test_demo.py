@@ -155,7 +155,7 @@ def test_config_is_the_committed_one_and_every_source_exists(demo: Path, config:
     for _muni, src in _sources(config):
         assert (demo / src["path"]).is_file(), src["path"]
     layers = {s["layer"] for _m, s in _sources(config)}
-    assert layers == {"parcels", "buildings", "zoning", "brownfields"}
+    assert layers == {"parcels", "buildings", "zoning", "brownfields", "land_use"}
 
 
 def test_config_loads_with_the_project_loader(demo: Path) -> None:

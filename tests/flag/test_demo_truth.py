@@ -55,7 +55,7 @@ def test_no_planted_non_candidate_is_flagged(demo_out):
     assert flagged.empty, flagged[["parcel_id", "kind"]].to_string()
 
 
-def test_the_municipality_without_a_plan_gets_34_baulücken(demo_out):
+def test_the_municipality_without_a_plan_and_with_land_use_polygons_gets_34_baulücken(demo_out):
     out, _ = demo_out
     cands = pyogrio.read_dataframe(out / "district.gpkg", layer="candidates", read_geometry=False)
     lindenhoeh = cands[cands["ags"] == "07999006"]
@@ -63,6 +63,10 @@ def test_the_municipality_without_a_plan_gets_34_baulücken(demo_out):
     assert len(gaps) >= 3
     assert gaps["legal_basis"].str.startswith("§34 BauGB: Innenbereich geschätzt (Gebäudedichte ").all()
     assert not lindenhoeh["category"].isin(["Außenreserve", "Untergenutzte Fläche"]).any()
+    measures = pyogrio.read_dataframe(out / "district.gpkg", layer="parcel_measures", read_geometry=False)
+    sources = measures.groupby("ags")["use_source"].agg(lambda s: set(s.dropna()))
+    assert sources["07999006"] == {"land_use"}  # Lindenhöh's land use comes as polygons
+    assert sources["07999001"] == {"actual_use"}
     summary = pyogrio.read_dataframe(out / "district.gpkg", layer="summary", read_geometry=False).set_index("ags")
     assert "keine Planungsdaten" in summary.loc["07999006", "not_evaluated"]
     assert summary["capacity_dwellings"].map(float.is_integer).all()
