@@ -17,7 +17,7 @@ aussenreserve          building land of a plan outside the built-up area, unbuil
 *Building land* (:func:`building_land`): the first legal basis of ``bauland.precedence`` that applies to a
 parcel decides — a B-Plan (§30 BauGB) or an FNP covering at least ``zoning.min_share`` of it with a Baufläche
 of ``zoning.building_land`` (and a dominant actual use not in ``zoning.excluded_uses``), or, inside the
-built-up area without a B-Plan (§34 BauGB), a dominant actual use in ``bauland.uses_inside``.
+built-up area without a B-Plan (§34 BauGB), a dominant actual use not in ``bauland.excluded_uses_inside``.
 
 *Missing data is not evidence*: where the parcel's municipality delivered no buildings, no rule that needs
 them fires (Baulücke, Außenreserve and Untergenutzte Fläche need an *unbuilt* or *built* parcel); §34
@@ -112,7 +112,7 @@ def building_land(measures: pd.DataFrame, *, rules: Rules) -> tuple[np.ndarray, 
       land if its class is a Baufläche of ``zoning.building_land`` and the dominant actual use is not in
       ``zoning.excluded_uses``;
     * ``Innenbereich`` (§34 BauGB) applies inside the built-up area where the municipality delivered land
-      use: building land if the dominant actual use is in ``bauland.uses_inside``;
+      use: building land unless the dominant actual use is in ``bauland.excluded_uses_inside``;
     * ``FNP`` applies where an FNP covers ≥ ``zoning.min_share``: as for the B-Plan.
     """
     n = len(measures)
@@ -125,7 +125,9 @@ def building_land(measures: pd.DataFrame, *, rules: Rules) -> tuple[np.ndarray, 
     zoned = zoned & ~excluded
     inside = _bool(measures, "inside", False)
     land_use = _bool(measures, "data_land_use", True) & use.notna().to_numpy()
-    use_ok = use.isin(list(rules["bauland.uses_inside"])).fillna(False).to_numpy(dtype=bool)
+    use_ok = use.notna().to_numpy() & ~use.isin(list(rules["bauland.excluded_uses_inside"])).fillna(True).to_numpy(
+        dtype=bool
+    )
     applies = {
         "BPlan": (plan_type == "BPlan").fillna(False).to_numpy(dtype=bool) & covered,
         "Innenbereich": inside & land_use,
@@ -571,7 +573,8 @@ def failed_conditions(row: Mapping[str, Any], rule: str, *, rules: Rules) -> lis
         if inside:
             if _val(row, "data_land_use") is False or use is None:
                 return "kein Bauland feststellbar: keine Nutzungsdaten für das Innenbereichsgrundstück (§34)"
-            return f"kein Bauland: tatsächliche Nutzung {use} ist im Innenbereich kein Bauland (bauland.uses_inside)"
+            rule = "bauland.excluded_uses_inside"
+            return f"kein Bauland: tatsächliche Nutzung {use} schließt Bauland im Innenbereich aus ({rule})"
         if _val(row, "data_zoning") is False:
             return "kein Bauland: außerhalb des Innenbereichs, keine Planungsdaten"
         return "kein Bauland: außerhalb des Innenbereichs und ohne B-Plan- oder FNP-Baufläche"

@@ -72,7 +72,8 @@ def test_points_in_another_crs_and_polygons_with_a_mapping(run_dir, tmp_path):
     miss = ev.features[~ev.features["found_same_category"]].iloc[0]
     assert miss["parcel_id"] == "WALD"
     assert miss["failed_conditions"] == (
-        "bauluecke: kein Bauland: tatsächliche Nutzung Wald ist im Innenbereich kein Bauland (bauland.uses_inside)"
+        "bauluecke: kein Bauland: tatsächliche Nutzung Wald schließt Bauland im Innenbereich aus "
+        "(bauland.excluded_uses_inside)"
     )
     data = json.loads((run_dir / "evaluation.json").read_text(encoding="utf-8"))
     assert set(data["categories"]["Baulücke"]) == {
