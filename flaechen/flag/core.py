@@ -262,7 +262,8 @@ def measures_from_overlaps(
             uses[col] = uses[col].where(~delivered, from_layer[col].to_numpy())
     uses["dominant_use"] = uses["use"]
 
-    access = _street_access(parcels, uses["use"], rules=rules, data=data)
+    unbuilt = bld["built_area"].fillna(0.0).to_numpy(dtype=float) <= rules["bauluecke.max_footprint_m2"] + 1e-9
+    access = _street_access(parcels, uses["use"], rules=rules, data=data, only=unbuilt)
     address = pd.Series(text("address"))
     pattern = rules["bauluecke.built_address_pattern"]
     house_number = (
@@ -310,16 +311,17 @@ def measures_from_overlaps(
 
 
 def _street_access(
-    parcels: gpd.GeoDataFrame, use: pd.Series, *, rules: Rules, data: Mapping[str, Any]
+    parcels: gpd.GeoDataFrame, use: pd.Series, *, rules: Rules, data: Mapping[str, Any], only: np.ndarray
 ) -> pd.arrays.BooleanArray:
     """Whether each parcel touches a parcel whose dominant use gives access (``bauluecke.requires_access``).
 
-    NA where the municipality delivered no land use (access unknown) or the list is empty (not required).
+    Evaluated for the parcels of `only` (the unbuilt ones: only a Baulücke needs it). NA elsewhere, where
+    the municipality delivered no land use (access unknown) or where the list is empty (not required).
     """
     n = len(parcels)
     out = pd.array([pd.NA] * n, dtype="boolean")
     kinds = list(rules["bauluecke.requires_access"])
-    known = np.asarray(data["data_land_use"], dtype=bool)
+    known = np.asarray(data["data_land_use"], dtype=bool) & only & use.notna().to_numpy()
     if not kinds or not known.any():
         return out
     geoms = parcels.geometry.to_numpy()

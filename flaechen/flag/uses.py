@@ -2,7 +2,7 @@
 
 Two sources, per municipality: the layer ``land_use`` (ALKIS object classes as separate polygons, field
 ``use``) where the municipality delivered it, else the parcel's ``actual_use`` text of ALKIS vereinfacht
-(read by :func:`flaechen.landuse.actual_use_shares` in its real forms). Both are reduced to the German
+(read by :func:`flaechen.landuse.parse_actual_use` in its real forms). Both are reduced to the German
 name of the ALKIS class (``Wohnbaufläche``, ``Landwirtschaft``, ``Straßenverkehr`` …; the labels of the
 code list ``alkis_nutzung``), the names the rules file lists.
 
@@ -15,13 +15,12 @@ Examples
 from __future__ import annotations
 
 import itertools
-import json
 
 import numpy as np
 import pandas as pd
 
 from flaechen.flag.overlay import Overlaps
-from flaechen.landuse import actual_use_shares, normalise_uses
+from flaechen.landuse import normalise_uses, parse_actual_use
 from flaechen.landuse import use_label as class_label
 
 SETTLEMENT_USES = (
@@ -47,16 +46,11 @@ def _shares_text(pairs: list[tuple[str, float]]) -> str:
     return ", ".join(f"{name} {round(share * 100)} %" for name, share in pairs)
 
 
-def _json_shares(text: object) -> object:
-    if text is None or text is pd.NA:
-        return pd.NA
-    shares = json.loads(str(text))
-    ranked = sorted(((class_label(k) or k, v) for k, v in shares.items()), key=lambda kv: (-kv[1], kv[0]))
-    return _shares_text(ranked)
-
-
 def text_use_measures(actual_use: pd.Series) -> pd.DataFrame:
     """Dominant use, its share and all shares of each parcel from its ``actual_use`` text.
+
+    The text is read by :func:`flaechen.landuse.parse_actual_use`; shares are each class's area over the
+    areas the text gives; the dominant use has the largest area (the first named where the text gives none).
 
     Examples
     --------
@@ -66,17 +60,49 @@ def text_use_measures(actual_use: pd.Series) -> pd.DataFrame:
     >>> m.loc[1, "use"] is pd.NA
     True
     """
-    summary = actual_use_shares(actual_use.astype("string"))
-    dominant = summary["dominant_use"].astype("string")
-    labels = dominant.map({c: class_label(c) for c in dominant.dropna().unique()}).astype("string")
-    shares = summary["use_shares"].astype("string")
-    texts = shares.map({t: _json_shares(t) for t in shares.dropna().unique()}).astype("string")
+    n = len(actual_use)
+    out = {c: np.full(n, None, dtype=object) for c in USE_COLUMNS}
+    out["use_share"] = np.full(n, np.nan)
+    pairs = parse_actual_use(pd.Series(actual_use.astype("string").array, index=pd.RangeIndex(n)))
+    pairs = pairs[pairs["use"].notna()]
+    if len(pairs):
+        classes = pairs["use"].astype(str).to_numpy()
+        labels = {c: class_label(c) or c for c in np.unique(classes)}
+        names, code = np.unique(np.array([labels[c] for c in classes], dtype=object), return_inverse=True)
+        p = pairs["parcel"].to_numpy(dtype=np.int64)
+        area = pairs["area_m2"].to_numpy(dtype=float)
+        pos = pairs["position"].to_numpy(dtype=np.int64)
+        key = p * len(names) + code
+        ukey, inv = np.unique(key, return_inverse=True)
+        summed = np.bincount(inv, weights=np.nan_to_num(area))
+        has_area = np.bincount(inv, weights=np.isfinite(area).astype(float)) > 0
+        first_pos = np.full(len(ukey), np.iinfo(np.int64).max)
+        np.minimum.at(first_pos, inv, pos)
+        kp, kc = ukey // len(names), ukey % len(names)
+        rank = np.where(has_area, summed, -1.0)
+        order = np.lexsort((first_pos, -rank, kp))
+        kp, kc, summed, has_area = kp[order], kc[order], summed[order], has_area[order]
+        first = np.r_[True, kp[1:] != kp[:-1]]
+        total = np.bincount(kp, weights=summed, minlength=n)
+        out["use"][kp[first]] = names[kc[first]]
+        dom_share = np.where(total[kp[first]] > 0, summed[first] / np.maximum(total[kp[first]], 1e-9), np.nan)
+        out["use_share"][kp[first]] = np.where(has_area[first], dom_share, np.nan)
+        out["use_source"][kp[first]] = "actual_use"
+        starts = [*np.flatnonzero(first).tolist(), len(kp)]
+        for s, e in itertools.pairwise(starts):
+            t = total[kp[s]]
+            if t > 0 and has_area[s:e].all():
+                out["use_shares"][kp[s]] = _shares_text(
+                    [(names[c], a / t) for c, a in zip(kc[s:e], summed[s:e], strict=True)]
+                )
+            else:
+                out["use_shares"][kp[s]] = ", ".join(names[c] for c in kc[s:e])
     return pd.DataFrame(
         {
-            "use": labels.array,
-            "use_share": summary["dominant_share"].astype("Float64").array,
-            "use_shares": texts.array,
-            "use_source": pd.array(np.where(labels.notna(), "actual_use", None), dtype="string"),
+            "use": pd.array(out["use"], dtype="string"),
+            "use_share": pd.array(out["use_share"], dtype="Float64"),
+            "use_shares": pd.array(out["use_shares"], dtype="string"),
+            "use_source": pd.array(out["use_source"], dtype="string"),
         },
         index=actual_use.index,
     )
