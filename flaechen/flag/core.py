@@ -336,6 +336,32 @@ def _street_access(
     return out
 
 
+ESTIMATE_TILE_M = 200.0
+"""Side of the tiles the estimated built-up areas are cut into for the overlaps (few vertices per piece)."""
+
+
+def _tiles(areas: np.ndarray, *, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cut polygons into the cells of a square grid: the pieces and the index of the polygon of each.
+
+    The estimated built-up areas are few, large and have many vertices; their pieces keep every exact
+    overlap cheap (most parcels lie wholly inside one piece: the covers shortcut).
+    """
+    bounds = shapely.bounds(areas)
+    x0 = np.floor(bounds[:, 0] / size).astype(np.int64)
+    y0 = np.floor(bounds[:, 1] / size).astype(np.int64)
+    nx = np.floor(bounds[:, 2] / size).astype(np.int64) - x0 + 1
+    ny = np.floor(bounds[:, 3] / size).astype(np.int64) - y0 + 1
+    owner = np.repeat(np.arange(len(areas)), nx * ny)
+    offset = np.arange(len(owner)) - np.repeat(np.cumsum(nx * ny) - nx * ny, nx * ny)
+    cx = x0[owner] + offset // ny[owner]
+    cy = y0[owner] + offset % ny[owner]
+    cells = shapely.box(cx * size, cy * size, (cx + 1) * size, (cy + 1) * size)
+    pieces = shapely.intersection(areas[owner], cells)
+    parts, part_of = shapely.get_parts(pieces, return_index=True)
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
+    return parts[keep], owner[part_of[keep]]
+
+
 def _inside(
     layers: Mapping[str, gpd.GeoDataFrame],
     overlaps: Mapping,
@@ -361,9 +387,14 @@ def _inside(
         density[:] = 0.0
         return inside, basis, density, body
     idx = index if index is not None else ParcelIndex.build(parcels.geometry.to_numpy())
-    ov = indexed_overlaps(idx, {"estimate": OverlayLayer.build(est.areas)}, workers=workers)["estimate"]
+    pieces, piece_area = _tiles(est.areas, size=ESTIMATE_TILE_M)
+    ov = indexed_overlaps(idx, {"estimate": OverlayLayer.build(pieces)}, workers=workers)["estimate"]
     keep = ov.area >= rules["general.min_overlap_m2"]
-    p, o, a = ov.parcel[keep], ov.other[keep], ov.area[keep]
+    p, o, a = ov.parcel[keep], piece_area[ov.other[keep]], ov.area[keep]
+    # one row per (parcel, area): the pieces of an area add up
+    key = p * len(est.areas) + o
+    ukey, inv = np.unique(key, return_inverse=True)
+    p, o, a = ukey // len(est.areas), ukey % len(est.areas), np.bincount(inv, weights=a)
     share = np.minimum(np.bincount(p, weights=a, minlength=n) / np.maximum(parcel_area, 1e-9), 1.0)
     inside = share >= rules["innenbereich.min_share"] - 1e-9
     # the largest overlap names the area (its coverage is the parcel's building density)
