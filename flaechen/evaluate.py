@@ -173,6 +173,11 @@ def _read_reference(path: Path, *, layer: str | None, field_name: str, crs: Any)
     if layer is not None and layer not in layers:
         raise SourceError(f"{path}: no layer {layer!r}; layers: {', '.join(layers)}")
     ref = pyogrio.read_dataframe(path, layer=layer, use_arrow=False)
+    if not isinstance(ref, gpd.GeoDataFrame) or ref.geometry.name not in ref.columns:
+        raise SourceError(
+            f"{path}: the reference has no geometry; give points or polygons (a CSV needs "
+            "X_POSSIBLE_NAMES/Y_POSSIBLE_NAMES or a WKT column: convert it with ogr2ogr first)"
+        )
     if field_name not in ref.columns:
         fields = [c for c in ref.columns if c != "geometry"]
         raise SourceError(f"{path}: no field {field_name!r}; fields: {', '.join(fields)} (choose one with --field)")

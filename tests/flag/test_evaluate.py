@@ -103,3 +103,7 @@ def test_user_errors_are_clean(run_dir, tmp_path, capsys):
     assert main(["evaluate", str(run_dir), str(ref), "--field", "art", "--map", "x=Wiese"]) == 2
     with pytest.raises(ConfigError):
         parse_mapping("Lücke")
+    table = tmp_path / "liste.csv"
+    table.write_text("art,name\nBaulücke,a\n", encoding="utf-8")
+    assert main(["evaluate", str(run_dir), str(table), "--field", "art"]) == 2
+    assert "has no geometry" in capsys.readouterr().err
