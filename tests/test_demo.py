@@ -35,7 +35,13 @@ EXPECTED_FILE_CRS = {
     "steinbuechel": "EPSG:25832",
     "lindenhoeh": "EPSG:25832",
 }
-ID_FIELDS = {"parcels": "parcel_id", "buildings": "building_id", "zoning": "zoning_id", "brownfields": "site_id"}
+ID_FIELDS = {
+    "parcels": "parcel_id",
+    "buildings": "building_id",
+    "zoning": "zoning_id",
+    "brownfields": "site_id",
+    "land_use": "land_use_id",
+}
 
 
 @pytest.fixture(scope="module")
