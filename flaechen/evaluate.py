@@ -208,8 +208,8 @@ def _found(n: int, r: np.ndarray, share: np.ndarray, mask: np.ndarray, points: n
 
 
 def evaluate(
-    out_dir: str | os.PathLike,
-    reference: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
+    reference: str | os.PathLike[str],
     *,
     field: str,
     layer: str | None = None,
@@ -350,7 +350,7 @@ def evaluate(
     table = pd.DataFrame(table_rows).set_index("category") if table_rows else _empty_table()
     if table_rows:
         in_cats = np.isin(ccat, ref_cats) & in_scope
-        total = {
+        total: dict[str, float] = {
             "reference": int(table["reference"].sum()),
             "found": int(table["found"].sum()),
             "found_same_category": int(table["found_same_category"].sum()),
@@ -404,7 +404,7 @@ def format_table(ev: Evaluation) -> str:
     return "\n".join(lines)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``evaluate`` subcommand to the ``flaechen`` command."""
     p = subparsers.add_parser(
         "evaluate",

@@ -635,7 +635,7 @@ def _settlement(
     return frame, quarters
 
 
-def _garden_junctions(geoms: NDArray, kind: NDArray, *, tolerance: float = 1e-4) -> NDArray:
+def _garden_junctions(geoms: NDArray[Any], kind: NDArray[Any], *, tolerance: float = 1e-4) -> NDArray[Any]:
     """Give the plots beside a garden the garden's corners (its cut ends on their edges: no T-junctions)."""
     gardens = np.flatnonzero(kind == "garden")
     if len(gardens) == 0:
@@ -659,7 +659,7 @@ def _garden_junctions(geoms: NDArray, kind: NDArray, *, tolerance: float = 1e-4)
     return out
 
 
-def _split_depth(quads: NDArray, row: NDArray, *, depth: float) -> tuple[NDArray, NDArray]:
+def _split_depth(quads: NDArray[Any], row: NDArray[Any], *, depth: float) -> tuple[NDArray[Any], NDArray[Any]]:
     """Cut plot quadrilaterals (corners p00, p10, p11, p01) into the front `depth` and the rear rest.
 
     Row 0 fronts the street at p00–p10, row 1 at p01–p11 (the two rows of a block back onto each other).

@@ -19,6 +19,7 @@ building land outside the built-up area (no Außenreserve) and no GRZ says a lot
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -44,7 +45,7 @@ VACANT_USES = (
 
 
 def plant(
-    rng: np.random.Generator, spec: MunicipalitySpec, parcels: pd.DataFrame, *, reserves: NDArray
+    rng: np.random.Generator, spec: MunicipalitySpec, parcels: pd.DataFrame, *, reserves: NDArray[Any]
 ) -> pd.DataFrame:
     """Mark the planted potentials and traps of one municipality (columns ``_vacant``, ``_underused``,
     ``_leer``, ``_farm``, ``_hidden``, ``_reserve``) and give settlement parcels an address."""
@@ -89,17 +90,17 @@ def plant(
     return parcels
 
 
-def _in_reserves(parcels: pd.DataFrame, reserves: NDArray) -> NDArray:
+def _in_reserves(parcels: pd.DataFrame, reserves: NDArray[Any]) -> NDArray[Any]:
     open_land = parcels["_kind"].isin(["field", "grass", "forest"]).to_numpy()
     if len(reserves) == 0:
         return np.zeros(len(parcels), dtype=bool)
     area = shapely.union_all(np.asarray(reserves, dtype=object))
     shapely.prepare(area)
     points = shapely.point_on_surface(parcels["geometry"].to_numpy())
-    return open_land & shapely.contains(area, points)
+    return np.asarray(open_land & shapely.contains(area, points), dtype=bool)
 
 
-def _addresses(spec: MunicipalitySpec, parcels: pd.DataFrame, *, unbuilt: NDArray) -> NDArray:
+def _addresses(spec: MunicipalitySpec, parcels: pd.DataFrame, *, unbuilt: NDArray[Any]) -> NDArray[Any]:
     """Street and house number for the built lots of the settlement, the street alone for unbuilt ones."""
     kind = parcels["_kind"].to_numpy(dtype=object)
     block = parcels["_block"].to_numpy()
@@ -131,7 +132,7 @@ UNDERUSE_RATIO = 0.25
 """Built coverage below this share of the permitted GRZ is under-use (the definition of issue 3)."""
 
 
-def mark_underuse(parcels: pd.DataFrame, buildings: pd.DataFrame, zoning: pd.DataFrame) -> NDArray:
+def mark_underuse(parcels: pd.DataFrame, buildings: pd.DataFrame, zoning: pd.DataFrame) -> NDArray[Any]:
     """Built plots under a B-Plan whose true building coverage is below a quarter of the plan's GRZ.
 
     Computed from the generator's own plans and footprints (the ground truth a surveyor applying the
@@ -187,7 +188,7 @@ def planted_truth(parcels: pd.DataFrame, *, crs: str) -> tuple[gpd.GeoDataFrame,
         ("Hofstelle im Dorf", parcels["_farm"].to_numpy(dtype=bool)),
     ]
 
-    def frame(pairs: list[tuple[str, NDArray]], column: str) -> gpd.GeoDataFrame:
+    def frame(pairs: list[tuple[str, NDArray[Any]]], column: str) -> gpd.GeoDataFrame:
         taken = np.zeros(len(parcels), dtype=bool)
         rows = []
         for label, mask in pairs:

@@ -45,7 +45,7 @@ def settlement_cores(
     tree = shapely.STRtree(main)
     p, _ = tree.query(parcel_geoms, predicate="dwithin", distance=math.sqrt(gap_area) / 2)
     near = np.bincount(p, minlength=len(parcel_geoms))
-    return settlement & (near >= core_buildings)
+    return np.asarray(settlement & (near >= core_buildings), dtype=bool)
 
 
 def innenbereich_agreement(measures: pd.DataFrame, *, core: np.ndarray) -> dict[str, float | int]:
@@ -93,6 +93,7 @@ def read_full_alkis(path: str, *, ags: str, crs: str = "EPSG:25832") -> dict[str
     configuration.
     """
     import pyogrio
+    from pyproj import CRS
 
     from flaechen.harmonise import empty_layer
     from flaechen.layers import load_schema
@@ -143,8 +144,8 @@ def read_full_alkis(path: str, *, ags: str, crs: str = "EPSG:25832") -> dict[str
     return {
         "municipalities": municipalities,
         "parcels": parcels,
-        "zoning": empty_layer(schema.layer("zoning"), crs),
-        "brownfields": empty_layer(schema.layer("brownfields"), crs),
+        "zoning": empty_layer(schema.layer("zoning"), CRS.from_user_input(crs)),
+        "brownfields": empty_layer(schema.layer("brownfields"), CRS.from_user_input(crs)),
         "buildings": buildings,
         "land_use": land_use,
     }

@@ -70,7 +70,8 @@ def capacity(measures: pd.DataFrame, *, rules: Rules, population: pd.Series | No
     def num(name: str) -> np.ndarray:
         if name not in measures.columns:
             return np.full(n, np.nan)
-        return pd.to_numeric(measures[name], errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        values = pd.to_numeric(measures[name], errors="coerce").astype("Float64")
+        return np.asarray(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
 
     def txt(name: str) -> pd.Series:
         if name not in measures.columns:

@@ -94,7 +94,7 @@ INSIDE_SOURCES = {
 def _bool(m: pd.DataFrame, name: str, default: bool) -> np.ndarray:
     if name not in m.columns:
         return np.full(len(m), default)
-    return m[name].astype("boolean").fillna(default).to_numpy(dtype=bool)
+    return np.asarray(m[name].astype("boolean").fillna(default).to_numpy(dtype=bool), dtype=bool)
 
 
 def _strs(m: pd.DataFrame, name: str) -> pd.Series:
@@ -152,7 +152,8 @@ def _unbuilt(measures: pd.DataFrame, rules: Rules) -> np.ndarray:
     number says one stands there (footprints missing from the delivery)."""
     known = _bool(measures, "data_buildings", True)
     numbered = _bool(measures, "house_number", False)
-    return known & ~numbered & (_f(measures["built_area"]) <= rules["bauluecke.max_footprint_m2"] + 1e-9)
+    small = _f(measures["built_area"]) <= rules["bauluecke.max_footprint_m2"] + 1e-9
+    return np.asarray(known & ~numbered & small, dtype=bool)
 
 
 def rule_masks(measures: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
 
 from flaechen.errors import SourceError
 
@@ -44,7 +47,7 @@ def _resolve(target: str) -> Path:
     return path
 
 
-def print_not_evaluated(summary, *, file) -> None:
+def print_not_evaluated(summary: pd.DataFrame, *, file: TextIO) -> None:
     """Print, per municipality, the rules its missing data left unevaluated (nothing where all were)."""
     rows = [r for r in summary.itertuples() if isinstance(getattr(r, "not_evaluated", None), str)]
     if not rows:

@@ -304,7 +304,7 @@ def measures_from_overlaps(
             "built_up_kind": bua["built_up_kind"].array,
             "built_up_name": bua["built_up_name"].array,
             "inside": inside_arr,
-            "inside_basis": pd.array(np.where(known, basis, None), dtype="string"),
+            "inside_basis": pd.array([b if k else None for k, b in zip(known, basis, strict=True)], dtype="string"),
         }
     )
     return pd.concat([base, uses, zon, bf, bld, dens, pd.DataFrame(data)], axis=1)
@@ -364,7 +364,7 @@ def _tiles(areas: np.ndarray, *, size: float) -> tuple[np.ndarray, np.ndarray]:
 
 def _inside(
     layers: Mapping[str, gpd.GeoDataFrame],
-    overlaps: Mapping,
+    overlaps: Mapping[str, Any],
     *,
     rules: Rules,
     parcel_area: np.ndarray,

@@ -119,7 +119,9 @@ def summarise(
     out["inner_m2_per_inhabitant"] = per_inh
     out["benchmark_m2_per_inhabitant"] = benchmark
     out["ratio_to_benchmark"] = (per_inh / benchmark) if benchmark > 0 else pd.NA
-    delivered, missing, inside = [], [], []
+    delivered: list[str | None] = []
+    missing: list[str | None] = []
+    inside: list[str | None] = []
     for code in out.index:
         if availability is None or code not in availability.index:
             delivered.append(None)

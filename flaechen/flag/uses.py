@@ -148,6 +148,6 @@ def layer_use_measures(
             "use": pd.array(use, dtype="string"),
             "use_share": pd.array(share, dtype="Float64"),
             "use_shares": pd.array(texts, dtype="string"),
-            "use_source": pd.array(np.where(use != None, "land_use", None), dtype="string"),  # noqa: E711
+            "use_source": pd.array(["land_use" if u is not None else None for u in use], dtype="string"),
         }
     )
