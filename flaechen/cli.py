@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flaechen")
 
-_STAGE_CLIS = ("flaechen.flag.cli", "flaechen.publish.cli", "flaechen.export.cli")
+_STAGE_CLIS = ("flaechen.flag.cli", "flaechen.publish.cli", "flaechen.export.cli", "flaechen.evaluate")
 """Modules that add their own subcommands with ``add_parser(subparsers)``."""
 
 
@@ -89,6 +89,9 @@ def _print_summary(result: RunResult, *, quiet: bool) -> None:
         print(f"Reuse candidates: {len(flagged.candidates):,d}", file=out)
         for category, count in counts.items():
             print(f"  {category:22s} {count:>7,d}  {hectares[category]:>9,.1f} ha", file=out)
+        from flaechen.flag.cli import print_not_evaluated
+
+        print_not_evaluated(flagged.summary, file=out)
     q = ds.quality
     if not q.empty:
         print("Area check (computed / official area per municipality):", file=out)
@@ -162,7 +165,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     progress("generate demo district", 1, 1)
     result = run(load_config(config_path), out, progress=progress)
     _print_summary(result, quiet=args.quiet)
+    _print_demo_evaluation(out, config_path.parent, quiet=args.quiet)
     return 0
+
+
+def _print_demo_evaluation(out: Path, inputs: Path, *, quiet: bool) -> None:
+    """Evaluate the demo's candidates against the generator's planted truth and print the table."""
+    from flaechen.demo.generate import TRUTH_NAME
+    from flaechen.evaluate import evaluate, print_evaluation
+
+    truth = inputs / TRUTH_NAME
+    if not truth.is_file():
+        return
+    ev = evaluate(out, truth, layer="truth", field="category")
+    if not quiet:
+        print(f"Evaluation against the planted truth ({truth}; also in {out / 'evaluation.json'}):")
+        print_evaluation(ev, file=sys.stdout)
 
 
 def build_parser() -> argparse.ArgumentParser:

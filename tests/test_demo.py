@@ -35,7 +35,13 @@ EXPECTED_FILE_CRS = {
     "steinbuechel": "EPSG:25832",
     "lindenhoeh": "EPSG:25832",
 }
-ID_FIELDS = {"parcels": "parcel_id", "buildings": "building_id", "zoning": "zoning_id", "brownfields": "site_id"}
+ID_FIELDS = {
+    "parcels": "parcel_id",
+    "buildings": "building_id",
+    "zoning": "zoning_id",
+    "brownfields": "site_id",
+    "land_use": "land_use_id",
+}
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +161,7 @@ def test_config_is_the_committed_one_and_every_source_exists(demo: Path, config:
     for _muni, src in _sources(config):
         assert (demo / src["path"]).is_file(), src["path"]
     layers = {s["layer"] for _m, s in _sources(config)}
-    assert layers == {"parcels", "buildings", "zoning", "brownfields"}
+    assert layers == {"parcels", "buildings", "zoning", "brownfields", "land_use"}
 
 
 def test_config_loads_with_the_project_loader(demo: Path) -> None:

@@ -10,7 +10,8 @@ Each municipality has its own habits (see ``data/demo/district.toml``, which dec
 07999005  Steinbüchel: a GeoPackage with other field names, buildings as GeoJSON, a wrongly labelled
           supplementary buildings file (UTM zone prefix on the easting)
 07999006  Lindenhöh: Shapefile in EPSG:25832 with a UTF-8 .cpg, GeoJSON, CSV, and a supplementary
-          brownfield file whose coordinates are Gauß-Krüger values labelled EPSG:25832
+          brownfield file whose coordinates are Gauß-Krüger values labelled EPSG:25832; no plan (§34),
+          land use as separate polygons (nutzung.gpkg)
 ========  =============================================================================================
 
 Every planted defect is recorded as ``{"source_id", "feature_id", "issue_type", "detail"}`` using the
@@ -273,6 +274,7 @@ def _hohenmaar(ctx: _Ctx) -> None:
             "flstnrnen": p["nenner"],
             "flaeche": p["official_area"],
             "tntxt": p["actual_use"],
+            "lagebeztxt": p["address"],
             "eigentuemer": p["owner"],
             "eigentumsart": p["ownership"].map(_OWNERSHIP_DE),
         },
@@ -281,6 +283,9 @@ def _hohenmaar(ctx: _Ctx) -> None:
     )
     _write_gpkg(out, gpkg, "flurstuecke")
     b = ctx.layer("buildings", spec.ags)
+    # the footprints of a few built lots are missing from the delivery (their addresses have house numbers)
+    hidden = ctx.layer("parcels", spec.ags)["_hidden"].to_numpy(dtype=bool)[b["_parcel"].to_numpy()]
+    b = b[~hidden].reset_index(drop=True)
     dup = _pick(b, np.ones(len(b), dtype=bool), 2)
     b.loc[dup[1], "building_id"] = b.loc[dup[0], "building_id"]
     ctx.manifest.add(
@@ -738,7 +743,8 @@ def _steinbuechel(ctx: _Ctx) -> None:
 
 
 def _lindenhoeh(ctx: _Ctx) -> None:
-    """07999006: Shapefile (EPSG:25832, UTF-8 .cpg), GeoJSON zoning and buildings, CSV brownfields."""
+    """07999006: Shapefile (EPSG:25832, UTF-8 .cpg), GeoJSON buildings, CSV brownfields, land use as polygons
+    (GeoPackage), no plan at all."""
     spec = MUNICIPALITIES[5]
     d = ctx.folder(spec.slug)
     p = ctx.layer("parcels", spec.ags)
@@ -771,25 +777,9 @@ def _lindenhoeh(ctx: _Ctx) -> None:
         ),
         d / "gebaeude.geojson",
     )
-    z = ctx.layer("zoning", spec.ags)
-    _write_geojson(
-        gpd.GeoDataFrame(
-            {
-                "id": z["zoning_id"],
-                "planart": z["plan_type"],
-                "planname": z["plan_name"],
-                "baugebiet": _label(z["bes_art"], _BES_LABEL),
-                "bauflaeche": _label(z["allg_art"], _ALLG_LABEL),
-                "grz": z["grz"],
-                "gfz": z["gfz"],
-                "z": z["storeys"],
-                "rechtsstand": z["rechtsstand"],
-            },
-            geometry=z["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        d / "bauleitplanung.geojson",
-    )
+    # no plan: Lindenhöh has neither B-Plan nor FNP (building land by §34 BauGB only); its actual use comes
+    # as separate polygons (ALKIS tatsächliche Nutzung, neighbours of one class merged), the class as label
+    _write_gpkg(_land_use_polygons(p, spec.ags), d / "nutzung.gpkg", "nutzung")
     bf = ctx.layer("brownfields", spec.ags)
     _write_csv(_brownfields_de(bf), d / "brachflaechen.csv")
     # a supplement whose coordinates are Gauß-Krüger values, declared as EPSG:25832
@@ -806,6 +796,21 @@ def _lindenhoeh(ctx: _Ctx) -> None:
             "source-outside-municipality",
             "Gauß-Krüger (EPSG:31466) coordinates in a source declared EPSG:25832",
         )
+
+
+def _land_use_polygons(parcels: pd.DataFrame, ags: str) -> gpd.GeoDataFrame:
+    """The parcels' actual use as ALKIS land-use polygons: parcels of one Nutzungsart merged where they touch."""
+    label = parcels["actual_use"].astype(str).str.split(";").str[0].str.split(" / ").str[0].to_numpy()
+    geoms = shapely.make_valid(parcels["geometry"].to_numpy())
+    rows = []
+    for use in sorted(set(label)):
+        merged = shapely.union_all(geoms[label == use], grid_size=0.001)
+        for part in shapely.get_parts(merged):
+            if shapely.get_type_id(part) == 3 and part.area > 1.0:
+                rows.append({"nutzart": use, "geometry": part})
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
+    frame.insert(0, "objid", [f"DERP{ags[-3:]}N{i:07d}" for i in range(len(frame))])
+    return frame
 
 
 WRITERS: tuple[Callable[[_Ctx], None], ...] = (

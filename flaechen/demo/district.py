@@ -38,6 +38,7 @@ from flaechen.demo.names import (
     STREETS,
     MunicipalitySpec,
 )
+from flaechen.demo.truth import NO_PLAN, mark_underuse, plant
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,10 @@ USE = {
     "street": "Straßenverkehr",
     "road": "Straßenverkehr",
     "track": "Weg",
-    "field": "Landwirtschaft",
-    "grass": "Grünland",
+    "field": "Landwirtschaft / Ackerland",
+    "grass": "Landwirtschaft / Grünland",
+    "garden": "Landwirtschaft / Gartenland",
+    "farm": "Fläche gemischter Nutzung / Landwirtschaftliche Betriebsfläche",
     "forest": "Wald",
     "enclave": "Friedhof",
     "water": "Fließgewässer",
@@ -607,16 +610,67 @@ def _settlement(
                 else polys[first]
             )
             keep = ~third
-            out.add(
-                polys[keep],
-                kind,
-                quarter=sel[bl.batch[bsel][b]][keep],
-                block=block_ids[bsel][b][keep],
-                row=row[keep],
-                quad=pq[keep],
-            )
+            # gardens behind houses: in about 7 % of the inner plots of housing and village quarters the
+            # rear third is a parcel of its own (Gartenland, no street access; not a Baulücke)
+            garden = keep & ~first & (col > 0) & (col < k - 1) & (rng.random(len(polys)) < 0.07)
+            if kind == "com":
+                garden[:] = False
+            front_q, rear_q = _split_depth(pq[garden], row[garden], depth=0.62)
+            polys[np.flatnonzero(garden)] = shapely.polygons(front_q)
+            pq = pq.copy()
+            pq[garden] = front_q
+            quarter_ids, block_of = sel[bl.batch[bsel][b]], block_ids[bsel][b]
+            out.add(polys[keep], kind, quarter=quarter_ids[keep], block=block_of[keep], row=row[keep], quad=pq[keep])
+            if garden.any():
+                out.add(
+                    shapely.polygons(rear_q),
+                    "garden",
+                    quarter=quarter_ids[garden],
+                    block=block_of[garden],
+                    row=row[garden],
+                )
     quarters = pd.DataFrame({"quarter": np.arange(len(qcells)), "kind": qkind, "geometry": qcells})
-    return out.frame(), quarters
+    frame = out.frame()
+    frame["geometry"] = _garden_junctions(frame["geometry"].to_numpy(), frame["_kind"].to_numpy())
+    return frame, quarters
+
+
+def _garden_junctions(geoms: NDArray[Any], kind: NDArray[Any], *, tolerance: float = 1e-4) -> NDArray[Any]:
+    """Give the plots beside a garden the garden's corners (its cut ends on their edges: no T-junctions)."""
+    gardens = np.flatnonzero(kind == "garden")
+    if len(gardens) == 0:
+        return geoms
+    tree = shapely.STRtree(geoms[gardens])
+    others = np.flatnonzero(kind != "garden")
+    o, g = tree.query(geoms[others], predicate="dwithin", distance=tolerance)
+    if len(o) == 0:
+        return geoms
+    order = np.argsort(o, kind="stable")
+    o, g = o[order], g[order]
+    uniq = np.unique(o)
+    reference = shapely.geometrycollections(geoms[gardens[g]], indices=np.searchsorted(uniq, o))
+    target = others[uniq]
+    snapped = shapely.snap(geoms[target], reference, tolerance)
+    ok = shapely.is_valid(snapped) & np.isclose(
+        shapely.area(snapped), shapely.area(geoms[target]), rtol=1e-9, atol=1e-6
+    )
+    out = geoms.copy()
+    out[target[ok]] = snapped[ok]
+    return out
+
+
+def _split_depth(quads: NDArray[Any], row: NDArray[Any], *, depth: float) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Cut plot quadrilaterals (corners p00, p10, p11, p01) into the front `depth` and the rear rest.
+
+    Row 0 fronts the street at p00–p10, row 1 at p01–p11 (the two rows of a block back onto each other).
+    """
+    p00, p10, p11, p01 = (quads[:, i] for i in range(4))
+    lower = (row == 0)[:, None]
+    m0 = np.where(lower, p00 + depth * (p01 - p00), p01 + depth * (p00 - p01))
+    m1 = np.where(lower, p10 + depth * (p11 - p10), p11 + depth * (p10 - p11))
+    front = np.where(lower[:, :, None], np.stack([p00, p10, m1, m0], 1), np.stack([m0, m1, p11, p01], 1))
+    rear = np.where(lower[:, :, None], np.stack([m0, m1, p11, p01], 1), np.stack([p00, p10, m1, m0], 1))
+    return front, rear
 
 
 def build_truth(*, scale: int, seed: int) -> Truth:
@@ -645,8 +699,13 @@ def build_truth(*, scale: int, seed: int) -> Truth:
         rng = np.random.default_rng([seed, spec.number, 20])
         parcels = _parcel_attributes(rng, spec, built.parcels, poly)
         bf, parcels = _brownfields(rng, spec, parcels, built)
+        parcels = plant(np.random.default_rng([seed, spec.number, 30]), spec, parcels, reserves=built.reserves)
         buildings = _buildings(rng, spec, parcels)
+        parcels["_built"] = np.isin(np.arange(len(parcels)), buildings["_parcel"].to_numpy())
         zoning = _zoning(rng, spec, built)
+        if spec.number in NO_PLAN:
+            zoning = zoning.iloc[0:0]
+        parcels["_underuse_truth"] = mark_underuse(parcels, buildings, zoning)
         parcel_frames.append(parcels)
         building_frames.append(buildings)
         zoning_frames.append(zoning)
@@ -876,9 +935,11 @@ def _buildings(rng: np.random.Generator, spec: MunicipalitySpec, parcels: pd.Dat
     quad = parcels[list(QUAD_COLUMNS)].to_numpy(dtype=float).reshape(-1, 4, 2)
     plot = np.isin(kind, ["res", "mix", "com"]) & ~np.isnan(quad[:, 0, 0])
     n = len(kind)
-    r = rng.random(n)
-    vacant_lot = plot & (site < 0) & (((kind == "res") & (r < 0.045)) | ((kind == "mix") & (r < 0.03)))
-    underused = (kind == "com") & (site < 0) & (r > 0.85)
+    rng.random(n)  # the draw that once chose vacant lots: later draws stay as they were
+    vacant_lot = parcels["_vacant"].to_numpy(dtype=bool)
+    underused = parcels["_underused"].to_numpy(dtype=bool)
+    farm = parcels["_farm"].to_numpy(dtype=bool)
+    plot |= farm
     built = plot & ~vacant_lot
     parts = []
 
@@ -921,6 +982,11 @@ def _buildings(rng: np.random.Generator, spec: MunicipalitySpec, parcels: pd.Dat
     )
     barn = mix & (rng.random(n) < 0.25)
     footprint(barn, 0.1, 0.7, 0.6, 0.88, "Scheune", np.ones(int(barn.sum()), dtype=np.int64))
+    # a farmstead inside the village: farmhouse, barn across the back, a shed (not a Baulücke, not under-used)
+    farm_b = built & farm
+    footprint(farm_b, 0.08, 0.6, 0.08, 0.4, "Wohnhaus", np.full(int(farm_b.sum()), 2, dtype=np.int64))
+    footprint(farm_b, 0.08, 0.92, 0.55, 0.9, "Scheune", np.ones(int(farm_b.sum()), dtype=np.int64))
+    footprint(farm_b, 0.7, 0.92, 0.08, 0.4, "Stall", np.ones(int(farm_b.sum()), dtype=np.int64))
     com_full = com & ~underused
     footprint(
         com_full,
@@ -963,8 +1029,9 @@ def _buildings(rng: np.random.Generator, spec: MunicipalitySpec, parcels: pd.Dat
     rs = rng.random(nb)
     state[on_site] = np.select([rs[on_site] < 0.35, rs[on_site] < 0.65, rs[on_site] < 0.85], [2100, 2200, 2000], 2300)
     ordinary = ~on_site & (b["function"].to_numpy() != "Garage")
-    state[ordinary & (rs < 0.012)] = 2000
-    state[ordinary & (rs >= 0.012) & (rs < 0.016)] = 4000
+    empty = parcels["_leer"].to_numpy(dtype=bool)[b["_parcel"].to_numpy()]
+    state[ordinary & ~empty & (rs >= 0.012) & (rs < 0.016)] = 4000
+    state[empty] = 2000  # a vacant building (Leerstand): every building of the parcel out of use
     b["state"] = pd.array(np.where(np.isnan(state), pd.NA, state), dtype="Int32") if nb else pd.array([], dtype="Int32")
     b["storeys"] = b["storeys"].astype(np.int64)
     order = np.lexsort(

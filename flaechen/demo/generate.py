@@ -20,11 +20,12 @@ from pathlib import Path
 
 from flaechen.demo.assessment import write_demo_sheets
 from flaechen.demo.deliver import write_sources
-from flaechen.demo.district import MIN_SCALE, build_truth
+from flaechen.demo.district import CRS, MIN_SCALE, build_truth
+from flaechen.demo.truth import planted_truth, write_truth
 
 logger = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 """Bumped whenever the generated content changes on purpose. A finished generation is also redone when the
 committed configuration or the generator's code changed (the marker holds hashes of both)."""
 
@@ -33,6 +34,7 @@ MARKER = ".flaechen-demo.json"
 
 CONFIG_NAME = "district.toml"
 MANIFEST_NAME = "planted_defects.json"
+TRUTH_NAME = "planted_truth.gpkg"
 
 
 def demo_config_path() -> Path:
@@ -91,8 +93,10 @@ def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path
 
     Writes ``out_dir/district.toml`` (a copy of the committed demo configuration), every source under
     ``out_dir/sources/``, the filled assessment sheets of the commercial areas under ``out_dir/bewertung/``,
-    ``out_dir/planted_defects.json`` (the defects planted in the sources, each with
-    the issue type the pipeline should log) and a marker file, last. A folder that already holds a
+    ``out_dir/planted_defects.json`` (the defects planted in the sources, each with the issue type the
+    pipeline should log), ``out_dir/planted_truth.gpkg`` (the planted reuse candidates, layer ``truth``, and
+    the planted non-candidates, layer ``non_candidates``: see :mod:`flaechen.demo.truth`) and a marker file,
+    last. A folder that already holds a
     finished generation of the same scale, seed and generator version is left as it is.
 
     Parameters
@@ -137,6 +141,7 @@ def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path
     manifest = write_sources(out_dir, truth)
     write_demo_sheets(out_dir, truth, seed=seed)
     shutil.copyfile(demo_config_path(), config)
+    write_truth(out_dir / TRUTH_NAME, *planted_truth(truth.parcels, crs=CRS))
     (out_dir / MANIFEST_NAME).write_text(
         json.dumps(manifest.defects, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )

@@ -1,19 +1,28 @@
-"""Capacity of a candidate: floor area and dwellings it could hold, to set against housing demand.
+"""Capacity of a candidate: the dwellings (whole numbers) and floor area it could hold.
 
-* Where a GFZ is known (from the plan, else BauNVO §17 for the Baugebiet):
-  floor area = area × GFZ − existing floor area (footprint × storeys), at least 0;
-  dwellings = floor area × ``capacity.residential_share`` of the Baufläche / ``capacity.floor_area_per_dwelling_m2``.
-* Where no GFZ is known (no zoning): dwellings = area in ha × ``capacity.density_dwellings_per_ha``;
-  floor area = dwellings × ``capacity.floor_area_per_dwelling_m2``.
+* The municipality's *settlement type* follows from its population (``capacity.settlement_types``:
+  Dorf, Kleinstadt, Mittelstadt, Großstadt); its density (``capacity.density_dwellings_per_ha``; BBSR's
+  national 25 per hectare where the population is unknown) times the parcel's area in hectares times the
+  residential share gives the dwellings. The residential share comes from the plan's Baufläche
+  (``capacity.residential_share``: W 1, M 0.5, G and S 0) or, without a plan, from the actual use
+  (``capacity.residential_share_by_use``).
+* Where the plan itself fixes a GFZ, the floor area it permits (area × GFZ − existing floor area) caps the
+  dwellings (``capacity.floor_area_per_dwelling_m2`` each). BauNVO's §17 values are upper limits, not a
+  density: they never raise the estimate.
+* An under-used parcel holds the dwellings of its area minus those its existing floor area already
+  holds; a Leerstand the dwellings of its existing floor area.
+* Dwellings are whole numbers (rounded half up); a Baulücke or Außenreserve with housing holds at least one.
 
 Examples
 --------
 >>> import pandas as pd
 >>> from flaechen.flag.rules import load_rules
 >>> m = pd.DataFrame({"area_m2": [1000.0, 5000.0], "gfz": [1.2, pd.NA], "gfz_source": ["BauNVO §17", pd.NA],
-...     "bauflaeche": ["W", pd.NA], "existing_floor_area": [0.0, 0.0]})
->>> capacity(m, rules=load_rules())[["capacity_floor_area", "capacity_dwellings"]].to_numpy().tolist()
-[[1200.0, 12.0], [1500.0, 15.0]]
+...     "bauflaeche": ["W", pd.NA], "use": [pd.NA, "Landwirtschaft"], "existing_floor_area": [0.0, 0.0],
+...     "category": ["Baulücke", "Baulücke"]})
+>>> c = capacity(m, rules=load_rules(), population=pd.Series([2000, 30000]))
+>>> c["capacity_dwellings"].tolist(), c["capacity_basis"].tolist()[1]
+([2.0, 18.0], '35 Wohnungen je ha (Mittelstadt), Wohnanteil 100 % (Landwirtschaft)')
 """
 
 from __future__ import annotations
@@ -21,50 +30,103 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from flaechen.flag.reasons import de_number
+from flaechen.flag.reasons import de_number, de_percent
 from flaechen.flag.rules import Rules
 
+SOURCE_PLAN = "Plan"
 
-def capacity(measures: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
-    """Floor area, dwellings and the basis of the estimate for each row of `measures`.
+
+def settlement_type(population: pd.Series, *, rules: Rules) -> pd.Series:
+    """The settlement type of each population (NA where unknown), by ``capacity.settlement_types``."""
+    bounds = sorted(rules["capacity.settlement_types"].items(), key=lambda kv: kv[1])
+    pop = pd.to_numeric(population, errors="coerce").astype("Float64")
+    out = pd.Series(pd.NA, index=population.index, dtype="string")
+    for name, lower in bounds:
+        out = out.mask((pop >= lower).fillna(False), name)
+    return out
+
+
+def capacity(measures: pd.DataFrame, *, rules: Rules, population: pd.Series | None = None) -> pd.DataFrame:
+    """Dwellings, floor area and the basis of the estimate for each row of `measures`.
+
+    Parameters
+    ----------
+    measures
+        Candidate measures (area_m2, gfz, gfz_source, bauflaeche, use, existing_floor_area, category).
+    rules
+        The effective rules (section ``capacity``).
+    population
+        Inhabitants of each row's municipality, aligned with `measures` (unknown: BBSR's national figure).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``capacity_floor_area``, ``capacity_dwellings`` (Float64) and ``capacity_basis`` (text),
-        with the index of `measures`.
+        Columns ``capacity_floor_area``, ``capacity_dwellings`` (Float64, whole dwellings) and
+        ``capacity_basis`` (text), with the index of `measures`.
     """
-    area = pd.to_numeric(measures["area_m2"]).astype("Float64").fillna(0).to_numpy(dtype=float)
-    gfz = pd.to_numeric(measures["gfz"]).astype("Float64")
-    has_gfz = gfz.notna().to_numpy()
-    gfz_v = gfz.fillna(0).to_numpy(dtype=float)
-    existing = pd.to_numeric(measures["existing_floor_area"]).astype("Float64").fillna(0).to_numpy(dtype=float)
+    idx = measures.index
+    n = len(measures)
+
+    def num(name: str) -> np.ndarray:
+        if name not in measures.columns:
+            return np.full(n, np.nan)
+        values = pd.to_numeric(measures[name], errors="coerce").astype("Float64")
+        return np.asarray(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+
+    def txt(name: str) -> pd.Series:
+        if name not in measures.columns:
+            return pd.Series(pd.NA, index=idx, dtype="string")
+        return measures[name].astype("string")
+
+    area = np.nan_to_num(num("area_m2"))
+    existing = np.nan_to_num(num("existing_floor_area"))
+    gfz = num("gfz")
+    plan_gfz = (txt("gfz_source") == SOURCE_PLAN).fillna(False).to_numpy(dtype=bool) & np.isfinite(gfz)
     per_dwelling = float(rules["capacity.floor_area_per_dwelling_m2"])
-    shares = rules["capacity.residential_share"]
-    share = (
-        measures["bauflaeche"]
-        .astype("string")
-        .map(lambda b: shares.get(b, 0.0), na_action="ignore")
-        .astype("Float64")
-        .fillna(0.0)
-        .to_numpy(dtype=float)
+
+    pop = population.set_axis(idx) if population is not None else pd.Series(pd.NA, index=idx, dtype="Float64")
+    kind = settlement_type(pop, rules=rules)
+    densities = rules["capacity.density_dwellings_per_ha"]
+    density = kind.map(lambda k: densities.get(k), na_action="ignore").astype("Float64")
+    density = density.fillna(float(rules["capacity.default_density_dwellings_per_ha"])).to_numpy(dtype=float)
+
+    bauflaeche = txt("bauflaeche")
+    use = txt("use")
+    by_plan = rules["capacity.residential_share"]
+    by_use = rules["capacity.residential_share_by_use"]
+    share_plan = bauflaeche.map(lambda b: by_plan.get(b), na_action="ignore").astype("Float64")
+    share_use = use.map(lambda u: by_use.get(u), na_action="ignore").astype("Float64")
+    has_plan = bauflaeche.notna().to_numpy()
+    share = share_plan.where(bauflaeche.notna(), share_use).fillna(0.0).to_numpy(dtype=float)
+
+    category = txt("category").fillna("").to_numpy(dtype=object)
+    gross = area / 10_000.0 * density * share
+    existing_dw = existing * share / per_dwelling
+    dwellings = np.where(category == "Untergenutzte Fläche", np.maximum(gross - existing_dw, 0.0), gross)
+    dwellings = np.where(category == "Leerstand", existing_dw, dwellings)
+    permitted = np.maximum(area * np.nan_to_num(gfz) - existing, 0.0)
+    cap = np.where(plan_gfz, permitted * share / per_dwelling, np.inf)
+    capped = plan_gfz & (cap < dwellings)
+    dwellings = np.minimum(dwellings, cap)
+    whole = np.floor(dwellings + 0.5)
+    at_least_one = np.isin(category, ["Baulücke", "Außenreserve"]) & (share > 0) & (whole < 1) & ~(cap < 1)
+    whole = np.where(at_least_one, 1.0, whole)
+    floor = np.where(share > 0, whole * per_dwelling, np.where(plan_gfz, permitted, 0.0))
+
+    kinds = kind.to_numpy(dtype=object, na_value=None)
+    labels = np.where(
+        has_plan, bauflaeche.fillna("").to_numpy(dtype=object), use.fillna("unbekannt").to_numpy(dtype=object)
     )
-    density = float(rules["capacity.density_dwellings_per_ha"])
-
-    floor_gfz = np.maximum(area * gfz_v - existing, 0.0)
-    dwellings_density = area / 10_000.0 * density
-    floor = np.where(has_gfz, floor_gfz, dwellings_density * per_dwelling)
-    dwellings = np.where(has_gfz, floor_gfz * share / per_dwelling, dwellings_density)
-
-    source = measures["gfz_source"].astype("string").fillna("").to_numpy()
-    basis = [
-        f"GFZ {de_number(g, 2)} ({s})" if h else f"{de_number(density)} Wohnungen je ha"
-        for h, g, s in zip(has_gfz, gfz_v, source, strict=True)
-    ]
+    basis = []
+    for d, k, s, lab, c, g in zip(density, kinds, share, labels, capped, gfz, strict=True):
+        text = f"{de_number(d)} Wohnungen je ha ({k or 'Einwohnerzahl unbekannt'}), Wohnanteil {de_percent(s)} ({lab})"
+        if c:
+            text += f", begrenzt durch GFZ {de_number(g, 2)} (Plan)"
+        basis.append(text)
     return pd.DataFrame(
         {
-            "capacity_floor_area": pd.Series(floor, index=measures.index, dtype="Float64"),
-            "capacity_dwellings": pd.Series(dwellings, index=measures.index, dtype="Float64"),
-            "capacity_basis": pd.Series(basis, index=measures.index, dtype="string"),
+            "capacity_floor_area": pd.Series(floor, index=idx, dtype="Float64"),
+            "capacity_dwellings": pd.Series(whole, index=idx, dtype="Float64"),
+            "capacity_basis": pd.Series(basis, index=idx, dtype="string"),
         }
     )

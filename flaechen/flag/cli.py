@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
 
 from flaechen.errors import SourceError
 
@@ -44,6 +47,16 @@ def _resolve(target: str) -> Path:
     return path
 
 
+def print_not_evaluated(summary: pd.DataFrame, *, file: TextIO) -> None:
+    """Print, per municipality, the rules its missing data left unevaluated (nothing where all were)."""
+    rows = [r for r in summary.itertuples() if isinstance(getattr(r, "not_evaluated", None), str)]
+    if not rows:
+        return
+    print("Not evaluated for lack of data (missing data is not evidence):", file=file)
+    for r in rows:
+        print(f"  {r.ags} {r.name!s}: {r.not_evaluated}", file=file)
+
+
 def _run(args: argparse.Namespace) -> int:
     from flaechen.flag.gpkg import flag_gpkg
 
@@ -67,4 +80,5 @@ def _run(args: argparse.Namespace) -> int:
             per = r.inner_m2_per_inhabitant
             per_txt = "—" if per is None or per != per else f"{per:.1f} m²/inhabitant"
             print(f"  {r.ags} {r.name!s:24s} {r.candidates_ha:>9,.1f} ha  inner potential {per_txt}", file=out)
+        print_not_evaluated(result.summary, file=out)
     return 0

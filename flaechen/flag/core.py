@@ -21,8 +21,15 @@ import pandas as pd
 import shapely
 
 from flaechen.errors import CRSError, FlaechenError
+from flaechen.flag.availability import DATA_KINDS, availability
 from flaechen.flag.capacity import capacity
-from flaechen.flag.categories import explain_candidates, explain_constraint, rule_masks
+from flaechen.flag.categories import (
+    building_land,
+    explain_candidates,
+    explain_constraint,
+    legal_basis_texts,
+    rule_masks,
+)
 from flaechen.flag.constraints import (
     APPLIES,
     NO_DATA,
@@ -31,17 +38,22 @@ from flaechen.flag.constraints import (
     constraint_status,
     overlay_key,
 )
-from flaechen.flag.innenbereich import building_density
-from flaechen.flag.metrics import brownfield_measures, building_measures, zoning_measures
+from flaechen.flag.innenbereich import estimate_built_up
+from flaechen.flag.metrics import brownfield_measures, building_measures, built_up_measures, zoning_measures
 from flaechen.flag.overlay import OverlayLayer, ParcelIndex, indexed_overlaps
 from flaechen.flag.reasons import to_json
 from flaechen.flag.rules import Rules
 from flaechen.flag.summary import summarise
+from flaechen.flag.uses import layer_use_measures, text_use_measures
 from flaechen.layers import load_schema
 
 log = logging.getLogger(__name__)
 
 INPUT_LAYERS = ("municipalities", "parcels", "zoning", "brownfields", "buildings")
+OPTIONAL_LAYERS = ("land_use", "built_up_area")
+ACCESS_TOLERANCE_M = 1.0
+"""Parcels this close count as touching (shared edges differ by digitising noise)."""
+"""Layers a district dataset may lack: a missing or empty one is data nobody delivered."""
 STATUS_CANDIDATE = "Kandidat"
 STATUS_EXCLUDED = "ausgeschlossen"
 STATUS_NONE = "kein Kandidat"
@@ -98,6 +110,7 @@ def check_layers(layers: Mapping[str, gpd.GeoDataFrame]) -> object:
     if problems:
         raise LayerError("; ".join(problems))
     crs = {name: layers[name].crs for name in INPUT_LAYERS}
+    crs |= {name: layers[name].crs for name in OPTIONAL_LAYERS if _present(layers, name)}
     no_crs = [name for name, c in crs.items() if c is None]
     if no_crs:
         raise CRSError(
@@ -119,6 +132,11 @@ def check_layers(layers: Mapping[str, gpd.GeoDataFrame]) -> object:
     return ref
 
 
+def _present(layers: Mapping[str, gpd.GeoDataFrame], name: str) -> bool:
+    """Whether an optional layer is in the dataset with at least one feature."""
+    return name in layers and layers[name] is not None and len(layers[name]) > 0
+
+
 def dominant_use(actual_use: pd.Series) -> pd.Series:
     """The dominant ALKIS Nutzungsart of each parcel from its ``actual_use`` text.
 
@@ -128,28 +146,11 @@ def dominant_use(actual_use: pd.Series) -> pd.Series:
 
     Examples
     --------
-    >>> dominant_use(pd.Series(["Wohnbaufläche;412;Straßenverkehr;30", "Weg / Fahrweg;80", None])).tolist()
+    >>> dominant_use(pd.Series(["Wohnbaufläche;412;Straßenverkehr;30", "Weg / Fahrweg;80|Platz;20", None])).tolist()
     ['Wohnbaufläche', 'Weg', <NA>]
     """
 
-    def one(text: Any) -> Any:
-        if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
-            return pd.NA
-        parts = [p.strip() for p in str(text).split(";")]
-        best, best_area = None, -1.0
-        for i in range(0, len(parts), 2):
-            name = parts[i].split(" / ")[0].strip()
-            try:
-                area = float(parts[i + 1].replace(",", ".")) if i + 1 < len(parts) else 0.0
-            except ValueError:
-                area = 0.0
-            if name and area > best_area:
-                best, best_area = name, area
-        return best if best else pd.NA
-
-    text = actual_use.astype("string")
-    lookup = {u: one(u) for u in text.dropna().unique()}  # a few hundred distinct texts per district
-    return text.map(lookup).astype("string")
+    return text_use_measures(actual_use)["use"]
 
 
 def measure(
@@ -180,9 +181,8 @@ def measure(
     t0 = time.perf_counter()
     index = ParcelIndex.build(geoms)
     parcel_area = index.area
-    indexed = {
-        name: OverlayLayer.build(layers[name].geometry.to_numpy()) for name in ("zoning", "brownfields", "buildings")
-    }
+    names = ("zoning", "brownfields", "buildings", *tuple(n for n in OPTIONAL_LAYERS if _present(layers, n)))
+    indexed = {name: OverlayLayer.build(layers[name].geometry.to_numpy()) for name in names}
     t1 = time.perf_counter()
     ov = indexed_overlaps(index, indexed, workers=workers)
     t2 = time.perf_counter()
@@ -197,15 +197,7 @@ def measure(
         t1 - t0,
         t2 - t1,
     )
-    return measures_from_overlaps(layers, ov, rules=rules, parcel_area=parcel_area)
-
-
-def _bbox_centres(geoms: np.ndarray) -> np.ndarray:
-    """Centres of the bounding boxes (n × 2): where a parcel or building sits on the density grid."""
-    if len(geoms) == 0:
-        return np.empty((0, 2))
-    b = shapely.bounds(geoms)
-    return np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])
+    return measures_from_overlaps(layers, ov, rules=rules, parcel_area=parcel_area, index=index, workers=workers)
 
 
 def measures_from_overlaps(
@@ -214,11 +206,21 @@ def measures_from_overlaps(
     *,
     rules: Rules,
     parcel_area: np.ndarray,
+    index: ParcelIndex | None = None,
+    workers: int | None = 1,
 ) -> pd.DataFrame:
-    """Assemble the per-parcel measures from the overlaps of the parcels with zoning, brownfields, buildings.
+    """Assemble the per-parcel measures from the overlaps of the parcels with the district's layers.
 
     Shared by the indexed computation and by any reference computation (tests, benchmark baseline) that
-    produces the same :class:`~flaechen.flag.overlay.Overlaps`.
+    produces the same :class:`~flaechen.flag.overlay.Overlaps` for zoning, brownfields and buildings (and
+    land_use, built_up_area where the dataset has them).
+
+    Besides the measures of zoning, brownfields and buildings, each parcel gets its actual use (``use``,
+    ``use_share``, ``use_shares``, ``use_source``: from layer ``land_use`` where its municipality
+    delivered it, else from its ``actual_use`` text), whether it lies in the built-up area (``inside``,
+    NA where that cannot be known) and on what basis (``inside_basis``: the delivered area's kind, or
+    ``estimate``), and what its municipality delivered (``data_buildings``, ``data_zoning``,
+    ``data_land_use``, ``data_built_up_area``, ``data_brownfields``).
     """
     parcels = layers["parcels"]
     n = len(parcels)
@@ -228,32 +230,192 @@ def measures_from_overlaps(
             return parcels[name].astype("string").array
         return pd.array([pd.NA] * n, dtype="string")
 
+    ags = pd.Series(text("ags"))
+    codes = sorted(set(ags.dropna()) | set(layers["municipalities"]["ags"].dropna().astype(str)))
+    avail = availability(layers, codes)
+    data = {
+        f"data_{kind}": pd.array(ags.map(avail[kind]).fillna(False).to_numpy(dtype=bool), dtype="boolean")
+        for kind in DATA_KINDS
+    }
     base = pd.DataFrame(
         {
             "parcel_id": text("parcel_id"),
             "ags": text("ags"),
             "ownership": text("ownership"),
-            "dominant_use": dominant_use(pd.Series(text("actual_use"))).array,
             "area_m2": pd.array(parcel_area, dtype="Float64"),
         }
     )
     zon = zoning_measures(overlaps["zoning"], layers["zoning"], parcel_area=parcel_area, rules=rules)
     bf = brownfield_measures(overlaps["brownfields"], layers["brownfields"], parcel_area=parcel_area, rules=rules)
     bld = building_measures(overlaps["buildings"], layers["buildings"], parcel_area=parcel_area, rules=rules)
-    bgeoms = layers["buildings"].geometry.to_numpy()
-    density = building_density(
-        _bbox_centres(parcels.geometry.to_numpy()),
-        _bbox_centres(bgeoms),
-        shapely.area(bgeoms),
-        rules=rules,
+
+    uses = text_use_measures(pd.Series(text("actual_use")))
+    if _present(layers, "land_use") and "land_use" in overlaps:
+        from_layer = layer_use_measures(
+            overlaps["land_use"],
+            layers["land_use"],
+            parcel_area=parcel_area,
+            min_overlap=rules["general.min_overlap_m2"],
+        )
+        delivered = ags.isin(set(layers["land_use"]["ags"].dropna().astype(str))).to_numpy(dtype=bool)
+        for col in uses.columns:
+            uses[col] = uses[col].where(~delivered, from_layer[col].to_numpy())
+    uses["dominant_use"] = uses["use"]
+
+    unbuilt = bld["built_area"].fillna(0.0).to_numpy(dtype=float) <= rules["bauluecke.max_footprint_m2"] + 1e-9
+    access = _street_access(parcels, uses["use"], rules=rules, data=data, only=unbuilt)
+    address = pd.Series(text("address"))
+    pattern = rules["bauluecke.built_address_pattern"]
+    house_number = (
+        address.str.contains(pattern, regex=True) if pattern else pd.Series(pd.NA, index=address.index, dtype="boolean")
     )
+    uses["street_access"] = pd.array(access, dtype="boolean")
+    uses["house_number"] = pd.array(house_number.astype("boolean"), dtype="boolean")
+
+    inside, basis, density, body = _inside(
+        layers, overlaps, rules=rules, parcel_area=parcel_area, index=index, data=data, workers=workers
+    )
+    if _present(layers, "built_up_area") and "built_up_area" in overlaps:
+        bua = built_up_measures(
+            overlaps["built_up_area"], layers["built_up_area"], parcel_area=parcel_area, rules=rules
+        )
+    else:
+        bua = pd.DataFrame(
+            {
+                "built_up_share": pd.array([pd.NA] * n, dtype="Float64"),
+                "built_up_kind": pd.array([pd.NA] * n, dtype="string"),
+                "built_up_name": pd.array([pd.NA] * n, dtype="string"),
+            }
+        )
+    delivered_bua = np.asarray(data["data_built_up_area"], dtype=bool)
+    share = bua["built_up_share"].fillna(0.0).to_numpy(dtype=float)
+    inside_bua = share >= rules["innenbereich.min_share"] - 1e-9
+    inside = np.where(delivered_bua, inside_bua, inside)
+    kind = bua["built_up_kind"].fillna("other").to_numpy(dtype=object)
+    basis = np.where(delivered_bua, kind, basis)
+    inside_arr = pd.array(inside, dtype="boolean")
+    known = delivered_bua | np.asarray(data["data_buildings"], dtype=bool)
+    inside_arr[~known] = pd.NA
     dens = pd.DataFrame(
         {
             "building_density": pd.array(density, dtype="Float64"),
-            "inside": pd.array(density >= rules["innenbereich.coverage_threshold"], dtype="boolean"),
+            "built_up_buildings": pd.array(body, dtype="Int32"),
+            "built_up_share": pd.array(np.where(delivered_bua, share, np.nan), dtype="Float64"),
+            "built_up_kind": bua["built_up_kind"].array,
+            "built_up_name": bua["built_up_name"].array,
+            "inside": inside_arr,
+            "inside_basis": pd.array([b if k else None for k, b in zip(known, basis, strict=True)], dtype="string"),
         }
     )
-    return pd.concat([base, zon, bf, bld, dens], axis=1)
+    return pd.concat([base, uses, zon, bf, bld, dens, pd.DataFrame(data)], axis=1)
+
+
+def _street_access(
+    parcels: gpd.GeoDataFrame, use: pd.Series, *, rules: Rules, data: Mapping[str, Any], only: np.ndarray
+) -> pd.arrays.BooleanArray:
+    """Whether each parcel touches a parcel whose dominant use gives access (``bauluecke.requires_access``).
+
+    Evaluated for the parcels of `only` (the unbuilt ones: only a Baulücke needs it). NA elsewhere, where
+    the municipality delivered no land use (access unknown) or where the list is empty (not required).
+    """
+    n = len(parcels)
+    out = pd.array([pd.NA] * n, dtype="boolean")
+    kinds = list(rules["bauluecke.requires_access"])
+    known = np.asarray(data["data_land_use"], dtype=bool) & only & use.notna().to_numpy()
+    if not kinds or not known.any():
+        return out
+    geoms = parcels.geometry.to_numpy()
+    traffic = np.flatnonzero(use.isin(kinds).fillna(False).to_numpy(dtype=bool))
+    result = np.zeros(n, dtype=bool)
+    if len(traffic):
+        tree = shapely.STRtree(geoms[traffic])
+        cand = np.flatnonzero(known)
+        p, _ = tree.query(geoms[cand], predicate="dwithin", distance=ACCESS_TOLERANCE_M)
+        result[cand[np.unique(p)]] = True
+    out[known] = result[known]
+    return out
+
+
+ESTIMATE_TILE_M = 200.0
+"""Side of the tiles the estimated built-up areas are cut into for the overlaps (few vertices per piece)."""
+
+
+def _tiles(areas: np.ndarray, *, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cut polygons into the cells of a square grid: the pieces and the index of the polygon of each.
+
+    The estimated built-up areas are few, large and have many vertices; their pieces keep every exact
+    overlap cheap (most parcels lie wholly inside one piece: the covers shortcut).
+    """
+    bounds = shapely.bounds(areas)
+    x0 = np.floor(bounds[:, 0] / size).astype(np.int64)
+    y0 = np.floor(bounds[:, 1] / size).astype(np.int64)
+    nx = np.floor(bounds[:, 2] / size).astype(np.int64) - x0 + 1
+    ny = np.floor(bounds[:, 3] / size).astype(np.int64) - y0 + 1
+    owner = np.repeat(np.arange(len(areas)), nx * ny)
+    offset = np.arange(len(owner)) - np.repeat(np.cumsum(nx * ny) - nx * ny, nx * ny)
+    cx = x0[owner] + offset // ny[owner]
+    cy = y0[owner] + offset % ny[owner]
+    cells = shapely.box(cx * size, cy * size, (cx + 1) * size, (cy + 1) * size)
+    pieces = shapely.intersection(areas[owner], cells)
+    parts, part_of = shapely.get_parts(pieces, return_index=True)
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
+    return parts[keep], owner[part_of[keep]]
+
+
+def _inside(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    overlaps: Mapping[str, Any],
+    *,
+    rules: Rules,
+    parcel_area: np.ndarray,
+    index: ParcelIndex | None,
+    data: Mapping[str, Any],
+    workers: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The Innenbereich estimate for every parcel: inside, basis, building coverage and buildings of its area."""
+    parcels = layers["parcels"]
+    n = len(parcels)
+    inside = np.zeros(n, dtype=bool)
+    basis = np.full(n, "estimate", dtype=object)
+    density = np.full(n, np.nan)
+    body = np.zeros(n, dtype=np.int64)
+    bgeoms = layers["buildings"].geometry.to_numpy()
+    if len(bgeoms) == 0:
+        return inside, basis, density, body
+    est = estimate_built_up(bgeoms, rules=rules)
+    if len(est.areas) == 0:
+        density[:] = 0.0
+        return inside, basis, density, body
+    idx = index if index is not None else ParcelIndex.build(parcels.geometry.to_numpy())
+    pieces, piece_area = _tiles(est.areas, size=ESTIMATE_TILE_M)
+    ov = indexed_overlaps(idx, {"estimate": OverlayLayer.build(pieces)}, workers=workers)["estimate"]
+    keep = ov.area >= rules["general.min_overlap_m2"]
+    p, o, a = ov.parcel[keep], piece_area[ov.other[keep]], ov.area[keep]
+    # one row per (parcel, area): the pieces of an area add up
+    key = p * len(est.areas) + o
+    ukey, inv = np.unique(key, return_inverse=True)
+    p, o, a = ukey // len(est.areas), ukey % len(est.areas), np.bincount(inv, weights=a)
+    share = np.minimum(np.bincount(p, weights=a, minlength=n) / np.maximum(parcel_area, 1e-9), 1.0)
+    inside = share >= rules["innenbereich.min_share"] - 1e-9
+    # the largest overlap names the area (its coverage is the parcel's building density)
+    order = np.lexsort((o, -a, p))
+    first = order[np.r_[True, p[order][1:] != p[order][:-1]]] if len(p) else order
+    area_of = np.full(n, -1, dtype=np.int64)
+    area_of[p[first]] = o[first]
+    # a parcel holding a main building of a built-up area is inside (the lot of a house at the edge)
+    bov = overlaps["buildings"]
+    bk = bov.area >= rules["general.min_overlap_m2"]
+    bp, bo, ba = bov.parcel[bk], bov.other[bk], bov.area[bk]
+    in_area = est.building_area[bo]
+    mostly = ba >= 0.5 * shapely.area(bgeoms[bo])
+    hold = (in_area >= 0) & mostly
+    inside[bp[hold]] = True
+    area_of[bp[hold]] = np.where(area_of[bp[hold]] >= 0, area_of[bp[hold]], in_area[hold])
+    has = area_of >= 0
+    density = np.zeros(n)
+    density[has] = est.coverage[area_of[has]]
+    body[has] = est.buildings[area_of[has]]
+    return inside, basis, density, body
 
 
 def _constraints_for(
@@ -351,6 +513,8 @@ def flag(
     crs = check_layers(layers)
     measures = measure(layers, rules=rules, workers=workers)
     masks = rule_masks(measures, rules=rules)
+    _, basis = building_land(measures, rules=rules)
+    measures["bauland_basis"] = pd.array(basis, dtype="string")
     met = masks.to_numpy()
     hit = np.flatnonzero(met.any(axis=1))
     log.info("rules: %d of %d parcels meet at least one rule", len(hit), len(measures))
@@ -377,14 +541,23 @@ def flag(
         measures.loc[hit, "reasons"] = pd.array(reasons, dtype="string")
         measures.loc[hit, "constraints"] = pd.array(notes, dtype="string")
 
+    measures["legal_basis"] = pd.array([pd.NA] * n, dtype="string")
+    if len(hit):
+        measures.loc[hit, "legal_basis"] = pd.array(legal_basis_texts(measures.iloc[hit], rules=rules), dtype="string")
     cand = measures.iloc[hit].copy()
     cand["reasons_json"] = pd.array(reasons_json, dtype="string")
     cand["lowered"] = pd.array(lowered, dtype="boolean")
-    cand = pd.concat([cand, capacity(cand, rules=rules)], axis=1)
+    munis = layers["municipalities"]
+    population = dict(zip(munis["ags"].astype(str), munis.get("population", []), strict=False))
+    cand = pd.concat(
+        [cand, capacity(cand, rules=rules, population=cand["ags"].astype(str).map(population).astype("Float64"))],
+        axis=1,
+    )
     keep = ~excluded
     cand = cand[keep]
     candidates = _candidate_frame(cand, geoms[hit][keep], crs)
-    summary = summarise(candidates, layers["municipalities"], rules=rules)
+    codes = sorted(set(munis["ags"].dropna().astype(str)) | set(measures["ags"].dropna()))
+    summary = summarise(candidates, munis, rules=rules, availability=availability(layers, codes))
     log.info(
         "flag: %d candidates (%d excluded by constraints) in %.1f s",
         len(candidates),
@@ -397,6 +570,9 @@ def flag(
 _CANDIDATE_SOURCES = {
     "built_area_m2": "built_area",
     "innenbereich": "inside",
+    "land_use": "use",
+    "land_use_shares": "use_shares",
+    "innenbereich_basis": "inside_basis",
     "former_use": "brownfield_former_use",
     "contamination_suspected": "brownfield_contamination_suspected",
 }

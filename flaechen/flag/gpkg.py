@@ -23,7 +23,7 @@ import pyogrio
 
 from flaechen.errors import SourceError
 from flaechen.flag.constraints import load_constraints
-from flaechen.flag.core import INPUT_LAYERS, FlagResult, flag
+from flaechen.flag.core import INPUT_LAYERS, OPTIONAL_LAYERS, FlagResult, flag
 from flaechen.flag.rules import load_rules
 from flaechen.flag.settings import FlagSettings, parse_flag_section
 from flaechen.gpkg import update_gpkg
@@ -37,6 +37,8 @@ OUTPUT_TABLES = ("summary", "rules", "parcel_measures")
 
 def read_district(gpkg_path: str | os.PathLike[str]) -> dict[str, gpd.GeoDataFrame]:
     """Read the canonical layers of a district GeoPackage, with the schema's nullable dtypes.
+
+    The optional layers ``land_use`` and ``built_up_area`` are read where the file has them.
 
     Raises
     ------
@@ -52,9 +54,13 @@ def read_district(gpkg_path: str | os.PathLike[str]) -> dict[str, gpd.GeoDataFra
         raise SourceError(f"{path} lacks layer(s) {', '.join(missing)}; rebuild it with `flaechen run`")
     schema = load_schema()
     layers: dict[str, gpd.GeoDataFrame] = {}
-    for name in INPUT_LAYERS:
+    for name in INPUT_LAYERS + tuple(n for n in OPTIONAL_LAYERS if n in present):
         frame = pyogrio.read_dataframe(path, layer=name)
-        for f in schema.layer(name).fields:
+        try:
+            fields = schema.layer(name).fields
+        except KeyError:  # an optional layer the schema does not define (yet): read as it is
+            fields = ()
+        for f in fields:
             if f.name in frame.columns:
                 frame[f.name] = frame[f.name].astype(f.dtype)
         layers[name] = frame

@@ -239,3 +239,25 @@ def building_measures(ov: Overlaps, buildings: pd.DataFrame, *, parcel_area: np.
             "existing_floor_area": pd.array(np.bincount(p, weights=a * storeys[o], minlength=n), dtype="Float64"),
         }
     )
+
+
+BUILT_UP_COLUMNS = {"built_up_share": "Float64", "built_up_kind": "string", "built_up_name": "string"}
+
+
+def built_up_measures(ov: Overlaps, built_up: pd.DataFrame, *, parcel_area: np.ndarray, rules: Rules) -> pd.DataFrame:
+    """Share of each parcel inside the delivered built-up area (``built_up_area``), with the kind and name
+    (``kind``: ortslage, satzung, paragraph34, other; ``source_name``) of the feature covering most of it."""
+    n = len(parcel_area)
+    p, o, a = _kept(ov, rules)
+    total = np.bincount(p, weights=a, minlength=n)
+    share = np.minimum(np.divide(total, parcel_area, out=np.zeros(n), where=parcel_area > 0), 1.0)
+    rep = _first_per_parcel(p, -a, o)
+    idx = np.full(n, -1, dtype=np.int64)
+    idx[p[rep]] = o[rep]
+    return pd.DataFrame(
+        {
+            "built_up_share": pd.array(share, dtype="Float64"),
+            "built_up_kind": _column(built_up, "kind", "string").array.take(idx, allow_fill=True),
+            "built_up_name": _column(built_up, "source_name", "string").array.take(idx, allow_fill=True),
+        }
+    )

@@ -23,6 +23,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from flaechen.flag.availability import not_evaluated
 from flaechen.flag.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,23 @@ CATEGORY_SLUGS = {
 }
 """Column prefix of each category in the summary table (ASCII field names)."""
 
+DATA_LABELS = {
+    "buildings": "Gebäude",
+    "zoning": "Pläne",
+    "land_use": "Nutzung",
+    "built_up_area": "Innenbereich",
+    "brownfields": "Brachflächen",
+}
+"""German names of the kinds of data a municipality delivers (column data_delivered)."""
 
-def summarise(candidates: pd.DataFrame, municipalities: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
+
+def summarise(
+    candidates: pd.DataFrame,
+    municipalities: pd.DataFrame,
+    *,
+    rules: Rules,
+    availability: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Hectares and counts by category per municipality, with m² per inhabitant and the benchmark.
 
     Parameters
@@ -48,6 +64,9 @@ def summarise(candidates: pd.DataFrame, municipalities: pd.DataFrame, *, rules: 
         The municipalities (ags, name, population).
     rules
         Uses ``summary.benchmark_m2_per_inhabitant`` and ``summary.inner_categories``.
+    availability
+        Per municipality (index AGS) which data it delivered (:func:`flaechen.flag.availability.availability`):
+        gives the columns ``data_delivered``, ``not_evaluated`` and ``innenbereich_basis``.
 
     Returns
     -------
@@ -100,6 +119,24 @@ def summarise(candidates: pd.DataFrame, municipalities: pd.DataFrame, *, rules: 
     out["inner_m2_per_inhabitant"] = per_inh
     out["benchmark_m2_per_inhabitant"] = benchmark
     out["ratio_to_benchmark"] = (per_inh / benchmark) if benchmark > 0 else pd.NA
+    delivered: list[str | None] = []
+    missing: list[str | None] = []
+    inside: list[str | None] = []
+    for code in out.index:
+        if availability is None or code not in availability.index:
+            delivered.append(None)
+            missing.append(None)
+            inside.append(None)
+            continue
+        row = availability.loc[code]
+        delivered.append(", ".join(DATA_LABELS[k] for k in DATA_LABELS if bool(row[k])) or "nichts")
+        missing.append(not_evaluated(row))
+        inside.append(
+            "geliefert" if row["built_up_area"] else "geschätzt aus Gebäuden" if row["buildings"] else "unbekannt"
+        )
+    out["data_delivered"] = pd.array(delivered, dtype="string")
+    out["not_evaluated"] = pd.array(missing, dtype="string")
+    out["innenbereich_basis"] = pd.array(inside, dtype="string")
     out = out.reset_index()
     floats = [c for c in out.columns if c.endswith("_ha")] + [
         "capacity_dwellings",

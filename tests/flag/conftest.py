@@ -78,3 +78,12 @@ def rules():
     from flaechen.flag import load_rules
 
     return load_rules()
+
+
+def with_street(parcels: list[dict], buildings: list[dict], *, column: int = 4) -> tuple[list[dict], list[dict]]:
+    """Turn one column of a :func:`village` into street parcels (no buildings): the lots beside it have access."""
+    prefix = f"V{column:02d}"
+    for p in parcels:
+        if p["parcel_id"].startswith(prefix):
+            p["actual_use"] = "Straßenverkehr;900"
+    return parcels, [b for b in buildings if not b["building_id"].startswith("B" + prefix)]

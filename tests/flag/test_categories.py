@@ -83,12 +83,15 @@ def test_bauluecke_inside_the_village(result):
     assert row["innenbereich"]
     assert row["ownership"] == "public"
     assert row["reasons"] == (
-        "Unbebautes Bauland (WA, 100 % der Fläche, BPlan 12) im Innenbereich "
-        "(Gebäudedichte 21 %, Schwelle 18 %), 900 m² (ab 200 m²)."
+        "Unbebautes Bauland – §30 BauGB: B-Plan 12, WA – im Innenbereich "
+        "(geschätzt: Gebäudedichte 27 %, Schwelle 12 %); tatsächliche Nutzung unbekannt; 900 m² (ab 200 m²)."
     )
-    assert row["capacity_floor_area"] == pytest.approx(900 * 1.2)
-    assert row["capacity_dwellings"] == pytest.approx(900 * 1.2 / 100)
+    # population 1,000: a village, 15 dwellings per ha; BauNVO's GFZ 1.2 is an upper limit, not a density
+    assert row["capacity_dwellings"] == 1  # 0.09 ha × 15 = 1.35 → 1
+    assert row["capacity_floor_area"] == pytest.approx(100)
     assert row["gfz_source"] == "BauNVO §17"
+    assert row["capacity_basis"] == "15 Wohnungen je ha (Dorf), Wohnanteil 100 % (W)"
+    assert row["legal_basis"] == "§30 BauGB: B-Plan 12, WA"
 
 
 def test_untergenutzt(result):
@@ -105,7 +108,11 @@ def test_aussenreserve_from_the_fnp(result):
     assert row["category"] == "Außenreserve"
     assert not row["innenbereich"]
     assert row["zoning_class"] == "W"
-    assert "außerhalb des Innenbereichs (Gebäudedichte 0 %, Schwelle 18 %), 1.200 m² (ab 200 m²)." in row["reasons"]
+    assert row["reasons"] == (
+        "Unbebautes Bauland – FNP: Wohnbaufläche – außerhalb des Innenbereichs "
+        "(geschätzt: Gebäudedichte 0 %, Schwelle 12 %); tatsächliche Nutzung unbekannt; 1.200 m² (ab 200 m²)."
+    )
+    assert row["legal_basis"] == "FNP: Wohnbaufläche"
 
 
 def test_too_small_and_built_parcels_are_not_candidates(result):

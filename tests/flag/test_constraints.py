@@ -19,10 +19,14 @@ from .conftest import CRS, X0, Y0, box, district, frame
 
 @pytest.fixture
 def reserves():
-    """Five unbuilt 30 m × 30 m parcels on FNP Wohnbaufläche, far from buildings: Außenreserven."""
+    """Five unbuilt 30 m × 30 m parcels on FNP Wohnbaufläche, far from buildings: Außenreserven.
+
+    The municipality delivered buildings (one, far away): without any, no parcel would count as unbuilt.
+    """
     parcels = [{"parcel_id": f"P{k}", "geometry": box(40 * k, 0, 40 * k + 30, 30)} for k in range(5)]
     zoning = [{"zoning_id": "W", "allg_art": 1000, "plan_type": "FNP", "geometry": box(-10, -10, 200, 40)}]
-    return district(parcels=parcels, zoning=zoning)
+    buildings = [{"building_id": "FERN", "geometry": box(2000, 2000, 2015, 2015)}]
+    return district(parcels=parcels, zoning=zoning, buildings=buildings)
 
 
 def _write_vector(path, geoms, crs=CRS):

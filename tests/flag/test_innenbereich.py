@@ -1,32 +1,51 @@
-"""The building-density estimate: a gap among buildings stays inside; both window-sum paths agree."""
+"""The Innenbereich estimate: a gap among houses stays inside, sheds and lone farms make no built-up area."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
+import shapely
 
-from flaechen.flag.innenbereich import building_density
-from flaechen.flag.rules import load_rules
+from flaechen.flag import flag, load_rules
+from flaechen.flag.innenbereich import estimate_built_up
+
+from .conftest import box, district, village
 
 
-def test_dense_and_sparse_window_sums_agree():
-    rng = np.random.default_rng(3)
-    parcels = rng.uniform([350_000, 5_700_000], [353_000, 5_703_000], size=(2_000, 2))
-    buildings = rng.uniform([350_000, 5_700_000], [353_000, 5_703_000], size=(1_500, 2))
-    area = rng.uniform(20, 400, 1_500)
+def _row(x0: float, n: int, *, step: float = 30.0, size: float = 12.0, y: float = 0.0) -> np.ndarray:
+    xs = x0 + step * np.arange(n)
+    return shapely.box(xs, y, xs + size, y + size)
+
+
+def test_houses_up_to_the_gap_apart_form_one_area_and_a_wider_gap_splits():
     rules = load_rules()
-    dense = building_density(parcels, buildings, area, rules=rules)
-    sparse = building_density(parcels, buildings, area, rules=rules, max_cells=0)
-    assert dense == pytest.approx(sparse, abs=1e-12)
-    assert (dense > 0).any()
+    # two rows of 6 houses 30 m apart; the second row starts 60 m (< 70 m) after the first, a third 90 m after
+    houses = np.concatenate([_row(0, 6), _row(150 + 60, 6), _row(210 + 150 + 90, 6)])
+    est = estimate_built_up(houses, rules=rules)
+    assert len(est.areas) == 2
+    assert sorted(est.buildings.tolist()) == [6, 12]
+    assert (est.building_area >= 0).all()
 
 
-def test_small_buildings_do_not_count_and_far_parcels_are_outside():
+def test_sheds_and_splinter_groups_make_no_built_up_area():
     rules = load_rules()
-    cell = 70.0
-    parcels = np.array([[cell * 0.5, cell * 0.5], [cell * 50, cell * 50]])
-    buildings = np.array([[cell * 1.5, cell * 1.5], [cell * 1.5, cell * 0.5]])
-    area = np.array([9_000.0, 50.0])  # the second is a shed under 56.8 m²
-    density = building_density(parcels, buildings, area, rules=rules)
-    assert density[0] == pytest.approx(9_000.0 / (9 * 4_900.0))
-    assert density[1] == 0.0
+    sheds = _row(0, 10, size=6.0)  # 36 m² each: under 56.8 m²
+    farm = _row(5_000, 3)  # 3 main buildings: a Splittersiedlung
+    est = estimate_built_up(np.concatenate([sheds, farm]), rules=rules)
+    assert len(est.areas) == 0
+    assert (est.building_area == -1).all()
+
+
+def test_an_unbuilt_lot_among_houses_is_inside_and_a_far_field_is_not(rules):
+    parcels, buildings = village(0, 0, skip=[(3, 3)])
+    parcels += [
+        {"parcel_id": "GAP", "actual_use": "Landwirtschaft / Gartenland;900", "geometry": box(90, 90, 120, 120)},
+        {"parcel_id": "FELD", "actual_use": "Landwirtschaft / Ackerland;1200", "geometry": box(600, 0, 640, 30)},
+    ]
+    result = flag(district(parcels=parcels, buildings=buildings), rules=rules, workers=1)
+    m = result.measures.set_index("parcel_id")
+    assert m.loc["GAP", "inside"] and not m.loc["FELD", "inside"]
+    assert m.loc["GAP", "inside_basis"] == "estimate"
+    assert m.loc["GAP", "building_density"] > rules["innenbereich.coverage_threshold"]
+    assert m.loc["GAP", "built_up_buildings"] == 48
+    # the edge house's whole lot counts, through its main building
+    assert m.loc["V0000", "inside"]

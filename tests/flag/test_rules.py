@@ -20,7 +20,7 @@ def test_every_default_documents_its_source_and_meaning():
         assert p.source and p.description, key
         assert p.origin == "default"
     assert rules["bauluecke.min_area_m2"] == 200  # Raum+
-    assert rules["innenbereich.coverage_threshold"] == 0.18  # IBTool
+    assert rules["innenbereich.coverage_threshold"] == 0.12  # IBTool 18 %, measured on the closing hull
     assert rules["innenbereich.gap_area_m2"] == 4900
     assert rules["innenbereich.min_building_area_m2"] == 56.8
     assert rules["zoning.grz_baunvo"]["WA"] == 0.4  # BauNVO §17
@@ -54,7 +54,7 @@ def test_every_problem_at_once():
                 "bauluecke": {"min_area_m2": "gross", "max_flaeche": 5},
                 "brachflaeche.min_brownfield_share": 1.5,
                 "zoning": {"building_land": "W"},
-                "innenbereich.window_cells": 2.5,
+                "innenbereich.min_buildings": 2.5,
             }
         )
     text = "\n".join(err.value.problems)
@@ -63,7 +63,7 @@ def test_every_problem_at_once():
     assert "bauluecke.min_area_m2: must be a number, not 'gross'" in text
     assert "brachflaeche.min_brownfield_share: 1.5 is out of range; fix: use a value at most 1" in text
     assert "zoning.building_land: must be a list, not 'W'" in text
-    assert "innenbereich.window_cells: must be a whole number, not 2.5" in text
+    assert "innenbereich.min_buildings: must be a whole number, not 2.5" in text
 
 
 def test_a_missing_rules_file_is_an_error(tmp_path):

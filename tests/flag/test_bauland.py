@@ -1,0 +1,146 @@
+"""Building land without a plan (§34 BauGB), land use, precedence, missing data and capacity."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from flaechen.flag import flag, load_rules
+
+from .conftest import AGS, CRS, box, district, village, with_street
+
+
+def _village(*, actual_use: bool = True, buildings: bool = True, **extra):
+    """A dense village without a plan, with open lots of several actual uses inside and a field outside."""
+    parcels, houses = village(0, 0, skip=[(3, 3), (1, 5), (5, 1), (5, 5)])
+    for p in parcels:
+        p["actual_use"] = None if not actual_use else "Wohnbaufläche;900"
+    parcels, houses = with_street(parcels, houses)  # a street through the village: access for the lots
+    lots = [
+        ("GARTEN", (90, 90, 120, 120), "Landwirtschaft / Gartenland;900"),
+        ("STRASSE", (30, 150, 60, 180), "Straßenverkehr;900"),
+        ("WALD", (150, 30, 180, 60), "Wald / Laubholz;900"),
+        ("SPORT", (150, 150, 180, 180), "Sport-, Freizeit- und Erholungsfläche / Grünanlage;900"),
+        ("FELD", (700, 0, 760, 40), "Landwirtschaft / Ackerland;2400"),
+    ]
+    for pid, b, use in lots:
+        parcels.append({"parcel_id": pid, "geometry": box(*b), "actual_use": use if actual_use else None})
+    if not actual_use:
+        for p in parcels:
+            p["actual_use"] = None
+    return district(parcels=parcels, buildings=houses if buildings else [], **extra)
+
+
+def _cands(result):
+    return result.candidates.set_index("parcel_id")
+
+
+def test_34_building_land_by_actual_use(rules):
+    result = flag(_village(), rules=rules, workers=1)
+    c = _cands(result)
+    assert set(c.index) == {"GARTEN", "SPORT"}  # not the street, not the forest, not the field outside
+    row = c.loc["GARTEN"]
+    assert row["category"] == "Baulücke"
+    assert row["legal_basis"].startswith("§34 BauGB: Innenbereich geschätzt (Gebäudedichte ")
+    assert row["reasons"].startswith("Unbebautes Bauland ohne B-Plan – §34 BauGB: Innenbereich geschätzt (")
+    assert "tatsächliche Nutzung Landwirtschaft (100 %); 900 m² (200–2.500 m²)." in row["reasons"]
+    assert row["land_use"] == "Landwirtschaft"
+    m = result.measures.set_index("parcel_id")
+    assert m.loc["STRASSE", "inside"] and pd.isna(m.loc["STRASSE", "bauland_basis"])
+    assert not m.loc["FELD", "inside"]
+    s = result.summary.iloc[0]
+    assert "Bauland nach B-Plan/FNP: keine Planungsdaten" in s["not_evaluated"]
+    assert s["innenbereich_basis"] == "geschätzt aus Gebäuden"
+
+
+def test_delivered_built_up_area_decides_with_its_name(rules):
+    layers = _village()
+    layers["built_up_area"] = gpd.GeoDataFrame(
+        {"area_id": ["OL1"], "ags": [AGS], "kind": ["ortslage"], "source_name": [pd.NA]},
+        geometry=[box(-5, -5, 200, 120)],  # the Ortslage leaves out the top rows (SPORT)
+        crs=CRS,
+    )
+    c = _cands(flag(layers, rules=rules, workers=1))
+    assert set(c.index) == {"GARTEN"}
+    assert c.loc["GARTEN", "legal_basis"] == "§34 BauGB: Innenbereich laut ATKIS-Ortslage"
+    assert c.loc["GARTEN", "innenbereich_basis"] == "ortslage"
+
+
+def test_land_use_polygons_override_the_text(rules):
+    layers = _village()
+    layers["land_use"] = gpd.GeoDataFrame(
+        {
+            "land_use_id": ["N1", "N2", "N3", "N4"],
+            "ags": [AGS] * 4,
+            "use": ["AX_Wohnbauflaeche", "Strassenverkehr", "AX_Wohnbauflaeche", "AX_Friedhof"],
+        },
+        geometry=[box(-10, -10, 120, 300), box(120, -10, 150, 300), box(150, -10, 300, 300), box(90, 90, 120, 120)],
+        crs=CRS,
+    )
+    c = _cands(flag(layers, rules=rules, workers=1))
+    assert "GARTEN" not in c.index  # a cemetery by the polygons, whatever the text says
+    assert c.loc["WALD", "land_use"] == "Wohnbaufläche"  # the polygons say housing
+
+
+def test_bplan_takes_precedence_over_34(rules):
+    layers = _village()
+    so = {"zoning_id": "SO1", "allg_art": 4000, "plan_name": "Nr. 3 Sondergebiet", "geometry": box(85, 85, 125, 125)}
+    layers["zoning"] = district(parcels=[{"parcel_id": "x", "geometry": box(0, 0, 1, 1)}], zoning=[so])["zoning"]
+    c = _cands(flag(layers, rules=rules, workers=1))
+    assert "GARTEN" not in c.index  # the B-Plan zones special land: not building land in the rules
+    wa = {**so, "allg_art": None, "bes_art": 1200, "plan_name": "Nr. 12"}
+    layers["zoning"] = district(parcels=[{"parcel_id": "x", "geometry": box(0, 0, 1, 1)}], zoning=[wa])["zoning"]
+    c = _cands(flag(layers, rules=rules, workers=1))
+    assert c.loc["GARTEN", "legal_basis"] == "§30 BauGB: B-Plan Nr. 12, WA"
+
+
+def test_too_large_for_a_34_gap(rules):
+    layers = _village()
+    parcels = layers["parcels"]
+    big = parcels["parcel_id"] == "GARTEN"
+    parcels.loc[big, "actual_use"] = "Landwirtschaft;900"
+    r = flag(layers, rules=load_rules({"bauluecke.max_area_m2_innenbereich": 800}), workers=1)
+    assert "GARTEN" not in set(r.candidates["parcel_id"])
+
+
+def test_no_buildings_delivered_is_not_evidence(rules):
+    """A delivery without footprints: nothing relies on the absence of buildings, and the summary says so."""
+    layers = _village(buildings=False)
+    layers["zoning"] = district(
+        parcels=[{"parcel_id": "x", "geometry": box(0, 0, 1, 1)}],
+        zoning=[{"zoning_id": "W", "bes_art": 1200, "plan_name": "Nr. 1", "geometry": box(-10, -10, 800, 300)}],
+        brownfields=[{"site_id": "B1", "geometry": box(0, 0, 30, 30)}],
+    )["zoning"]
+    layers["brownfields"] = district(
+        parcels=[{"parcel_id": "x", "geometry": box(0, 0, 1, 1)}],
+        brownfields=[{"site_id": "B1", "geometry": box(0, 0, 30, 30)}],
+    )["brownfields"]
+    result = flag(layers, rules=rules, workers=1)
+    cats = set(result.candidates["category"])
+    assert cats == {"Brachfläche"}  # the register still counts; no Baulücke, Außenreserve, Untergenutzte Fläche
+    m = result.measures.set_index("parcel_id")
+    assert pd.isna(m.loc["GARTEN", "inside"])  # the built-up area cannot be known
+    assert not m["data_buildings"].any()
+    s = result.summary.iloc[0]
+    assert s["not_evaluated"].startswith("Baulücke, Außenreserve, Untergenutzte Fläche, Leerstand")
+    assert "keine Gebäudedaten" in s["not_evaluated"]
+    assert s["innenbereich_basis"] == "unbekannt"
+    assert "Gebäude" not in s["data_delivered"].split(", ")
+
+
+def test_no_land_use_delivered_leaves_34_unevaluated(rules):
+    result = flag(_village(actual_use=False), rules=rules, workers=1)
+    assert len(result.candidates) == 0
+    assert "Bauland im Innenbereich (§34): keine Nutzungsdaten" in result.summary.iloc[0]["not_evaluated"]
+
+
+@pytest.mark.parametrize(("population", "dwellings", "kind"), [(1_000, 1, "Dorf"), (250_000, 5, "Großstadt")])
+def test_capacity_by_settlement_type_in_whole_dwellings(rules, population, dwellings, kind):
+    layers = _village()
+    layers["municipalities"]["population"] = pd.array([population], dtype="Int64")
+    c = _cands(flag(layers, rules=rules, workers=1))
+    row = c.loc["GARTEN"]  # 900 m²
+    assert row["capacity_dwellings"] == dwellings
+    assert float(row["capacity_dwellings"]).is_integer()
+    assert kind in row["capacity_basis"]

@@ -1,0 +1,109 @@
+"""`flaechen evaluate`: reference points and polygons in any CRS against the candidates of a run."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+
+from flaechen.cli import main
+from flaechen.errors import ConfigError
+from flaechen.evaluate import evaluate, parse_mapping
+from flaechen.flag import flag_gpkg
+
+from .conftest import CRS, box, district, village, with_street
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    """A run's output folder: a village without a plan (two gaps: a garden, a forest) and a brownfield."""
+    parcels, buildings = village(0, 0, skip=[(3, 3), (5, 5)])
+    for p in parcels:
+        p["actual_use"] = "Wohnbaufläche;900"
+    parcels, buildings = with_street(parcels, buildings)
+    parcels += [
+        {"parcel_id": "GARTEN", "actual_use": "Landwirtschaft / Gartenland;900", "geometry": box(90, 90, 120, 120)},
+        {"parcel_id": "WALD", "actual_use": "Wald;900", "geometry": box(150, 150, 180, 180)},
+        {"parcel_id": "ZIEGELEI", "actual_use": "Industrie- und Gewerbefläche;900", "geometry": box(0, -40, 40, -15)},
+    ]
+    layers = district(
+        parcels=parcels,
+        buildings=buildings,
+        brownfields=[{"site_id": "B1", "geometry": box(0, -40, 40, -15)}],
+    )
+    gpkg = tmp_path / "district.gpkg"
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame, gpkg, layer=name, driver="GPKG", promote_to_multi=True)
+    flag_gpkg(gpkg, workers=1)
+    return tmp_path
+
+
+def _reference(tmp_path, rows, crs=CRS, name="survey.gpkg"):
+    gdf = gpd.GeoDataFrame({"art": [r[0] for r in rows]}, geometry=[r[1] for r in rows], crs=CRS).to_crs(crs)
+    path = tmp_path / name
+    gdf.to_file(path, driver="GPKG")
+    return path
+
+
+def test_points_in_another_crs_and_polygons_with_a_mapping(run_dir, tmp_path):
+    ref = _reference(
+        tmp_path,
+        [
+            ("Baulücke", shapely.centroid(box(90, 90, 120, 120))),  # the garden: found
+            ("Baulücke", shapely.centroid(box(150, 150, 180, 180))),  # the forest: missed, with reasons
+            ("Lücke", box(91, 91, 119, 119)),  # a polygon on the garden, mapped
+            ("Brache", box(0, -40, 40, -20)),  # 80 % on the brownfield parcel
+            ("Grünfläche", shapely.Point(0, 0)),  # no category: listed and ignored
+        ],
+        crs="EPSG:4326",
+    )
+    ev = evaluate(run_dir, ref, field="art", mapping={"Lücke": "Baulücke", "Brache": "Brachfläche"})
+    t = ev.table
+    assert t.loc["Baulücke", "reference"] == 3
+    assert t.loc["Baulücke", "found"] == 2
+    assert t.loc["Baulücke", "recall"] == pytest.approx(2 / 3)
+    assert t.loc["Baulücke", "candidates"] == 1
+    assert t.loc["Baulücke", "precision"] == 1.0
+    assert t.loc["Brachfläche", "found_same_category"] == 1
+    assert ev.unmatched == {"Grünfläche": 1}
+    miss = ev.features[~ev.features["found_same_category"]].iloc[0]
+    assert miss["parcel_id"] == "WALD"
+    assert miss["failed_conditions"] == (
+        "bauluecke: kein Bauland: tatsächliche Nutzung Wald schließt Bauland im Innenbereich aus "
+        "(bauland.excluded_uses_inside)"
+    )
+    data = json.loads((run_dir / "evaluation.json").read_text(encoding="utf-8"))
+    assert set(data["categories"]["Baulücke"]) == {
+        "reference",
+        "found",
+        "found_same_category",
+        "recall",
+        "candidates",
+        "precision",
+    }
+    assert data["categories"]["Baulücke"]["found"] == 2
+    assert (run_dir / "evaluation.csv").read_text(encoding="utf-8").startswith("category,reference,found,")
+
+
+def test_the_command_prints_the_table_and_the_misses(run_dir, tmp_path, capsys):
+    ref = _reference(tmp_path, [("baulücke", shapely.centroid(box(150, 150, 180, 180)))])
+    assert main(["evaluate", str(run_dir), str(ref), "--field", "art"]) == 0
+    out = capsys.readouterr().out
+    assert "Baulücke" in out and "Misses (1):" in out
+    assert "Flurstück WALD" in out
+
+
+def test_user_errors_are_clean(run_dir, tmp_path, capsys):
+    ref = _reference(tmp_path, [("Baulücke", shapely.Point(0, 0))])
+    assert main(["evaluate", str(run_dir), str(ref), "--field", "kategorie"]) == 2
+    assert "no field 'kategorie'; fields: art" in capsys.readouterr().err
+    assert main(["evaluate", str(run_dir), str(ref), "--field", "art", "--map", "x=Wiese"]) == 2
+    with pytest.raises(ConfigError):
+        parse_mapping("Lücke")
+    table = tmp_path / "liste.csv"
+    table.write_text("art,name\nBaulücke,a\n", encoding="utf-8")
+    assert main(["evaluate", str(run_dir), str(table), "--field", "art"]) == 2
+    assert "has no geometry" in capsys.readouterr().err
