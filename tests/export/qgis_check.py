@@ -4,6 +4,7 @@ Run with the system Python that has `python3-qgis` (not the project's venv), hea
 
     QT_QPA_PLATFORM=offscreen /usr/bin/python3 tests/export/qgis_check.py GPKG QGZ STYLES_DIR [CONNINFO SCHEMA]
     QT_QPA_PLATFORM=offscreen /usr/bin/python3 tests/export/qgis_check.py --form GPKG LAYER
+    QT_QPA_PLATFORM=offscreen /usr/bin/python3 tests/export/qgis_check.py --form-postgres CONNINFO SCHEMA LAYER
 
 With ``--form`` the report describes the attribute form QGIS builds for LAYER from its default style in
 the GeoPackage: per field the editor widget, its configuration, the alias and whether it is editable; the
@@ -107,11 +108,11 @@ def main(gpkg: str, qgz: str, styles_dir: str, conninfo: str | None = None, sche
     return report
 
 
-def form(gpkg: str, name: str) -> dict:
+def form(gpkg: str, name: str, *, uri: str | None = None, provider: str = "ogr") -> dict:
     """The attribute form of one layer as QGIS builds it from the layer's default style."""
     from qgis.core import QgsEditFormConfig
 
-    layer = QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr")
+    layer = QgsVectorLayer(uri or f"{gpkg}|layername={name}", name, provider)
     config = layer.editFormConfig()
     fields = {}
     for index, field in enumerate(layer.fields()):
@@ -151,6 +152,10 @@ if __name__ == "__main__":
     try:
         if sys.argv[1] == "--form":
             print(json.dumps(form(sys.argv[2], sys.argv[3])))
+        elif sys.argv[1] == "--form-postgres":  # CONNINFO SCHEMA LAYER
+            conninfo, schema, name = sys.argv[2:5]
+            uri = f'{conninfo} key="site_id" table="{schema}"."{name}" (geom)'
+            print(json.dumps(form("", name, uri=uri, provider="postgres")))
         else:
             print(json.dumps(main(*sys.argv[1:6])))
     finally:

@@ -117,3 +117,37 @@ def test_a_geopackage_register_is_taken_over_with_its_edits(postgis_db, tmp_path
         (note,) = conn.execute("SELECT note FROM register.sites WHERE site_id = %s", (f"{AGS}-00003",)).fetchone()
         (runs,) = conn.execute("SELECT count(DISTINCT survey) FROM register.history").fetchone()
     assert note == "aus der GeoPackage" and runs == 2
+
+
+@pytest.mark.qgis
+def test_qgis_opens_the_postgis_register_with_its_form(postgis_db, tmp_path):
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from tests.conftest import require
+    from tests.export.conftest import SYSTEM_PYTHON, qgis_available
+
+    require(qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    _run(PostgisRegister(resolve_target(postgis_db), schema="register"), _year1(), "2025-04-01")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    script = Path(__file__).with_name("qgis_check.py")
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(script), "--form-postgres", postgis_db, "register", "sites"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["valid"] and report["features"] == 3
+    assert report["layout"] == "tabs" and [t["name"] for t in report["tabs"]] == ["Bearbeitung", "Fläche", "Verlauf"]
+    assert report["fields"]["status"]["widget"] == "ValueMap" and report["fields"]["note"]["editable"]
+    assert not report["fields"]["state"]["editable"] and report["fields"]["obstacle_owner"]["widget"] == "CheckBox"
+    assert report["saved"], report["commit_errors"]
+    with psycopg.connect(postgis_db) as conn:
+        (n,) = conn.execute("SELECT count(*) FROM register.sites WHERE note = 'Notiz aus QGIS'").fetchone()
+    assert n == 1
