@@ -145,23 +145,24 @@ def derive_next_year(first: Path, district_gpkg: Path, out: Path, *, survey: str
 
 
 def _build_on(config, candidates: gpd.GeoDataFrame, crs, manifest: list[dict]) -> None:
+    """Build a house on Baulücken, spread over the municipalities (one each, then more where needed)."""
     lots = candidates[(candidates["category"] == "Baulücke") & (candidates["ags"] != RENUMBERED_AGS)]
     lots = lots.sort_values(["ags", "parcel_id"])
-    done = 0
-    for ags, group in lots.groupby("ags"):
+    editable = {ags for ags in set(lots["ags"]) if _source(config, ags, "buildings") is not None}
+    lots = lots[lots["ags"].isin(editable)]
+    order = lots.assign(_rank=lots.groupby("ags").cumcount()).sort_values(["_rank", "ags"]).head(BUILT_ON)
+    for ags, group in order.groupby("ags"):
         src = _source(config, ags, "buildings")
-        if src is None:
-            continue
         frame = _read(src)
         id_field = _field(src, "building_id")
         rows = []
-        for _, lot in group.head(BUILT_ON - done).iterrows():
+        for _, lot in group.iterrows():
             centre = lot.geometry.representative_point()
             side = max(8.0, min(14.0, np.sqrt(lot.geometry.area) * 0.4))
             house = shapely.intersection(
                 box(centre.x - side / 2, centre.y - side / 2, centre.x + side / 2, centre.y + side / 2), lot.geometry
             )
-            new_id = f"DERP{ags[-3:]}N{len(rows) + done:09d}"
+            new_id = f"DERP{ags[-3:]}N{len(rows):09d}"
             values = {id_field: new_id}
             for name, default in (("state", None), ("storeys", 2), ("function", "Wohnhaus")):
                 column = _field(src, name)
@@ -169,11 +170,7 @@ def _build_on(config, candidates: gpd.GeoDataFrame, crs, manifest: list[dict]) -
                     values[column] = default
             rows.append(_new_row(frame, house, crs, values))
             manifest.append({"change": "bebaut", "ags": ags, "parcel_id": lot["parcel_id"], "building_id": new_id})
-        if rows:
-            _write(src, pd.concat([frame, *rows], ignore_index=True))
-            done += len(rows)
-        if done >= BUILT_ON:
-            break
+        _write(src, pd.concat([frame, *rows], ignore_index=True))
 
 
 def _split(config, candidates: gpd.GeoDataFrame, crs, manifest: list[dict]) -> None:
@@ -263,7 +260,7 @@ def _new_brownfield(config, parcels, measures, crs, manifest: list[dict]) -> Non
 
 
 def _plan_changed(config, candidates: gpd.GeoDataFrame, manifest: list[dict]) -> None:
-    """Take the FNP Wohnbaufläche with the fewest Außenreserven on it out of the plan."""
+    """Take an FNP Wohnbaufläche with an Außenreserve (and the fewest other potentials) out of the plan."""
     reserves = candidates[(candidates["category"] == "Außenreserve") & (candidates["plan_type"] == "FNP")]
     for src in config.sources:
         if src.layer != "zoning" or src.path.suffix.lower() not in _EDITABLE or src.ags == RENUMBERED_AGS:
@@ -279,11 +276,13 @@ def _plan_changed(config, candidates: gpd.GeoDataFrame, manifest: list[dict]) ->
             continue
         geoms = gpd.GeoSeries(frame.geometry.values, crs=frame.crs).to_crs(candidates.crs)
         points = here.geometry.representative_point()
+        everything = candidates[candidates["ags"] == src.ags].geometry.representative_point()
         counts = [int(points.within(g).sum()) if fnp else 0 for g, fnp in zip(geoms, is_fnp, strict=True)]
+        affected = [int(everything.within(g).sum()) for g in geoms]
         options = [i for i, n in enumerate(counts) if n >= 1]
         if not options:
             continue
-        drop = min(options, key=lambda i: (counts[i], i))
+        drop = min(options, key=lambda i: (affected[i], i))  # the smallest change that takes a reserve
         key = _field(src, "zoning_id")
         manifest.append(
             {
