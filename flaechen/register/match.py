@@ -21,7 +21,7 @@ The rules, in order (thresholds in :class:`~flaechen.register.settings.RegisterS
    candidates; the issue log lists it. A planner decides with the field ``decision``: ``fortführen``
    assigns each candidate of the group to the site it overlaps most, ``beenden`` ends the site.
 4. A site left without a candidate ends (``entfallen``) with the reason found on its land now: built on
-   (new building footprint ≥ ``built_min_m2``; only where the municipality delivered buildings), excluded
+   (new building footprint ≥ ``built_area_min``; only where the municipality delivered buildings), excluded
    by a constraint, plan changed, below the minimum area, parcel no longer delivered, or the criteria no
    longer met. Sites of a municipality that delivered no parcels this time are kept as they were.
 5. Every candidate left is a new site.
@@ -387,7 +387,7 @@ class _Run:
             parts = pj[hits][over > 0]
             over = over[over > 0]
             before = _number(site.get("built_area_m2")) or 0.0
-            if str(site["ags"]) in with_buildings and built[k] - before >= s.built_min_m2:
+            if str(site["ags"]) in with_buildings and built[k] - before >= s.built_area_min:
                 out[i] = (BUILT, REASON_BUILT + f" ({_fmt_m2(built[k] - before)} neue Gebäudegrundfläche)")
                 continue
             if not len(parts):

@@ -55,7 +55,7 @@ class RegisterSettings(Settings):
         Overlaps below this share of both pieces are slivers of neighbours and ignored.
     area_change
         Relative change of a site's area reported as ``geändert``.
-    built_min_m2
+    built_area_min
         New building footprint on a site that no longer qualifies from which it counts as ``bebaut``.
     """
 
@@ -70,7 +70,7 @@ class RegisterSettings(Settings):
     contained: float = Field(0.8, gt=0, le=1)
     ignore_overlap: float = Field(0.1, ge=0, lt=1)
     area_change: float = Field(0.05, ge=0)
-    built_min_m2: float = Field(20.0, ge=0)
+    built_area_min: float = Field(20.0, ge=0)
 
     @property
     def schema_name(self) -> str:
@@ -89,7 +89,7 @@ class RegisterSettings(Settings):
                 raise invalid(f"{value!r} is not a date", "write it as 2026-04-01") from None
         return value
 
-    @field_validator("same_land", "contained", "ignore_overlap", "area_change", "built_min_m2", mode="before")
+    @field_validator("same_land", "contained", "ignore_overlap", "area_change", "built_area_min", mode="before")
     @classmethod
     def _number(cls, value: Any) -> Any:
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
