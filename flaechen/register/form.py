@@ -144,7 +144,7 @@ def sites_qml() -> str:
         if name == "@Hemmnisse":
             inner = "".join(f'<attributeEditorField name={_q(o)} index="{index[o]}" showLabel="1"/>' for o in obstacles)
             return (
-                '<attributeEditorContainer name="Hemmnisse" groupBox="1" columnCount="2" showLabel="1" '
+                '<attributeEditorContainer name="Hemmnisse" groupBox="1" columnCount="1" showLabel="1" '
                 f'visibilityExpressionEnabled="0" visibilityExpression="">{inner}</attributeEditorContainer>'
             )
         return f'<attributeEditorField name={_q(name)} index="{index[name]}" showLabel="1"/>'
