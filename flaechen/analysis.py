@@ -97,7 +97,7 @@ def demo_district(
         log.info("reusing the demo district in %s", out)
         return gpkg
     result = run_two_surveys(out, scale=scale, seed=seed, publish=False)
-    return result.gpkg
+    return Path(result.gpkg)
 
 
 def _layer_names(gpkg: Path) -> set[str]:

@@ -25,7 +25,9 @@ import json
 import logging
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -34,7 +36,10 @@ import pyogrio
 import shapely
 from shapely.geometry import box
 
-from flaechen.config import SourceConfig, load_config
+from flaechen.config import DistrictConfig, SourceConfig, load_config
+
+if TYPE_CHECKING:
+    from flaechen.pipeline import RunResult
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +70,13 @@ def set_survey(config_path: Path, survey: str) -> None:
     config_path.write_text(text, encoding="utf-8")
 
 
-def _source(config, ags: str, layer: str, *, formats: tuple[str, ...] = _EDITABLE) -> SourceConfig | None:
+def _source(
+    config: DistrictConfig, ags: str, layer: str, *, formats: tuple[str, ...] = _EDITABLE
+) -> SourceConfig | None:
     for src in config.sources:
         if src.ags == ags and src.layer == layer and src.path.suffix.lower() in formats and not src.where:
-            return src
+            found: SourceConfig = src
+            return found
     return None
 
 
@@ -97,7 +105,7 @@ def _field(src: SourceConfig, name: str) -> str:
     return src.fields.get(name, name)
 
 
-def _new_row(frame: gpd.GeoDataFrame, geom, crs, values: dict) -> gpd.GeoDataFrame:
+def _new_row(frame: gpd.GeoDataFrame, geom: Any, crs: Any, values: dict[str, Any]) -> gpd.GeoDataFrame:
     """A copy of the frame's first row with new values and a geometry given in `crs`."""
     row = frame.iloc[[0]].copy()
     for column in row.columns:
@@ -133,7 +141,7 @@ def derive_next_year(first: Path, district_gpkg: Path, out: Path, *, survey: str
     candidates = pyogrio.read_dataframe(district_gpkg, layer="candidates")
     parcels = pyogrio.read_dataframe(district_gpkg, layer="parcels", columns=["parcel_id", "ags", "actual_use"])
     measures = pyogrio.read_dataframe(district_gpkg, layer="parcel_measures", read_geometry=False)
-    manifest: list[dict] = []
+    manifest: list[dict[str, Any]] = []
     _build_on(config, candidates, crs, manifest)
     _split(config, candidates, crs, manifest)
     _new_brownfield(config, parcels, measures, crs, manifest)
@@ -144,7 +152,7 @@ def derive_next_year(first: Path, district_gpkg: Path, out: Path, *, survey: str
     return config_path
 
 
-def _build_on(config, candidates: gpd.GeoDataFrame, crs, manifest: list[dict]) -> None:
+def _build_on(config: DistrictConfig, candidates: gpd.GeoDataFrame, crs: Any, manifest: list[dict[str, Any]]) -> None:
     """Build a house on Baulücken, spread over the municipalities (one each, then more where needed)."""
     lots = candidates[(candidates["category"] == "Baulücke") & (candidates["ags"] != RENUMBERED_AGS)]
     lots = lots.sort_values(["ags", "parcel_id"])
@@ -153,9 +161,11 @@ def _build_on(config, candidates: gpd.GeoDataFrame, crs, manifest: list[dict]) -
     order = lots.assign(_rank=lots.groupby("ags").cumcount()).sort_values(["_rank", "ags"]).head(BUILT_ON)
     for ags, group in order.groupby("ags"):
         src = _source(config, ags, "buildings")
+        if src is None:
+            continue
         frame = _read(src)
         id_field = _field(src, "building_id")
-        rows = []
+        rows: list[gpd.GeoDataFrame] = []
         for _, lot in group.iterrows():
             centre = lot.geometry.representative_point()
             side = max(8.0, min(14.0, np.sqrt(lot.geometry.area) * 0.4))
@@ -163,7 +173,7 @@ def _build_on(config, candidates: gpd.GeoDataFrame, crs, manifest: list[dict]) -
                 box(centre.x - side / 2, centre.y - side / 2, centre.x + side / 2, centre.y + side / 2), lot.geometry
             )
             new_id = f"DERP{ags[-3:]}N{len(rows):09d}"
-            values = {id_field: new_id}
+            values: dict[str, Any] = {id_field: new_id}
             for name, default in (("state", None), ("storeys", 2), ("function", "Wohnhaus")):
                 column = _field(src, name)
                 if column in frame.columns:
@@ -173,7 +183,7 @@ def _build_on(config, candidates: gpd.GeoDataFrame, crs, manifest: list[dict]) -
         _write(src, pd.concat([frame, *rows], ignore_index=True))
 
 
-def _split(config, candidates: gpd.GeoDataFrame, crs, manifest: list[dict]) -> None:
+def _split(config: DistrictConfig, candidates: gpd.GeoDataFrame, crs: Any, manifest: list[dict[str, Any]]) -> None:
     built = {m["parcel_id"] for m in manifest}
     pool = candidates[
         candidates["category"].isin(["Außenreserve", "Brachfläche", "Untergenutzte Fläche"])
@@ -220,7 +230,9 @@ def _split(config, candidates: gpd.GeoDataFrame, crs, manifest: list[dict]) -> N
         return
 
 
-def _new_brownfield(config, parcels, measures, crs, manifest: list[dict]) -> None:
+def _new_brownfield(
+    config: DistrictConfig, parcels: gpd.GeoDataFrame, measures: pd.DataFrame, crs: Any, manifest: list[dict[str, Any]]
+) -> None:
     status = measures.set_index("parcel_id")["status"]
     use = parcels["actual_use"].fillna("").astype(str)
     for ags in sorted(set(parcels["ags"])):
@@ -240,7 +252,7 @@ def _new_brownfield(config, parcels, measures, crs, manifest: list[dict]) -> Non
         parcel = pool.sort_values("parcel_id").iloc[0]
         frame = _read(src)
         site_id = f"BF-{ags}-N1"
-        values = {_field(src, "site_id"): site_id}
+        values: dict[str, Any] = {_field(src, "site_id"): site_id}
         for name, value in (
             ("name", "Ehemaliges Sägewerk"),
             ("former_use", "Gewerbe"),
@@ -259,7 +271,7 @@ def _new_brownfield(config, parcels, measures, crs, manifest: list[dict]) -> Non
         return
 
 
-def _plan_changed(config, candidates: gpd.GeoDataFrame, manifest: list[dict]) -> None:
+def _plan_changed(config: DistrictConfig, candidates: gpd.GeoDataFrame, manifest: list[dict[str, Any]]) -> None:
     """Take an FNP Wohnbaufläche with an Außenreserve (and the fewest other potentials) out of the plan."""
     reserves = candidates[(candidates["category"] == "Außenreserve") & (candidates["plan_type"] == "FNP")]
     for src in config.sources:
@@ -296,7 +308,7 @@ def _plan_changed(config, candidates: gpd.GeoDataFrame, manifest: list[dict]) ->
         return
 
 
-def _renumber(config, manifest: list[dict]) -> None:
+def _renumber(config: DistrictConfig, manifest: list[dict[str, Any]]) -> None:
     src = _source(config, RENUMBERED_AGS, "parcels", formats=(*_EDITABLE, ".shp"))
     if src is None:
         return
@@ -366,7 +378,9 @@ def seed_planner_edits(register: Path, manifest_path: Path | None = None) -> lis
     return edited
 
 
-def run_two_surveys(out: Path, *, scale: int, seed: int, progress=None, publish: bool = True):
+def run_two_surveys(
+    out: Path, *, scale: int, seed: int, progress: Callable[[str, int, int], None] | None = None, publish: bool = True
+) -> RunResult:
     """Generate the demo, run the first delivery, seed planners' edits, derive and run the second one.
 
     The demo's register is started afresh (``out/register.gpkg`` is replaced): it is generated data.

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import geopandas as gpd
 import pandas as pd
@@ -38,9 +38,9 @@ class RegisterStore(Protocol):
     @property
     def where(self) -> str: ...
 
-    def read(self, *, crs) -> RegisterState: ...
+    def read(self, *, crs: Any) -> RegisterState: ...
 
-    def write(self, result: CarryOver, *, history: pd.DataFrame, crs) -> None: ...
+    def write(self, result: CarryOver, *, history: pd.DataFrame, crs: Any) -> None: ...
 
 
 @dataclass
@@ -110,7 +110,7 @@ def min_areas(rules_table: pd.DataFrame | None) -> dict[str, float]:
     for category, slug in CATEGORY_SLUGS.items():
         raw = values.get(f"{slug}.min_area_m2")
         try:
-            out[category] = float(raw)
+            out[category] = float(str(raw))
         except (TypeError, ValueError):
             continue
     return out

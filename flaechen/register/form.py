@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
-from flaechen.layers import load_schema
+from flaechen.layers import FieldDef, load_schema
 
 QGIS_VERSION = "3.22.0-Białowieża"
 
@@ -78,7 +78,7 @@ def _value_map(codelist: str, *, allow_null: bool) -> str:
     )
 
 
-def _widget(field) -> str:
+def _widget(field: FieldDef) -> str:
     if field.codelist and not field.derived:
         return _value_map(field.codelist, allow_null=field.default is None)
     if field.type == "bool":

@@ -23,8 +23,10 @@ import logging
 import os
 import sqlite3
 import struct
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -34,7 +36,7 @@ import shapely
 
 from flaechen.errors import FlaechenError
 from flaechen.gpkg import write_gpkg
-from flaechen.layers import load_schema
+from flaechen.layers import LayerDef, load_schema
 from flaechen.register.match import PLANNER_FIELDS, CarryOver, empty_sites
 from flaechen.register.state import RegisterState
 
@@ -53,15 +55,15 @@ class RegisterError(FlaechenError):
 
 
 # ------------------------------------------------------------------------------------- geometry blobs
-def to_gpkg_blob(geom, srs_id: int) -> bytes | None:
+def to_gpkg_blob(geom: Any, srs_id: int) -> bytes | None:
     """Encode a shapely geometry as a GeoPackage geometry blob (little endian, xy envelope)."""
     if geom is None:
         return None
     if shapely.is_empty(geom):
-        return b"GP\x00" + bytes([0x01 | 0x10]) + struct.pack("<i", srs_id) + shapely.to_wkb(geom, byte_order=1)
+        return b"GP\x00" + bytes([0x01 | 0x10]) + struct.pack("<i", srs_id) + bytes(shapely.to_wkb(geom, byte_order=1))
     minx, miny, maxx, maxy = shapely.bounds(geom)
     header = b"GP\x00\x03" + struct.pack("<i4d", srs_id, minx, maxx, miny, maxy)
-    return header + shapely.to_wkb(geom, byte_order=1, flavor="iso")
+    return header + bytes(shapely.to_wkb(geom, byte_order=1, flavor="iso"))
 
 
 def _parse_blob(blob: bytes) -> tuple[int, bytes, tuple[float, ...] | None]:
@@ -73,7 +75,7 @@ def _parse_blob(blob: bytes) -> tuple[int, bytes, tuple[float, ...] | None]:
     return flags, blob[8 + size :], env
 
 
-def _st_is_empty(blob):
+def _st_is_empty(blob: bytes | None) -> int | None:
     if blob is None:
         return None
     flags, wkb, _ = _parse_blob(blob)
@@ -82,20 +84,20 @@ def _st_is_empty(blob):
     return int(shapely.is_empty(shapely.from_wkb(wkb)))
 
 
-def _st_bound(index: int):
-    def bound(blob):
+def _st_bound(index: int) -> Callable[[bytes | None], float | None]:
+    def bound(blob: bytes | None) -> float | None:
         if blob is None:
             return None
         _, wkb, env = _parse_blob(blob)
         if env is not None:  # minx, maxx, miny, maxy
             return env[index]
         minx, miny, maxx, maxy = shapely.bounds(shapely.from_wkb(wkb))
-        return (minx, maxx, miny, maxy)[index]
+        return float((minx, maxx, miny, maxy)[index])
 
     return bound
 
 
-def connect(path: str | os.PathLike) -> sqlite3.Connection:
+def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     """Open a GeoPackage with the spatial SQL functions its rtree triggers call (as GDAL provides them)."""
     db = sqlite3.connect(path, isolation_level=None, timeout=LOCK_TIMEOUT_S)
     db.create_function("ST_IsEmpty", 1, _st_is_empty, deterministic=True)
@@ -134,7 +136,7 @@ class GpkgRegister:
         The register file, or the output folder that holds ``register.gpkg``.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         given = Path(path)
         self.path = given / REGISTER_FILE if given.is_dir() or given.suffix != ".gpkg" else given
         self._read_marker: str | None = None
@@ -149,7 +151,7 @@ class GpkgRegister:
     def exists(self) -> bool:
         return self.path.is_file()
 
-    def read(self, *, crs) -> RegisterState:
+    def read(self, *, crs: Any) -> RegisterState:
         """The register as it is now (an empty state where there is no register yet)."""
         if not self.exists():
             return RegisterState.empty(crs)
@@ -176,7 +178,7 @@ class GpkgRegister:
         self._read_marker = str(history["run_at"].max()) if len(history) else None
         return RegisterState.from_frames(sites, history, changes, crs=crs)
 
-    def write(self, result: CarryOver, *, history: pd.DataFrame, crs) -> None:
+    def write(self, result: CarryOver, *, history: pd.DataFrame, crs: Any) -> None:
         """Apply a carry-over: create the register, or update it in place in one transaction."""
         if not self.exists():
             self._create(result, history)
@@ -266,7 +268,7 @@ class GpkgRegister:
         )
 
     @staticmethod
-    def _ensure_columns(db: sqlite3.Connection, table: str, layer) -> None:
+    def _ensure_columns(db: sqlite3.Connection, table: str, layer: LayerDef) -> None:
         present = {r[1] for r in db.execute(f'PRAGMA table_info("{table}")')}
         types = {"string": "TEXT", "float64": "REAL", "int32": "INTEGER", "int64": "INTEGER", "bool": "BOOLEAN"}
         for f in layer.fields:
@@ -321,7 +323,7 @@ class GpkgRegister:
             )
 
 
-def _py(value):
+def _py(value: Any) -> Any:
     """A value SQLite (and psycopg) accepts: None for every kind of missing, Python scalars."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None

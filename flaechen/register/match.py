@@ -38,6 +38,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -144,7 +145,7 @@ class CarryOver:
     kept_without_delivery: list[str]
 
 
-def empty_sites(crs) -> gpd.GeoDataFrame:
+def empty_sites(crs: Any) -> gpd.GeoDataFrame:
     """An empty sites frame with the schema's columns and types."""
     layer = load_schema().layer("sites")
     data = {f.name: pd.Series([], dtype=f.dtype) for f in layer.fields}
@@ -156,14 +157,14 @@ def empty_changes() -> pd.DataFrame:
     return pd.DataFrame({f.name: pd.Series([], dtype=f.dtype) for f in layer.fields})
 
 
-def _split_ids(text) -> list[str]:
+def _split_ids(text: Any) -> list[str]:
     if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
         return []
     return [p for p in str(text).split(";") if p]
 
 
-def _has_edits(row: pd.Series) -> bool:
-    if any(isinstance(row.get(c), str) and row.get(c).strip() for c in _EDIT_MARKS):
+def _has_edits(row: Mapping[str, Any]) -> bool:
+    if any(str(row.get(c) or "").strip() for c in _EDIT_MARKS if isinstance(row.get(c), str)):
         return True
     if row.get("status") not in (None, "unbekannt") and not pd.isna(row.get("status")):
         return True
@@ -172,11 +173,11 @@ def _has_edits(row: pd.Series) -> bool:
     return any(bool(row.get(c)) and not pd.isna(row.get(c)) for c in PLANNER_FIELDS if c.startswith("obstacle_"))
 
 
-def _text(value) -> str | None:
+def _text(value: Any) -> str | None:
     return None if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
-def _number(value) -> float | None:
+def _number(value: Any) -> float | None:
     return None if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) else float(value)
 
 
@@ -187,7 +188,15 @@ def _fmt_m2(value: float | None) -> str:
 class _Run:
     """One carry-over: state shared by the phases."""
 
-    def __init__(self, sites, candidates, context, survey, previous_survey, settings):
+    def __init__(
+        self,
+        sites: gpd.GeoDataFrame,
+        candidates: gpd.GeoDataFrame,
+        context: SurveyContext,
+        survey: str,
+        previous_survey: str | None,
+        settings: RegisterSettings,
+    ) -> None:
         self.settings = settings
         self.context = context
         self.survey = survey
@@ -206,7 +215,7 @@ class _Run:
         self.ended: dict[int, tuple[str, str]] = {}  # site row -> (change, reason)
         self.unresolved: dict[int, str] = {}  # site row -> reason
         self.conflicts: list[Conflict] = []
-        self.changes: list[dict] = []
+        self.changes: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------------------------------ phases
     def by_decision(self) -> None:
@@ -256,7 +265,7 @@ class _Run:
                     "wiederverwendet?",
                 )
 
-    def _union(self, rows: list[int]):
+    def _union(self, rows: list[int]) -> Any:
         return self.cand_geoms[rows[0]] if len(rows) == 1 else shapely.union_all(self.cand_geoms[rows])
 
     def by_geometry(self) -> None:
@@ -519,7 +528,7 @@ class _Run:
             kept_without_delivery=kept,
         )
 
-    def _change(self, old: Mapping | None, new: Mapping, change: str, reason: str | None) -> None:
+    def _change(self, old: Mapping[str, Any] | None, new: Mapping[str, Any], change: str, reason: str | None) -> None:
         old = old if old is not None else {}
         ags = new.get("ags") or _text(old.get("ags"))
         self.changes.append(
@@ -591,7 +600,7 @@ def _plain(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=frame.geometry.array, crs=frame.crs)
 
 
-def _typed_sites(frame: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
+def _typed_sites(frame: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
     layer = load_schema().layer("sites")
     data = {}
     for f in layer.fields:
@@ -609,7 +618,7 @@ def _components(edges: list[tuple[int, int, float, float, float]]) -> list[list[
     """Connected groups of a bipartite site-candidate graph (union-find)."""
     parent: dict[tuple[str, int], tuple[str, int]] = {}
 
-    def find(x):
+    def find(x: tuple[str, int]) -> tuple[str, int]:
         parent.setdefault(x, x)
         while parent[x] != x:
             parent[x] = parent[parent[x]]
@@ -620,7 +629,7 @@ def _components(edges: list[tuple[int, int, float, float, float]]) -> list[list[
         a, b = find(("s", s)), find(("c", c))
         if a != b:
             parent[a] = b
-    groups: dict[tuple[str, int], list] = defaultdict(list)
+    groups: dict[tuple[str, int], list[tuple[int, int, float, float, float]]] = defaultdict(list)
     for e in edges:
         groups[find(("s", e[0]))].append(e)
     return list(groups.values())

@@ -8,7 +8,9 @@ Examples
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -60,7 +62,7 @@ def monitoring(
             active = snap[snap["state"] == "aktiv"]
             ch = change_rows[(change_rows["survey"] == survey) & (change_rows["ags"] == ags)] if len(changes) else None
 
-            def hectares(kind: str, ch=ch) -> float:
+            def hectares(kind: str, ch: pd.DataFrame | None = ch) -> float:
                 if ch is None or ch.empty:
                     return 0.0
                 return float(ch.loc[ch["change"] == kind, "area_m2"].astype(float).fillna(0).sum()) / 10_000
@@ -86,7 +88,7 @@ def monitoring(
     return frame.astype({f.name: f.dtype for f in layer.fields})
 
 
-def read_monitoring(out_dir) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_monitoring(out_dir: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The monitoring time series and this survey's changes of a run's output folder (or its district.gpkg)."""
     from pathlib import Path
 
@@ -104,7 +106,7 @@ def read_monitoring(out_dir) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table, changes
 
 
-def plot_active_hectares(table: pd.DataFrame, *, ax=None):
+def plot_active_hectares(table: pd.DataFrame, *, ax: Any = None) -> Any:
     """Hectares of active sites per municipality over the surveys (one line each)."""
     import matplotlib.pyplot as plt
 
@@ -117,7 +119,7 @@ def plot_active_hectares(table: pd.DataFrame, *, ax=None):
     return ax
 
 
-def plot_activation(table: pd.DataFrame, *, ax=None):
+def plot_activation(table: pd.DataFrame, *, ax: Any = None) -> Any:
     """Per municipality: hectares built on since the previous survey and new hectares in the latest survey."""
     import matplotlib.pyplot as plt
 

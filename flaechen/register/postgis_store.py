@@ -17,6 +17,8 @@ Examples
 from __future__ import annotations
 
 import logging
+import os
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -31,6 +33,7 @@ from flaechen.export.styles import available_styles, read_qml
 from flaechen.layers import load_schema
 from flaechen.register.gpkg_store import GpkgRegister, RegisterError, _py, _typed
 from flaechen.register.match import CarryOver
+from flaechen.register.settings import RegisterSettings
 from flaechen.register.state import RegisterState
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,9 @@ class PostgisRegister:
         self._taking_over = False
 
     @classmethod
-    def from_settings(cls, settings, *, export, out_dir) -> PostgisRegister:
+    def from_settings(
+        cls, settings: RegisterSettings, *, export: Any, out_dir: str | os.PathLike[str]
+    ) -> PostgisRegister:
         from flaechen.register.step import export_value
 
         connection = settings.connection or export_value(export, "postgis")
@@ -100,17 +105,17 @@ class PostgisRegister:
         return f"PostgisRegister({self.where!r})"
 
     # ------------------------------------------------------------------------------------------ read
-    def _connect(self) -> psycopg.Connection:
+    def _connect(self) -> psycopg.Connection[Any]:
         try:
             return connect(self.target)
         except ExportError as exc:
             raise RegisterError(str(exc).replace("export", "register")) from None
 
-    def _has_register(self, cur: psycopg.Cursor) -> bool:
+    def _has_register(self, cur: psycopg.Cursor[Any]) -> bool:
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{self.schema}"."{SITES}"',))
-        return bool(cur.fetchone()[0])
+        return bool(_one(cur))
 
-    def read(self, *, crs) -> RegisterState:
+    def read(self, *, crs: Any) -> RegisterState:
         """The register as it is now (taken over from the GeoPackage, or empty, where there is none)."""
         with self._connect() as conn, conn.cursor() as cur:
             if not self._has_register(cur):
@@ -138,7 +143,7 @@ class PostgisRegister:
             self._read_marker = self._marker(cur)
         return RegisterState.from_frames(sites, history, changes, crs=crs)
 
-    def _table(self, cur: psycopg.Cursor, name: str) -> pd.DataFrame:
+    def _table(self, cur: psycopg.Cursor[Any], name: str) -> pd.DataFrame:
         fields = load_schema().layer(name).field_names
         cur.execute(
             sql.SQL("SELECT {} FROM {}.{} ORDER BY fid").format(
@@ -147,13 +152,14 @@ class PostgisRegister:
         )
         return pd.DataFrame(cur.fetchall(), columns=list(fields))
 
-    def _marker(self, cur: psycopg.Cursor) -> str | None:
+    def _marker(self, cur: psycopg.Cursor[Any]) -> str | None:
         query = sql.SQL("SELECT max(run_at) FROM {}.{}")
         cur.execute(query.format(sql.Identifier(self.schema), sql.Identifier(HISTORY)))
-        return cur.fetchone()[0]
+        value = _one(cur)
+        return None if value is None else str(value)
 
     # ------------------------------------------------------------------------------------------ write
-    def write(self, result: CarryOver, *, history: pd.DataFrame, crs) -> None:
+    def write(self, result: CarryOver, *, history: pd.DataFrame, crs: Any) -> None:
         """Apply a carry-over in one transaction."""
         srid = gpd.GeoSeries([], crs=crs).crs.to_epsg()
         if srid is None:
@@ -203,7 +209,7 @@ class PostgisRegister:
             self._style(conn, cur)
         log.info("register written to %s (%d sites, %d new)", self.where, len(result.sites), len(result.new_ids))
 
-    def _ensure(self, cur: psycopg.Cursor, srid: int) -> bool:
+    def _ensure(self, cur: psycopg.Cursor[Any], srid: int) -> bool:
         """Create the schema and tables where missing; return whether the register is new."""
         if self._has_register(cur):
             return False
@@ -234,7 +240,7 @@ class PostgisRegister:
         cur.execute(sql.SQL("CREATE INDEX ON {}.{} USING gist (geom)").format(s, sql.Identifier(SITES)))
         return True
 
-    def _append(self, cur: psycopg.Cursor, name: str, frame: pd.DataFrame) -> None:
+    def _append(self, cur: psycopg.Cursor[Any], name: str, frame: pd.DataFrame) -> None:
         if frame.empty:
             return
         columns = list(load_schema().layer(name).field_names)
@@ -248,7 +254,7 @@ class PostgisRegister:
             [[_py(v) for v in row] for row in frame[columns].itertuples(index=False)],
         )
 
-    def _style(self, conn: psycopg.Connection, cur: psycopg.Cursor) -> None:
+    def _style(self, conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any]) -> None:
         """The style and form of ``sites`` as its default style in QGIS's ``layer_styles`` (where allowed)."""
         qml = available_styles().get(SITES)
         if qml is None:
@@ -256,12 +262,12 @@ class PostgisRegister:
         try:
             with conn.transaction():
                 cur.execute("SELECT to_regclass('layer_styles') IS NOT NULL")
-                if not cur.fetchone()[0]:
+                if not _one(cur):
                     from flaechen.export.postgis import _QGIS_STYLE_TABLE
 
                     cur.execute(_QGIS_STYLE_TABLE)
                 cur.execute("SELECT current_database()")
-                where = (cur.fetchone()[0], self.schema, SITES, "geom")
+                where = (_one(cur), self.schema, SITES, "geom")
                 cur.execute(
                     "UPDATE layer_styles SET useasdefault = false WHERE f_table_catalog = %s AND f_table_schema = %s "
                     "AND f_table_name = %s AND f_geometry_column = %s",
@@ -285,5 +291,13 @@ class PostgisRegister:
             )
 
 
-def _wkb(geom) -> bytes | None:
-    return None if geom is None else shapely.to_wkb(geom)
+def _wkb(geom: Any) -> bytes | None:
+    return None if geom is None else bytes(shapely.to_wkb(geom))
+
+
+def _one(cur: psycopg.Cursor[Any]) -> Any:
+    """The first value of the row a query returned (a query that always returns one)."""
+    row = cur.fetchone()
+    if row is None:
+        raise RegisterError("the database returned no row where one was expected")
+    return row[0]

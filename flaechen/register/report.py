@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
@@ -30,6 +30,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from flaechen.flag.summary import CATEGORY_SLUGS
 from flaechen.layers import layers_dir, load_schema
+
+if TYPE_CHECKING:
+    from flaechen.register.core import RegisterUpdate
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +81,15 @@ def _environment() -> Environment:
 def issue_texts() -> dict[str, dict[str, str]]:
     """German title and fix per issue type (``layers/issue_texts_de.yaml``)."""
     path = layers_dir() / "issue_texts_de.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["issue_texts"]
+    texts: dict[str, dict[str, str]] = yaml.safe_load(path.read_text(encoding="utf-8"))["issue_texts"]
+    return texts
 
 
 def _text(value: Any) -> str:
     return "" if value is None or value is pd.NA or (isinstance(value, float) and value != value) else str(value)
 
 
-def _issue_groups(issues: pd.DataFrame) -> list[dict]:
+def _issue_groups(issues: pd.DataFrame) -> list[dict[str, Any]]:
     texts = issue_texts()
     types = load_schema().issue_types
     groups = []
@@ -123,9 +127,9 @@ def municipality_context(
     ags: str,
     name: str,
     *,
-    dataset,
+    dataset: Any,
     summary: pd.DataFrame | None,
-    register,
+    register: RegisterUpdate | None,
     district: str,
     generated: dt.date,
 ) -> dict[str, Any]:
@@ -222,11 +226,11 @@ def render_report(context: dict[str, Any]) -> str:
 
 
 def write_reports(
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     *,
-    dataset,
+    dataset: Any,
     summary: pd.DataFrame | None,
-    register,
+    register: RegisterUpdate | None,
     district: str,
     generated: dt.date | None = None,
 ) -> Path:

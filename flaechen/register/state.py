@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -30,11 +31,13 @@ class RegisterState:
     changes: pd.DataFrame
 
     @classmethod
-    def empty(cls, crs) -> RegisterState:
+    def empty(cls, crs: Any) -> RegisterState:
         return cls(sites=empty_sites(crs), history=_table(pd.DataFrame(), "history"), changes=empty_changes())
 
     @classmethod
-    def from_frames(cls, sites: pd.DataFrame, history: pd.DataFrame, changes: pd.DataFrame, *, crs) -> RegisterState:
+    def from_frames(
+        cls, sites: pd.DataFrame, history: pd.DataFrame, changes: pd.DataFrame, *, crs: Any
+    ) -> RegisterState:
         if not isinstance(sites, gpd.GeoDataFrame) or sites.geometry.name not in sites:
             sites = gpd.GeoDataFrame(sites, geometry=gpd.GeoSeries([None] * len(sites)), crs=crs)
         if sites.crs is None:

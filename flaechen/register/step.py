@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -19,6 +19,11 @@ from flaechen.issues import IssueLog
 from flaechen.register.core import RegisterStore, RegisterUpdate, prepare
 from flaechen.register.gpkg_store import GpkgRegister
 from flaechen.register.settings import RegisterSettings, parse_register_section
+
+if TYPE_CHECKING:
+    from flaechen.config import DistrictConfig
+    from flaechen.flag.core import FlagResult
+    from flaechen.pipeline import DistrictDataset
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +35,7 @@ def export_value(export: Any, key: str, default: Any = None) -> Any:
     return getattr(export, key, default) if export is not None else default
 
 
-def open_store(settings: RegisterSettings, *, out_dir: str | os.PathLike, export: Any) -> RegisterStore:
+def open_store(settings: RegisterSettings, *, out_dir: str | os.PathLike[str], export: Any) -> RegisterStore:
     """The register's store as configured: ``OUT_DIR/register.gpkg`` or a PostGIS schema."""
     store = settings.store
     if store == "auto":
@@ -43,11 +48,11 @@ def open_store(settings: RegisterSettings, *, out_dir: str | os.PathLike, export
 
 
 def register_step(
-    config,
-    dataset,
-    flag_result,
+    config: DistrictConfig,
+    dataset: DistrictDataset,
+    flag_result: FlagResult,
     *,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
 ) -> RegisterUpdate | None:
     """Carry the register over to this run's candidates; add changes, monitoring and conflicts to the dataset.
 
