@@ -72,7 +72,9 @@ def demo_district(
     seed: int = 42,
     rebuild: bool = False,
 ) -> Path:
-    """Build the demo district (generate, run and flag; no map site) into `out_dir`; return its GeoPackage.
+    """Build the demo district (two surveys a year apart, flagged, with its register; no map site).
+
+    Returns the GeoPackage of the second survey.
 
     A folder that already holds a flagged `district.gpkg` is reused unless `rebuild` is set.
 
@@ -87,21 +89,15 @@ def demo_district(
     rebuild
         Build again even where a flagged dataset exists.
     """
-    from flaechen.config import load_config
-    from flaechen.demo.generate import generate_demo
-    from flaechen.flag import flag_gpkg
-    from flaechen.pipeline import run
+    from flaechen.demo.next_year import run_two_surveys
 
     out = Path(out_dir)
     gpkg = out / "district.gpkg"
-    if not rebuild and gpkg.is_file() and "candidates" in _layer_names(gpkg):
+    if not rebuild and gpkg.is_file() and {"candidates", "monitoring"} <= _layer_names(gpkg):
         log.info("reusing the demo district in %s", out)
         return gpkg
-    config = load_config(generate_demo(out / "input", scale=scale, seed=seed))
-    result = run(config, out, publish=False)
-    if "candidates" not in _layer_names(result.gpkg):
-        flag_gpkg(result.gpkg, flag_section=config.flag, base_dir=config.base_dir, workers=1)
-    return result.gpkg
+    result = run_two_surveys(out, scale=scale, seed=seed, publish=False)
+    return Path(result.gpkg)
 
 
 def _layer_names(gpkg: Path) -> set[str]:

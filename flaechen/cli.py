@@ -92,6 +92,12 @@ def _print_summary(result: RunResult, *, quiet: bool) -> None:
         from flaechen.flag.cli import print_not_evaluated
 
         print_not_evaluated(flagged.summary, file=out)
+    register = result.extras.get("register")
+    if register is not None:
+        from flaechen.register.summary import change_summary
+
+        for line in change_summary(register):
+            print(line, file=out)
     q = ds.quality
     if not q.empty:
         print("Area check (computed / official area per municipality):", file=out)
@@ -154,18 +160,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from flaechen.config import load_config
-    from flaechen.demo.generate import generate_demo
-    from flaechen.pipeline import run
+    from flaechen.demo.next_year import run_two_surveys
 
     out = Path(args.out)
-    progress = Progress(quiet=args.quiet)
-    progress("generate demo district", 0, 1)
-    config_path = generate_demo(out / "input", scale=args.scale, seed=args.seed)
-    progress("generate demo district", 1, 1)
-    result = run(load_config(config_path), out, progress=progress)
+
+    def evaluate_first(first: RunResult) -> None:
+        # The planted truth describes the first delivery; the second one built on some of its lots.
+        _print_demo_evaluation(out, out / "input", quiet=args.quiet)
+
+    result = run_two_surveys(
+        out, scale=args.scale, seed=args.seed, progress=Progress(quiet=args.quiet), on_first=evaluate_first
+    )
     _print_summary(result, quiet=args.quiet)
-    _print_demo_evaluation(out, config_path.parent, quiet=args.quiet)
     return 0
 
 
@@ -179,7 +185,7 @@ def _print_demo_evaluation(out: Path, inputs: Path, *, quiet: bool) -> None:
         return
     ev = evaluate(out, truth, layer="truth", field="category")
     if not quiet:
-        print(f"Evaluation against the planted truth ({truth}; also in {out / 'evaluation.json'}):")
+        print(f"Evaluation of the first survey against the planted truth ({truth}; also in {out / 'evaluation.json'}):")
         print_evaluation(ev, file=sys.stdout)
 
 
@@ -213,8 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo",
-        help="generate the demo district (if not there yet) and run it",
-        description="Generate the fictional demo Landkreis into DIR/input and build it into DIR.",
+        help="generate the demo district (if not there yet) and run two deliveries a year apart",
+        description="Generate the fictional demo Landkreis into DIR/input, build it into DIR, record a few "
+        "planners' edits in DIR/register.gpkg, derive the next year's delivery (DIR/input-2026: lots built "
+        "on, a parcel split, a new brownfield, a plan changed, a renumbering) and build that. The demo's "
+        "register is started afresh each time.",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--scale", type=int, default=20_000, help="number of parcels in the district (default 20000)")

@@ -2,9 +2,10 @@
 
 :func:`load_config` reads the TOML or YAML file, validates every section at once — district, boundaries,
 defaults, municipalities and their sources, ``[flag]`` (with its rules overrides and constraints),
-``[publish]`` and ``[export]`` — with the pydantic models below and those of the stages
+``[publish]``, ``[export]`` and ``[register]`` — with the pydantic models below and those of the stages
 (:class:`flaechen.flag.settings.FlagSettings`, :class:`flaechen.publish.profile.PublishProfile`,
-:class:`flaechen.export.settings.ExportSettings`), and reports every problem in one format
+:class:`flaechen.export.settings.ExportSettings`, :class:`flaechen.register.settings.RegisterSettings`),
+and reports every problem in one format
 (:class:`flaechen.errors.Problem`): file, key path, what is wrong, the fix.
 
 Narrower settings override broader ones (domain logic, :func:`resolve_settings`): ``[defaults]`` <
@@ -38,6 +39,7 @@ from flaechen.export.settings import ExportSettings
 from flaechen.flag.settings import FlagSettings, rules_section_problems
 from flaechen.layers import CANONICAL_LAYERS, load_schema
 from flaechen.publish.profile import PublishProfile
+from flaechen.register.settings import RegisterSettings
 from flaechen.validation import Settings, ValidationError, invalid, problems_from
 
 GEOMETRY_POLICIES = ("raise", "fix", "drop")
@@ -143,6 +145,8 @@ class DistrictConfig:
     """The ``[publish]`` table: the publishing profile of the map site."""
     export: ExportSettings = field(default_factory=ExportSettings)
     """The ``[export]`` table: GeoParquet and PostGIS exports of a run."""
+    register: RegisterSettings = field(default_factory=RegisterSettings)
+    """The ``[register]`` table: where the register lives and how its sites are carried over."""
 
     @property
     def base_dir(self) -> Path:
@@ -443,6 +447,8 @@ class ConfigFile(Settings):
     flag: FlagSettings = Field(default_factory=FlagSettings)
     publish: PublishProfile = Field(default_factory=PublishProfile)
     export: ExportSettings = Field(default_factory=ExportSettings)
+    register_: RegisterSettings = Field(default_factory=RegisterSettings, alias="register")
+    # (named with a trailing underscore: `register` would shadow ABCMeta.register of the model class)
 
 
 # --- reading, labelling, cross-checks ------------------------------------------------------------------
@@ -774,6 +780,7 @@ def _build(data: ConfigFile, *, path: Path, file: str) -> DistrictConfig:
         flag=data.flag,
         publish=data.publish,
         export=data.export,
+        register=data.register_,
     )
 
 

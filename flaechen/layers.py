@@ -63,6 +63,12 @@ class FieldDef:
     length: int | None = None
     unit: str | None = None
     codelist: str | None = None
+    alias: str | None = None
+    """German label for forms (QGIS attribute form, reports)."""
+    derived: bool = False
+    """Written by each run; read-only for editors (register layers)."""
+    default: Any = None
+    """Value a new feature gets (register fields that planners edit)."""
 
     @property
     def dtype(self) -> str:

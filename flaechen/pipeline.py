@@ -546,6 +546,12 @@ def run(
         extra_tables.update({"summary": result.summary, "rules": result.rules, "parcel_measures": result.measures})
         extras["flag"] = result
         progress("flag reuse candidates", 1, 1)
+        from flaechen.register.step import register_step
+
+        register = register_step(config, dataset, result, out_dir=out_dir)
+        if register is not None:
+            extra_tables.update({"changes": register.changes, "monitoring": register.monitoring})
+            extras["register"] = register
     progress("write district.gpkg", 0, 1)
     gpkg, csv_path = write_dataset(
         dataset,
@@ -556,6 +562,19 @@ def run(
     )
     extras["qgis_project"] = write_qgis_project(gpkg, crs=config.crs, title=config.name)
     progress("write district.gpkg", 1, 1)
+    if "register" in extras:
+        progress("update the register", 0, 1)
+        extras["register"].commit()  # after district.gpkg: the register is never ahead of its dataset
+        progress("update the register", 1, 1)
+    from flaechen.register.report import write_reports
+
+    extras["reports"] = write_reports(
+        out_dir,
+        dataset=dataset,
+        summary=extras["flag"].summary if "flag" in extras else None,
+        register=extras.get("register"),
+        district=config.name,
+    )
     if exports.parquet or exports.postgis:
         progress("export", 0, 1)
         extras["exports"] = run_exports(gpkg, exports)

@@ -86,8 +86,11 @@ def _model_at(model: Any, loc: Sequence[Any]) -> list[type[BaseModel]]:
                 origin = typing.get_origin(t)
                 args = typing.get_args(t)
                 if isinstance(t, type) and issubclass(t, BaseModel):
+                    aliased = {f.alias: f for f in t.model_fields.values() if isinstance(f.alias, str)}
                     if isinstance(part, str) and part in t.model_fields:
                         nxt.append(t.model_fields[part].annotation)
+                    elif isinstance(part, str) and part in aliased:  # a field named `x_` with alias `x`
+                        nxt.append(aliased[part].annotation)
                     elif isinstance(part, str) and part in (getattr(t, "tag", None), t.__name__):
                         nxt.append(t)  # a tag of a discriminated union: stay on the model
                 elif origin in (list, tuple, Sequence) and isinstance(part, int) and args:

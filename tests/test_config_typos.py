@@ -195,6 +195,7 @@ def test_the_documentation_names_every_key():
     from flaechen.export.settings import ExportSettings
     from flaechen.flag.settings import FlagSettings, RasterConstraintSpec, VectorConstraintSpec
     from flaechen.publish.profile import PublishProfile
+    from flaechen.register.settings import RegisterSettings
 
     docs = (Path(__file__).parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"[`.\s\[]([a-z_]+)(?:`| =|\])", docs))
@@ -210,6 +211,7 @@ def test_the_documentation_names_every_key():
         RasterConstraintSpec,
         PublishProfile,
         ExportSettings,
+        RegisterSettings,
     )
     for model in models:
         for name, info in model.model_fields.items():

@@ -58,7 +58,7 @@ GROUPS: tuple[Group, ...] = (
     Group("Gemeinsame Planung", ("assessments", "assessment_scores", "scenarios", "scenario_results")),
     Group(
         "Prüfung und Auswertung",
-        ("summary", "issues", "rules", "parcel_measures", "quality", "accounting", "sources"),
+        ("summary", "changes", "monitoring", "issues", "rules", "parcel_measures", "quality", "accounting", "sources"),
     ),
 )
 """The layer tree of the project, top (drawn last) to bottom. Unknown layers go to "Weitere Ebenen"."""
@@ -68,6 +68,8 @@ OTHER_GROUP = "Weitere Ebenen"
 TABLE_TITLES = {
     "issues": "Prüfprotokoll",
     "summary": "Zusammenfassung",
+    "changes": "Änderungen seit der letzten Erhebung",
+    "monitoring": "Monitoring je Gemeinde und Erhebung",
     "rules": "Regeln",
     "parcel_measures": "Messwerte je Flurstück",
     "quality": "Flächenabgleich",

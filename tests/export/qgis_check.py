@@ -3,6 +3,12 @@
 Run with the system Python that has `python3-qgis` (not the project's venv), headless:
 
     QT_QPA_PLATFORM=offscreen /usr/bin/python3 tests/export/qgis_check.py GPKG QGZ STYLES_DIR [CONNINFO SCHEMA]
+    QT_QPA_PLATFORM=offscreen /usr/bin/python3 tests/export/qgis_check.py --form GPKG LAYER
+    QT_QPA_PLATFORM=offscreen /usr/bin/python3 tests/export/qgis_check.py --form-postgres CONNINFO SCHEMA LAYER
+
+With ``--form`` the report describes the attribute form QGIS builds for LAYER from its default style in
+the GeoPackage: per field the editor widget, its configuration, the alias and whether it is editable; the
+form's layout and tabs; and whether an edit made through QGIS (a note) can be saved.
 
 The report holds, for every layer opened from the GeoPackage (with its default style) and from the
 project: validity, feature count and a style signature, plus the signature of each QML file in
@@ -102,11 +108,56 @@ def main(gpkg: str, qgz: str, styles_dir: str, conninfo: str | None = None, sche
     return report
 
 
+def form(gpkg: str, name: str, *, uri: str | None = None, provider: str = "ogr") -> dict:
+    """The attribute form of one layer as QGIS builds it from the layer's default style."""
+    from qgis.core import QgsEditFormConfig
+
+    layer = QgsVectorLayer(uri or f"{gpkg}|layername={name}", name, provider)
+    config = layer.editFormConfig()
+    fields = {}
+    for index, field in enumerate(layer.fields()):
+        setup = layer.editorWidgetSetup(index)
+        fields[field.name()] = {
+            "widget": setup.type(),
+            "config": {k: (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in setup.config().items()},
+            "alias": layer.attributeAlias(index),
+            "editable": not config.readOnly(index),
+            "default": layer.defaultValueDefinition(index).expression(),
+        }
+    tabs = [{"name": tab.name(), "children": [child.name() for child in tab.children()]} for tab in config.tabs()]
+    report = {
+        "valid": layer.isValid(),
+        "features": layer.featureCount(),
+        "layout": {
+            QgsEditFormConfig.TabLayout: "tabs",
+            QgsEditFormConfig.GeneratedLayout: "generated",
+            QgsEditFormConfig.UiFileLayout: "ui",
+        }.get(config.layout(), str(config.layout())),
+        "tabs": tabs,
+        "fields": fields,
+        "renderer": layer.renderer().type() if layer.renderer() else None,
+    }
+    # an edit through QGIS's own editing session: the note of the first feature
+    feature = next(layer.getFeatures())
+    layer.startEditing()
+    layer.changeAttributeValue(feature.id(), layer.fields().indexOf("note"), "Notiz aus QGIS")
+    report["saved"] = layer.commitChanges()
+    report["commit_errors"] = layer.commitErrors()
+    return report
+
+
 if __name__ == "__main__":
     app = QgsApplication([], False)
     app.initQgis()
     try:
-        print(json.dumps(main(*sys.argv[1:6])))
+        if sys.argv[1] == "--form":
+            print(json.dumps(form(sys.argv[2], sys.argv[3])))
+        elif sys.argv[1] == "--form-postgres":  # CONNINFO SCHEMA LAYER
+            conninfo, schema, name = sys.argv[2:5]
+            uri = f'{conninfo} key="site_id" table="{schema}"."{name}" (geom)'
+            print(json.dumps(form("", name, uri=uri, provider="postgres")))
+        else:
+            print(json.dumps(main(*sys.argv[1:6])))
     finally:
         QgsProject.instance().clear()
         app.exitQgis()

@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import subprocess
@@ -175,3 +176,43 @@ def test_qgis_opens_the_demo_district(demo_dir, tmp_path):
         if layer["spatial"]:
             assert layer["features"] > 0 or name in undelivered, name
             assert layer["signature"] == report["qml"][name]["signature"], name
+
+
+@pytest.mark.qgis
+@pytest.mark.slow
+def test_qgis_opens_the_register_with_its_form(demo_dir, tmp_path):
+    """The demo's register.gpkg in real QGIS: valid, styled, its attribute form as layers/sites.yaml says."""
+    from flaechen.layers import load_schema
+
+    require(qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    register = Path(shutil.copy(demo_dir / "register.gpkg", tmp_path / "register.gpkg"))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(Path(__file__).with_name("qgis_check.py")), "--form", str(register), "sites"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["valid"] and report["features"] > 0
+    assert report["renderer"] == "categorizedSymbol" and report["layout"] == "tabs"
+    assert [t["name"] for t in report["tabs"]] == ["Bearbeitung", "Fläche", "Verlauf"]
+    assert "Hemmnisse" in report["tabs"][0]["children"]
+    fields = report["fields"]
+    schema = load_schema()
+    for f in schema.layer("sites").fields:
+        assert fields[f.name]["alias"] == f.alias, f.name
+        assert fields[f.name]["editable"] is not f.derived, f.name
+    assert fields["status"]["widget"] == "ValueMap" and fields["availability"]["widget"] == "ValueMap"
+    status_map = fields["status"]["config"]["map"]
+    for entry in schema.codelist("site_status").values.values():
+        assert entry["label"] in status_map
+    assert all(fields[n]["widget"] == "CheckBox" for n in fields if n.startswith("obstacle_"))
+    assert fields["note"]["widget"] == "TextEdit" and fields["note"]["config"]["IsMultiline"] is True
+    assert fields["edited_by"]["default"] == "@user_account_name"
+    assert report["saved"], report["commit_errors"]
+    notes = pyogrio.read_dataframe(register, layer="sites", columns=["note"], read_geometry=False)["note"]
+    assert (notes == "Notiz aus QGIS").sum() == 1

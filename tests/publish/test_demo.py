@@ -241,3 +241,36 @@ def test_cli_with_the_demo_configuration(demo, demo_site, capsys):
     index = Path(capsys.readouterr().out.strip())
     assert index == demo_site / "index.html"
     assert f"<h1>Flächenpotenziale {config.name}</h1>" in index.read_text(encoding="utf-8")
+
+
+def test_demo_register_stays_internal(demo, tmp_path):
+    """Planners' notes, names, status and obstacles in register.gpkg never reach the map site."""
+    import shutil
+    import sqlite3
+    from contextlib import closing
+
+    from flaechen.pipeline import run
+
+    gpkg, config = demo
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(gpkg.parent / "register.gpkg", out / "register.gpkg")
+    with closing(sqlite3.connect(out / "register.gpkg")) as db:  # planners' edits, as any client writes them
+        db.execute(
+            "UPDATE sites SET note = 'Vertraulich: Eigentümer ' || site_id || ' verhandelt', "
+            "edited_by = 'planerin.vertraulich', status = 'nicht_bereit', availability = 'spaeter', "
+            "obstacle_owner = 1, obstacle_contamination = 1, decision = 'beenden'"
+        )
+        db.commit()
+        secrets = [r[0] for r in db.execute("SELECT note FROM sites")] + ["planerin.vertraulich"]
+    run(config, out)
+    site = out / "site"
+    mix = pyogrio.read_dataframe(out / "district.gpkg", layer="monitoring", read_geometry=False)["status_mix"]
+    assert mix.str.contains("nicht bereit").any(), "the status mix is in district.gpkg (internal)"
+    values = [*secrets, *mix.dropna()]
+    assert len(values) > 50
+    assert find_leaks(site, values) == []
+    for path in [*site.glob("*.html"), *site.glob("data/*.js")]:
+        text = path.read_text(encoding="utf-8")
+        for name in ('"note"', '"edited_by"', '"status_mix"', '"obstacle_owner"', '"decision"', "nicht bereit"):
+            assert name not in text, f"{path.name} mentions {name}"

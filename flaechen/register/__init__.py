@@ -1,0 +1,38 @@
+"""The register: potential sites that planners work on, kept across deliveries, and what changed.
+
+``OUT_DIR/register.gpkg`` (or a PostGIS schema) holds layer ``sites`` - one row per potential site with a
+stable ``site_id``, the fields each run derives from its candidates and the fields planners edit in QGIS
+(status, availability, obstacles, note) - and the tables ``history`` (a snapshot per run) and ``changes``
+(every run's changes). Each run carries the sites over to its candidates (:mod:`flaechen.register.match`),
+writes this run's ``changes`` and the ``monitoring`` time series into ``district.gpkg`` and a German report
+per municipality into ``OUT_DIR/berichte/``.
+
+Examples
+--------
+>>> from flaechen.register import GpkgRegister, prepare
+>>> update = prepare(GpkgRegister("out/demo"), layers, candidates=c, measures=m)  # doctest: +SKIP
+>>> update.commit()  # doctest: +SKIP
+"""
+
+from flaechen.register.core import RegisterUpdate, prepare
+from flaechen.register.gpkg_store import REGISTER_FILE, GpkgRegister, RegisterError
+from flaechen.register.match import CarryOver, Conflict, SurveyContext, carry_over
+from flaechen.register.monitor import monitoring
+from flaechen.register.settings import RegisterSettings, parse_register_section
+from flaechen.register.state import RegisterState
+
+__all__ = [
+    "REGISTER_FILE",
+    "CarryOver",
+    "Conflict",
+    "GpkgRegister",
+    "RegisterError",
+    "RegisterSettings",
+    "RegisterState",
+    "RegisterUpdate",
+    "SurveyContext",
+    "carry_over",
+    "monitoring",
+    "parse_register_section",
+    "prepare",
+]
