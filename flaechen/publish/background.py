@@ -1,0 +1,495 @@
+"""The offline map background: raster tiles drawn from the district's own data.
+
+A workshop audience recognises its village by streets, houses, woods and water. The district dataset
+holds all of them: the actual land use (layer ``land_use`` where delivered, otherwise the parcels'
+``actual_use`` text of ALKIS vereinfacht), and the buildings. :func:`render_background` draws them in a
+few muted colours into an XYZ pyramid of PNG tiles (``site/tiles/{z}/{x}/{y}.png``, Web Mercator, 256 px)
+that Leaflet shows with a plain ``L.tileLayer`` — from a USB stick, with no network and no plug-in.
+
+Why raster tiles rather than vector tiles: a browser refuses ``fetch``/XHR from ``file://`` (and the
+site's Content-Security-Policy has ``connect-src 'none'``), and every vector-tile client for Leaflet or
+MapLibre loads its tiles that way; raster tiles are plain images, which ``file://`` pages may load. The
+measurements behind the choice are in ``flaechen/publish/README.md``.
+
+How it is drawn: per zoom level, blocks of ``metatile × metatile`` tiles are rasterised at twice the
+resolution (:func:`rasterio.features.rasterize`, one call per block with the classes in drawing order),
+coloured through a palette and averaged down (anti-aliased edges), then cut into tiles. Each class has
+a zoom from which it is drawn: land use at every level, streets from 13, buildings from 14. Tiles of one
+colour (open fields, forest interiors) are encoded once.
+
+Examples
+--------
+>>> features = background_features("out/demo/district.gpkg")  # doctest: +SKIP
+>>> tiles = render_background(features, out_dir=Path("site/tiles"))  # doctest: +SKIP
+>>> tiles.max_zoom, tiles.files  # doctest: +SKIP
+(16, 1834)
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import mercantile
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from PIL import Image
+from rasterio.features import rasterize
+from rasterio.transform import Affine
+
+log = logging.getLogger(__name__)
+
+WEB_MERCATOR = "EPSG:3857"
+TILE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class BackgroundClass:
+    """One kind of ground on the background: its colour and the zoom from which it is drawn."""
+
+    key: str
+    label: str
+    colour: str
+    min_zoom: int = 0
+
+
+PAPER = BackgroundClass("paper", "Sonstige Fläche", "#f3f1ea")
+OUTSIDE = BackgroundClass("outside", "Außerhalb des Kreises", "#e4e4e1")
+
+CLASSES: tuple[BackgroundClass, ...] = (
+    BackgroundClass("farmland", "Landwirtschaft", "#f3f1ea"),
+    BackgroundClass("grass", "Grünland, Heide, Moor", "#e9eedb"),
+    BackgroundClass("forest", "Wald, Gehölz", "#d3e2c7"),
+    BackgroundClass("green", "Sport, Freizeit, Friedhof", "#dde9d0"),
+    BackgroundClass("housing", "Wohnen, gemischte Nutzung", "#eee2d6"),
+    BackgroundClass("commercial", "Gewerbe, Industrie", "#e6e0e6"),
+    BackgroundClass("public", "Öffentliche Zwecke", "#ece4d3"),
+    BackgroundClass("rail", "Bahn", "#dcd7d2", 11),
+    BackgroundClass("water", "Gewässer", "#bfd8ec"),
+    BackgroundClass("path", "Weg", "#faf8f2", 14),
+    BackgroundClass("street", "Straße, Platz", "#ffffff", 12),
+    BackgroundClass("street_edge", "Straßenrand", "#cdc7bd", 15),
+    BackgroundClass("building", "Gebäude", "#c8beb3", 14),
+    BackgroundClass("building_edge", "Gebäudekante", "#a99d90", 16),
+)
+"""The classes in drawing order, bottom to top. Colours are muted so that the potentials drawn over
+them keep the eye; ``*_edge`` classes are outlines drawn from the zoom where they help."""
+
+LEGEND_CLASSES = ("housing", "commercial", "public", "green", "forest", "grass", "water", "street", "building")
+"""Classes named in the map's legend (the others are shades of the paper or outlines)."""
+
+USE_CLASS: dict[str, str] = {
+    # Siedlung
+    "Wohnbaufläche": "housing",
+    "Fläche gemischter Nutzung": "housing",
+    "Industrie- und Gewerbefläche": "commercial",
+    "Halde": "commercial",
+    "Bergbaubetrieb": "commercial",
+    "Tagebau, Grube, Steinbruch": "commercial",
+    "Fläche besonderer funktionaler Prägung": "public",
+    "Sport-, Freizeit- und Erholungsfläche": "green",
+    "Friedhof": "green",
+    # Verkehr
+    "Straßenverkehr": "street",
+    "Platz": "street",
+    "Weg": "path",
+    "Bahnverkehr": "rail",
+    "Flugverkehr": "commercial",
+    "Schiffsverkehr": "water",
+    # Vegetation
+    "Landwirtschaft": "farmland",
+    "Ackerland": "farmland",
+    "Streuobstacker": "farmland",
+    "Streuobstwiese": "grass",
+    "Grünland": "grass",
+    "Wald": "forest",
+    "Gehölz": "forest",
+    "Heide": "grass",
+    "Moor": "grass",
+    "Sumpf": "grass",
+    "Unland/Vegetationslose Fläche": "paper",
+    "Unland, Vegetationslose Fläche": "paper",
+    # Gewässer
+    "Fließgewässer": "water",
+    "Stehendes Gewässer": "water",
+    "Hafenbecken": "water",
+    "Meer": "water",
+}
+"""ALKIS Nutzungsart (the German label ALKIS vereinfacht writes) → background class."""
+
+AX_CLASS: dict[str, str] = {
+    "AX_Wohnbauflaeche": "housing",
+    "AX_FlaecheGemischterNutzung": "housing",
+    "AX_IndustrieUndGewerbeflaeche": "commercial",
+    "AX_Halde": "commercial",
+    "AX_Bergbaubetrieb": "commercial",
+    "AX_TagebauGrubeSteinbruch": "commercial",
+    "AX_FlaecheBesondererFunktionalerPraegung": "public",
+    "AX_SportFreizeitUndErholungsflaeche": "green",
+    "AX_Friedhof": "green",
+    "AX_Strassenverkehr": "street",
+    "AX_Platz": "street",
+    "AX_Weg": "path",
+    "AX_Bahnverkehr": "rail",
+    "AX_Flugverkehr": "commercial",
+    "AX_Schiffsverkehr": "water",
+    "AX_Landwirtschaft": "farmland",
+    "AX_Wald": "forest",
+    "AX_Gehoelz": "forest",
+    "AX_Heide": "grass",
+    "AX_Moor": "grass",
+    "AX_Sumpf": "grass",
+    "AX_UnlandVegetationsloseFlaeche": "paper",
+    "AX_Fliessgewaesser": "water",
+    "AX_StehendesGewaesser": "water",
+    "AX_Hafenbecken": "water",
+    "AX_Meer": "water",
+}
+"""ALKIS object class (as layer ``land_use`` holds it) → background class."""
+
+
+@dataclass(frozen=True)
+class TileSet:
+    """The background tiles written for a site.
+
+    Attributes
+    ----------
+    path
+        Folder holding ``{z}/{x}/{y}.png``.
+    min_zoom, max_zoom
+        Zoom levels rendered; Leaflet enlarges the last one beyond it.
+    bounds
+        ``(west, south, east, north)`` in degrees: tiles exist for this box only.
+    files, bytes
+        Number and total size of the tile files.
+    source
+        What the land use was drawn from: ``"land_use"``, ``"parcels"`` or ``"none"``.
+    """
+
+    path: Path
+    min_zoom: int
+    max_zoom: int
+    bounds: tuple[float, float, float, float]
+    files: int
+    bytes: int
+    source: str
+
+
+def classify_uses(uses: pd.Series) -> pd.Series:
+    """Background class of each land use: an ALKIS object class name or a German Nutzungsart label.
+
+    A label's sub-type (``"Wald / Laubholz"``) is ignored but for farmland (``"Landwirtschaft /
+    Grünland"`` is grassland); unknown uses become ``"paper"``, missing ones NA.
+
+    Examples
+    --------
+    >>> classify_uses(pd.Series(["Wald / Laubholz", "AX_Fliessgewaesser", "Wohnbaufläche", None])).tolist()
+    ['forest', 'water', 'housing', <NA>]
+    """
+
+    def one(use: str) -> str:
+        name, _, sub = use.partition(" / ")
+        name, sub = name.strip(), sub.strip()
+        if name == "Landwirtschaft" and sub in USE_CLASS:  # Grünland, Ackerland …
+            return USE_CLASS[sub]
+        return AX_CLASS.get(name) or USE_CLASS.get(name) or "paper"
+
+    text = uses.astype("string")
+    lookup = {u: one(u) for u in text.dropna().unique()}
+    return text.map(lookup).astype("string")
+
+
+def dominant_uses(actual_use: pd.Series) -> pd.Series:
+    """The dominant use of each parcel's ``actual_use`` text, with its sub-type.
+
+    ``actual_use`` holds ``Nutzungsart[ / Unterart];m²`` pairs, separated by ``;`` or ``|`` (NRW's ALKIS
+    vereinfacht); the pair with the largest area wins (the first where no area is given). The sub-type is
+    kept (``"Landwirtschaft / Grünland"``): grassland and farmland look different on a map.
+
+    Examples
+    --------
+    >>> dominant_uses(pd.Series(["Weg;12|Wald / Nadelholz;1800", "Wohnbaufläche;412;Straßenverkehr;30", None])).tolist()
+    ['Wald / Nadelholz', 'Wohnbaufläche', <NA>]
+    """
+
+    def one(text: str) -> str | None:
+        parts = [p.strip() for p in text.replace("|", ";").split(";")]
+        best, best_area = None, -1.0
+        for i in range(0, len(parts), 2):
+            try:
+                area = float(parts[i + 1].replace(",", ".")) if i + 1 < len(parts) else 0.0
+            except ValueError:
+                area = 0.0
+            if parts[i] and area > best_area:
+                best, best_area = parts[i], area
+        return best
+
+    text = actual_use.astype("string")
+    lookup = {u: one(u) for u in text.dropna().unique()}
+    return text.map(lookup).astype("string")
+
+
+def background_features(path: str | os.PathLike) -> tuple[gpd.GeoDataFrame, str]:
+    """Read what the background is drawn from: land use polygons by class, and the buildings.
+
+    Land use comes from layer ``land_use`` where the dataset has it, otherwise from the parcels'
+    ``actual_use`` (the dominant use of each parcel, without its key or owner: only ``actual_use`` and
+    the geometry are read). Parcels with no land use are left out (the paper shows through).
+
+    Returns
+    -------
+    (GeoDataFrame, str)
+        Columns ``class`` and ``geometry`` in the district CRS; and the land use's source
+        (``"land_use"``, ``"parcels"`` or ``"none"``).
+    """
+    path = Path(path)
+    available = {name for name, _ in pyogrio.list_layers(path)}
+    frames: list[gpd.GeoDataFrame] = []
+    source = "none"
+    if "land_use" in available and pyogrio.read_info(path, layer="land_use")["features"]:
+        gdf = pyogrio.read_dataframe(path, layer="land_use", columns=["use"])
+        frames.append(gpd.GeoDataFrame({"class": classify_uses(gdf["use"])}, geometry=gdf.geometry.values, crs=gdf.crs))
+        source = "land_use"
+    elif "parcels" in available:
+        fields = set(pyogrio.read_info(path, layer="parcels")["fields"])
+        if "actual_use" in fields:
+            gdf = pyogrio.read_dataframe(path, layer="parcels", columns=["actual_use"])
+            classes = classify_uses(dominant_uses(gdf["actual_use"]))
+            frames.append(gpd.GeoDataFrame({"class": classes}, geometry=gdf.geometry.values, crs=gdf.crs))
+            source = "parcels"
+    if "buildings" in available:
+        gdf = pyogrio.read_dataframe(path, layer="buildings", columns=[])
+        frames.append(
+            gpd.GeoDataFrame(
+                {"class": pd.Series("building", index=gdf.index)}, geometry=gdf.geometry.values, crs=gdf.crs
+            )
+        )
+    if not frames:
+        return gpd.GeoDataFrame({"class": pd.Series([], dtype="string")}, geometry=gpd.GeoSeries([])), source
+    crs = frames[0].crs
+    out = pd.concat([f.to_crs(crs) if f.crs != crs else f for f in frames], ignore_index=True)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+    keep = out["class"].notna() & ~(out.geometry.isna() | out.geometry.is_empty)
+    dropped = int((~keep).sum())
+    if dropped:
+        log.info("background: %d features without land use or geometry left out", dropped)
+    return out[keep].reset_index(drop=True), source
+
+
+def zoom_range(extent: tuple[float, float, float, float], *, max_zoom: int, viewport_px: int = 700) -> tuple[int, int]:
+    """Zoom levels worth rendering: from one below the zoom where the extent fits `viewport_px`.
+
+    `extent` is ``(west, south, east, north)`` in degrees.
+    """
+    west, south, east, north = extent
+    x0, y0 = mercantile.xy(west, south)
+    x1, y1 = mercantile.xy(east, north)
+    span = max(x1 - x0, y1 - y0, 1.0)
+    world = 2 * math.pi * 6378137.0
+    fit = math.floor(math.log2(world * viewport_px / (TILE_SIZE * span)))
+    return max(0, min(fit - 1, max_zoom)), max_zoom
+
+
+def _hex_rgb(colour: str) -> tuple[int, int, int]:
+    colour = colour.lstrip("#")
+    return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
+
+
+def _blocks(tiles: Sequence[mercantile.Tile], size: int) -> Iterator[tuple[int, int, int, int]]:
+    """Blocks ``(x0, y0, x1, y1)`` (exclusive ends) of at most `size` × `size` tiles covering `tiles`."""
+    xs = [t.x for t in tiles]
+    ys = [t.y for t in tiles]
+    for bx in range(min(xs), max(xs) + 1, size):
+        for by in range(min(ys), max(ys) + 1, size):
+            yield bx, by, min(bx + size, max(xs) + 1), min(by + size, max(ys) + 1)
+
+
+def render_background(
+    features: gpd.GeoDataFrame,
+    *,
+    out_dir: Path,
+    extent: shapely.Geometry | None = None,
+    max_zoom: int = 16,
+    min_zoom: int | None = None,
+    supersample: int = 2,
+    metatile: int = 4,
+    source: str = "parcels",
+) -> TileSet:
+    """Draw the background into an XYZ pyramid of PNG tiles.
+
+    Parameters
+    ----------
+    features
+        From :func:`background_features`: ``class`` and geometry, in a projected or geographic CRS.
+    out_dir
+        Folder receiving ``{z}/{x}/{y}.png`` (created).
+    extent
+        The district's area (in the CRS of `features`): drawn on paper colour, the rest greyed. The
+        union of the features' envelopes by default.
+    max_zoom
+        Highest zoom rendered (16 ≈ 1.5 m per pixel in Germany: houses and streets sharp).
+    min_zoom
+        Lowest zoom rendered; by default one below the zoom at which the district fills the screen.
+    supersample
+        Rasterise at this multiple of the resolution and average down (anti-aliasing); 1 switches it off.
+    metatile
+        Tiles per side of the blocks rasterised at once (memory grows with its square).
+    source
+        Recorded in the result: what the land use was drawn from.
+
+    Returns
+    -------
+    TileSet
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if features.crs is None:
+        raise ValueError("background features need a CRS")
+    merc = features.to_crs(WEB_MERCATOR)
+    area = shapely.union_all(shapely.envelope(features.geometry.to_numpy())) if extent is None else extent
+    area_merc = gpd.GeoSeries([area], crs=features.crs).to_crs(WEB_MERCATOR).iloc[0]
+    west, south, east, north = gpd.GeoSeries([area], crs=features.crs).to_crs("EPSG:4326").total_bounds
+    lo, hi = zoom_range((west, south, east, north), max_zoom=max_zoom)
+    if min_zoom is not None:
+        lo = max(0, min(min_zoom, max_zoom))
+
+    order = {c.key: i + 2 for i, c in enumerate(CLASSES)}  # 0 outside, 1 paper
+    palette = np.zeros((256, 3), dtype=np.uint16)
+    palette[0] = _hex_rgb(OUTSIDE.colour)
+    palette[1] = _hex_rgb(PAPER.colour)
+    for c in CLASSES:
+        palette[order[c.key]] = _hex_rgb(c.colour)
+    palette[order.get("paper", 1)] = _hex_rgb(PAPER.colour)
+
+    classes = merc["class"].astype("string").to_numpy()
+    geoms = merc.geometry.to_numpy()
+    values = np.array([order.get(c, 1) if c != "paper" else 1 for c in classes], dtype=np.uint8)
+    # outlines: street edges and building edges as lines, drawn from their own zoom
+    edge_of = {"street": "street_edge", "building": "building_edge"}
+    min_zoom_of = {c.key: c.min_zoom for c in CLASSES}
+    draw_rank = values.astype(np.int64)
+    sort = np.argsort(draw_rank, kind="stable")
+    geoms, values, classes = geoms[sort], values[sort], classes[sort]
+    tree = shapely.STRtree(geoms)
+    shapely.prepare(area_merc)
+
+    files = 0
+    total = 0
+    uniform: dict[tuple[int, int, int], bytes] = {}
+    for z in range(lo, hi + 1):
+        visible = np.array([min_zoom_of.get(c, 0) <= z for c in classes])
+        edges_visible = {k: min_zoom_of[e] <= z for k, e in edge_of.items()}
+        tiles = list(mercantile.tiles(west, south, east, north, [z]))
+        written = 0
+        for x0, y0, x1, y1 in _blocks(tiles, metatile):
+            left, top = mercantile.xy_bounds(x0, y0, z).left, mercantile.xy_bounds(x0, y0, z).top
+            br = mercantile.xy_bounds(x1 - 1, y1 - 1, z)
+            right, bottom = br.right, br.bottom
+            box = shapely.box(left, bottom, right, top)
+            if not area_merc.intersects(box):
+                continue
+            width = (x1 - x0) * TILE_SIZE * supersample
+            height = (y1 - y0) * TILE_SIZE * supersample
+            transform = Affine((right - left) / width, 0.0, left, 0.0, -(top - bottom) / height, top)
+            hits = np.sort(tree.query(box))
+            hits = hits[visible[hits]]
+            shapes: list[tuple[shapely.Geometry, int]] = [(area_merc, 1)]
+            for i in hits:
+                shapes.append((geoms[i], int(values[i])))
+                edge = edge_of.get(classes[i])
+                if edge and edges_visible[classes[i]]:
+                    # outline right after its own fill, so that what is drawn later covers it
+                    shapes.append((shapely.boundary(geoms[i]), order[edge]))
+            raster = rasterize(
+                shapes, out_shape=(height, width), transform=transform, fill=0, dtype="uint8", all_touched=False
+            )
+            rgb = _colour(raster, palette, supersample)
+            for tx in range(x0, x1):
+                for ty in range(y0, y1):
+                    tb = mercantile.xy_bounds(tx, ty, z)
+                    if not area_merc.intersects(shapely.box(tb.left, tb.bottom, tb.right, tb.top)):
+                        continue
+                    px = (tx - x0) * TILE_SIZE
+                    py = (ty - y0) * TILE_SIZE
+                    tile = rgb[py : py + TILE_SIZE, px : px + TILE_SIZE]
+                    first = tile[0, 0]
+                    if (tile == first).all():
+                        key = (int(first[0]), int(first[1]), int(first[2]))
+                        data = uniform.get(key)
+                        if data is None:
+                            data = _png(tile)
+                            uniform[key] = data
+                    else:
+                        data = _png(tile)
+                    target = out_dir / str(z) / str(tx) / f"{ty}.png"
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                    files += 1
+                    written += 1
+                    total += len(data)
+        log.debug("background zoom %d: %d tiles", z, written)
+    log.info("background: %d tiles (zoom %d–%d), %.1f MB, land use from %s", files, lo, hi, total / 1e6, source)
+    return TileSet(
+        path=out_dir,
+        min_zoom=lo,
+        max_zoom=hi,
+        bounds=(round(float(west), 6), round(float(south), 6), round(float(east), 6), round(float(north), 6)),
+        files=files,
+        bytes=total,
+        source=source,
+    )
+
+
+def _colour(raster: np.ndarray, palette: np.ndarray, supersample: int) -> np.ndarray:
+    """Colour a class raster through the palette and average `supersample` × `supersample` pixels.
+
+    The three channels are packed 10 bits apart into one integer, so that one lookup and one sum serve
+    all three (a sum of up to 4 × 255 fits in 10 bits; larger factors use 16 bits).
+    """
+    s = supersample
+    bits = 10 if s * s * 255 < 1024 else 16
+    dtype = np.uint32 if bits == 10 else np.uint64
+    packed = (
+        palette[:, 0].astype(dtype) | (palette[:, 1].astype(dtype) << bits) | (palette[:, 2].astype(dtype) << 2 * bits)
+    )
+    values = np.take(packed, raster)
+    total = np.zeros((raster.shape[0] // s, raster.shape[1] // s), dtype=dtype)
+    for i in range(s):
+        for j in range(s):
+            total += values[i::s, j::s]
+    mask = dtype((1 << bits) - 1)
+    out = np.empty((*total.shape, 3), dtype=np.uint8)
+    for channel in range(3):
+        out[..., channel] = ((total >> dtype(channel * bits)) & mask) // (s * s)
+    return out
+
+
+def _png(tile: np.ndarray) -> bytes:
+    """A tile as a PNG with an exact palette where it has at most 256 colours (nearly always: the
+    classes and their anti-aliased mixes), else quantised to 256 colours."""
+    flat = tile.reshape(-1, 3)
+    packed = flat[:, 0].astype(np.uint32) << 16 | flat[:, 1].astype(np.uint32) << 8 | flat[:, 2]
+    colours, index = np.unique(packed, return_inverse=True)
+    if len(colours) <= 256:
+        image = Image.fromarray(index.reshape(tile.shape[:2]).astype(np.uint8), mode="P")
+        rgb = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1).astype(np.uint8)
+        image.putpalette(rgb.tobytes())
+    else:
+        image = Image.fromarray(np.ascontiguousarray(tile), mode="RGB").quantize(colors=256, dither=Image.Dither.NONE)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def legend_entries() -> list[tuple[str, str]]:
+    """``(label, colour)`` of the background classes shown in the legend."""
+    by_key = {c.key: c for c in CLASSES}
+    return [(by_key[k].label, by_key[k].colour) for k in LEGEND_CLASSES]
