@@ -45,6 +45,8 @@ from PIL import Image
 from rasterio.features import rasterize
 from rasterio.transform import Affine
 
+from flaechen.landuse import normalise_uses, parse_actual_use
+
 log = logging.getLogger(__name__)
 
 WEB_MERCATOR = "EPSG:3857"
@@ -86,45 +88,6 @@ them keep the eye; ``*_edge`` classes are outlines drawn from the zoom where the
 LEGEND_CLASSES = ("housing", "commercial", "public", "green", "forest", "grass", "water", "street", "building")
 """Classes named in the map's legend (the others are shades of the paper or outlines)."""
 
-USE_CLASS: dict[str, str] = {
-    # Siedlung
-    "Wohnbaufläche": "housing",
-    "Fläche gemischter Nutzung": "housing",
-    "Industrie- und Gewerbefläche": "commercial",
-    "Halde": "commercial",
-    "Bergbaubetrieb": "commercial",
-    "Tagebau, Grube, Steinbruch": "commercial",
-    "Fläche besonderer funktionaler Prägung": "public",
-    "Sport-, Freizeit- und Erholungsfläche": "green",
-    "Friedhof": "green",
-    # Verkehr
-    "Straßenverkehr": "street",
-    "Platz": "street",
-    "Weg": "path",
-    "Bahnverkehr": "rail",
-    "Flugverkehr": "commercial",
-    "Schiffsverkehr": "water",
-    # Vegetation
-    "Landwirtschaft": "farmland",
-    "Ackerland": "farmland",
-    "Streuobstacker": "farmland",
-    "Streuobstwiese": "grass",
-    "Grünland": "grass",
-    "Wald": "forest",
-    "Gehölz": "forest",
-    "Heide": "grass",
-    "Moor": "grass",
-    "Sumpf": "grass",
-    "Unland/Vegetationslose Fläche": "paper",
-    "Unland, Vegetationslose Fläche": "paper",
-    # Gewässer
-    "Fließgewässer": "water",
-    "Stehendes Gewässer": "water",
-    "Hafenbecken": "water",
-    "Meer": "water",
-}
-"""ALKIS Nutzungsart (the German label ALKIS vereinfacht writes) → background class."""
-
 AX_CLASS: dict[str, str] = {
     "AX_Wohnbauflaeche": "housing",
     "AX_FlaecheGemischterNutzung": "housing",
@@ -153,7 +116,10 @@ AX_CLASS: dict[str, str] = {
     "AX_Hafenbecken": "water",
     "AX_Meer": "water",
 }
-"""ALKIS object class (as layer ``land_use`` holds it) → background class."""
+"""ALKIS object class (code list ``alkis_nutzung``) → background class."""
+
+GRASS_SUBTYPES = ("grünland", "gruenland", "wiese", "weide", "streuobstwiese")
+"""Unterarten of AX_Landwirtschaft drawn as grassland rather than farmland."""
 
 
 @dataclass(frozen=True)
@@ -184,57 +150,47 @@ class TileSet:
 
 
 def classify_uses(uses: pd.Series) -> pd.Series:
-    """Background class of each land use: an ALKIS object class name or a German Nutzungsart label.
+    """Background class of each land use as delivered: an ALKIS class, label, ASCII spelling or number.
 
-    A label's sub-type (``"Wald / Laubholz"``) is ignored but for farmland (``"Landwirtschaft /
-    Grünland"`` is grassland); unknown uses become ``"paper"``, missing ones NA.
+    Names are read by :func:`flaechen.landuse.normalise_uses`; an Unterart of farmland naming grassland
+    (``"Landwirtschaft / Grünland"``) is drawn as grassland. Unknown uses become ``"paper"``, missing
+    ones NA.
 
     Examples
     --------
-    >>> classify_uses(pd.Series(["Wald / Laubholz", "AX_Fliessgewaesser", "Wohnbaufläche", None])).tolist()
-    ['forest', 'water', 'housing', <NA>]
+    >>> classify_uses(pd.Series(["Wald / Laubholz", "AX_Fliessgewaesser", "Landwirtschaft / Grünland", None])).tolist()
+    ['forest', 'water', 'grass', <NA>]
     """
-
-    def one(use: str) -> str:
-        name, _, sub = use.partition(" / ")
-        name, sub = name.strip(), sub.strip()
-        if name == "Landwirtschaft" and sub in USE_CLASS:  # Grünland, Ackerland …
-            return USE_CLASS[sub]
-        return AX_CLASS.get(name) or USE_CLASS.get(name) or "paper"
-
     text = uses.astype("string")
-    lookup = {u: one(u) for u in text.dropna().unique()}
-    return text.map(lookup).astype("string")
+    classes = normalise_uses(text)
+    mapped = classes.map(lambda c: AX_CLASS.get(c, "paper") if isinstance(c, str) else "paper")
+    sub = text.str.partition(" / ")[2].str.strip().str.lower()
+    grass = classes.eq("AX_Landwirtschaft").fillna(False) & sub.isin(GRASS_SUBTYPES).fillna(False)
+    mapped = mapped.where(~grass, "grass")
+    return mapped.where(text.notna() & text.str.strip().ne(""), pd.NA).astype("string")
 
 
 def dominant_uses(actual_use: pd.Series) -> pd.Series:
-    """The dominant use of each parcel's ``actual_use`` text, with its sub-type.
+    """The dominant use of each parcel's ``actual_use`` text, as delivered (with its Unterart).
 
-    ``actual_use`` holds ``Nutzungsart[ / Unterart];m²`` pairs, separated by ``;`` or ``|`` (NRW's ALKIS
-    vereinfacht); the pair with the largest area wins (the first where no area is given). The sub-type is
-    kept (``"Landwirtschaft / Grünland"``): grassland and farmland look different on a map.
+    The text is read by :func:`flaechen.landuse.parse_actual_use` (every real form of ALKIS vereinfacht);
+    the use with the largest area wins, the first named where the text gives no areas.
 
     Examples
     --------
     >>> dominant_uses(pd.Series(["Weg;12|Wald / Nadelholz;1800", "Wohnbaufläche;412;Straßenverkehr;30", None])).tolist()
     ['Wald / Nadelholz', 'Wohnbaufläche', <NA>]
     """
-
-    def one(text: str) -> str | None:
-        parts = [p.strip() for p in text.replace("|", ";").split(";")]
-        best, best_area = None, -1.0
-        for i in range(0, len(parts), 2):
-            try:
-                area = float(parts[i + 1].replace(",", ".")) if i + 1 < len(parts) else 0.0
-            except ValueError:
-                area = 0.0
-            if parts[i] and area > best_area:
-                best, best_area = parts[i], area
-        return best
-
-    text = actual_use.astype("string")
-    lookup = {u: one(u) for u in text.dropna().unique()}
-    return text.map(lookup).astype("string")
+    pairs = parse_actual_use(actual_use.reset_index(drop=True))
+    out = pd.Series(pd.NA, index=actual_use.index, dtype="string")
+    if pairs.empty:
+        return out
+    pairs = pairs.assign(rank=pairs["area_m2"].fillna(-1.0))
+    best = pairs.sort_values(["parcel", "rank", "position"], ascending=[True, False, True], kind="stable")
+    best = best.drop_duplicates("parcel", keep="first")
+    values = out.to_numpy(dtype=object)
+    values[best["parcel"].to_numpy(dtype=np.int64)] = best["use_text"].to_numpy(dtype=object)
+    return pd.Series(values, index=actual_use.index).astype("string")
 
 
 def background_features(path: str | os.PathLike) -> tuple[gpd.GeoDataFrame, str]:
