@@ -23,12 +23,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import shapely
+
 from flaechen.publish.assets import AssetError, copy_assets
+from flaechen.publish.attribution import district_land, resolve_sources, run_date
+from flaechen.publish.background import TileSet, background_features, render_background
 from flaechen.publish.prepare import PublishError, read_district
+from flaechen.publish.printing import PrintError, print_district
 from flaechen.publish.profile import PublishProfile, load_profile
 from flaechen.publish.site import build_site
 
-__all__ = ["AssetError", "PublishError", "PublishProfile", "load_profile", "publish"]
+__all__ = ["AssetError", "PrintError", "PublishError", "PublishProfile", "load_profile", "publish"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,10 @@ def publish(
     base_dir: Path | None = None,
     district_name: str | None = None,
     generated: date | None = None,
+    background: bool = True,
+    background_max_zoom: int = 16,
+    print_maps: bool = False,
+    sources: Mapping[str, Any] | None = None,
 ) -> Path:
     """Build the offline map site ``out_dir/site/`` from a district GeoPackage.
 
@@ -63,6 +72,17 @@ def publish(
         "Flächenpotenziale <district_name>" where the profile sets no ``title``.
     generated
         Date printed on the pages; today by default.
+    background
+        Draw the offline background (land use, streets, water, forest, buildings) into ``site/tiles/``
+        (:mod:`flaechen.publish.background`).
+    background_max_zoom
+        Highest zoom level of the background (16 ≈ 1.5 m per pixel).
+    print_maps
+        Also print one A3 landscape sheet per municipality into ``site/karten-a3.pdf``
+        (:mod:`flaechen.publish.printing`; needs Chromium, Playwright and pypdf).
+    sources
+        The ``[publish.sources]`` table: attribution, licence and date per source over the defaults
+        for ALKIS and VG250 (:mod:`flaechen.publish.attribution`).
 
     Returns
     -------
@@ -77,18 +97,34 @@ def publish(
         The GeoPackage or a required layer is missing.
     AssetError
         The front-end packages are not installed (``npm ci``).
+    PrintError
+        `print_maps` is set and Chromium, Playwright or pypdf is missing.
     """
     checked = load_profile(profile, base_dir=base_dir)
     if district_name and "title" not in checked.model_fields_set:
         checked = checked.model_copy(update={"title": f"Flächenpotenziale {district_name}"})
     district = read_district(gpkg_path, profile=checked)
+    today = generated or date.today()
+    ran = run_date(gpkg_path) or today
+    credits = resolve_sources(sources, land=district_land(district.layers["municipalities"]["_ags"]), run_date=ran)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     target = out / "site"
     tmp = Path(tempfile.mkdtemp(prefix=".site-", dir=out))
     try:
         links = copy_assets(tmp)
-        build_site(district, profile=checked, site_dir=tmp, links=links, generated=generated or date.today())
+        build_site(district, profile=checked, site_dir=tmp, links=links, generated=today)
+        tiles = _background(gpkg_path, district, site_dir=tmp, max_zoom=background_max_zoom) if background else None
+        if print_maps:
+            print_district(
+                gpkg_path,
+                site_dir=tmp,
+                profile=checked,
+                sources=credits,
+                tiles=tiles,
+                run_date=ran,
+                generated=today,
+            )
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=".site-old-", dir=out))
             os.replace(target, old / "site")
@@ -103,3 +139,14 @@ def publish(
     index = target / "index.html"
     log.info("map site written: %s", index)
     return index
+
+
+def _background(gpkg_path: str | os.PathLike, district: Any, *, site_dir: Path, max_zoom: int) -> TileSet | None:
+    """Render the background tiles into ``site_dir/tiles`` (None where the dataset has nothing to draw)."""
+    features, source = background_features(gpkg_path)
+    if features.empty:
+        log.warning("%s: no land use and no buildings: the map site has no background", gpkg_path)
+        return None
+    municipalities = district.layers["municipalities"]
+    extent = shapely.union_all(municipalities.to_crs(features.crs).geometry.to_numpy())
+    return render_background(features, out_dir=site_dir / "tiles", extent=extent, max_zoom=max_zoom, source=source)

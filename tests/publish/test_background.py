@@ -149,3 +149,16 @@ def test_background_of_real_alkis_parcels(shared_real: Path, tmp_path: Path):
     drawn = {_rgb(COLOUR[k]) for k in ("grass", "forest", "housing", "water")}
     assert drawn <= colours
     assert np.isfinite(tiles.bounds).all()
+
+
+def test_publish_draws_the_background_into_the_site(district_gpkg, tmp_path: Path):
+    from flaechen.publish import publish
+
+    gpkg, _ = district_gpkg
+    site = publish(gpkg, tmp_path / "with").parent
+    tiles = sorted((site / "tiles").rglob("*.png"))
+    assert tiles, "no background tiles"
+    zooms = sorted({int(p.relative_to(site / "tiles").parts[0]) for p in tiles})
+    assert zooms[-1] == 16 and len(zooms) >= 3
+    bare = publish(gpkg, tmp_path / "without", background=False).parent
+    assert not (bare / "tiles").exists()

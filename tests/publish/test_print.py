@@ -65,3 +65,18 @@ def test_one_a3_page_per_municipality(chromium, district_gpkg, tmp_path: Path):
             assert expected in text, (ags, expected)
         for values in secrets.values():
             assert not any(v in text for v in values)
+
+
+def test_cli_prints_on_request(chromium, district_gpkg, tmp_path: Path):
+    import shutil
+
+    from pypdf import PdfReader
+
+    from flaechen.cli import main
+
+    gpkg, _ = district_gpkg
+    shutil.copyfile(gpkg, tmp_path / "district.gpkg")
+    assert main(["publish", str(tmp_path), "--print", "--quiet"]) == 0
+    reader = PdfReader(tmp_path / "site" / "karten-a3.pdf")
+    assert len(reader.pages) == len(MUNICIPALITIES)
+    assert "© GeoBasis-DE / LVermGeoRP" in reader.pages[0].extract_text()
