@@ -30,9 +30,12 @@ from __future__ import annotations
 import io
 import logging
 import math
+import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -278,6 +281,7 @@ def render_background(
     supersample: int = 2,
     metatile: int = 4,
     source: str = "parcels",
+    workers: int | None = None,
 ) -> TileSet:
     """Draw the background into an XYZ pyramid of PNG tiles.
 
@@ -300,6 +304,8 @@ def render_background(
         Tiles per side of the blocks rasterised at once (memory grows with its square).
     source
         Recorded in the result: what the land use was drawn from.
+    workers
+        Processes drawing blocks at once; None uses every available core.
 
     Returns
     -------
@@ -323,75 +329,51 @@ def render_background(
     palette[1] = _hex_rgb(PAPER.colour)
     for c in CLASSES:
         palette[order[c.key]] = _hex_rgb(c.colour)
-    palette[order.get("paper", 1)] = _hex_rgb(PAPER.colour)
 
-    classes = merc["class"].astype("string").to_numpy()
-    geoms = merc.geometry.to_numpy()
-    values = np.array([order.get(c, 1) if c != "paper" else 1 for c in classes], dtype=np.uint8)
-    # outlines: street edges and building edges as lines, drawn from their own zoom
-    edge_of = {"street": "street_edge", "building": "building_edge"}
+    classes = merc["class"].astype("string").to_numpy(dtype=object)
+    values = np.array([order.get(c, 1) for c in classes], dtype=np.uint8)  # "paper" → 1
+    sort = np.argsort(values, kind="stable")  # drawing order: later classes over earlier ones
+    geoms, values, classes = merc.geometry.to_numpy()[sort], values[sort], classes[sort]
+    # outlines (street edges, building edges) as lines, drawn right after their own fill
+    edge_class = np.array([EDGES.get(c, "") for c in classes], dtype=object)
+    edges = np.full(len(geoms), None, dtype=object)
+    has_edge = edge_class != ""
+    edges[has_edge] = shapely.boundary(geoms[has_edge])
     min_zoom_of = {c.key: c.min_zoom for c in CLASSES}
-    draw_rank = values.astype(np.int64)
-    sort = np.argsort(draw_rank, kind="stable")
-    geoms, values, classes = geoms[sort], values[sort], classes[sort]
-    tree = shapely.STRtree(geoms)
+    job = _Job(
+        geoms=geoms,
+        values=values,
+        fill_zoom=np.array([min_zoom_of.get(c, 0) for c in classes], dtype=np.int64),
+        edges=edges,
+        edge_values=np.array([order.get(e, 0) for e in edge_class], dtype=np.uint8),
+        edge_zoom=np.array([min_zoom_of.get(e, 99) for e in edge_class], dtype=np.int64),
+        tree=shapely.STRtree(geoms),
+        area=area_merc,
+        palette=palette,
+        supersample=supersample,
+        out_dir=out_dir,
+    )
     shapely.prepare(area_merc)
-
-    files = 0
-    total = 0
-    uniform: dict[tuple[int, int, int], bytes] = {}
+    tasks = []
     for z in range(lo, hi + 1):
-        visible = np.array([min_zoom_of.get(c, 0) <= z for c in classes])
-        edges_visible = {k: min_zoom_of[e] <= z for k, e in edge_of.items()}
         tiles = list(mercantile.tiles(west, south, east, north, [z]))
-        written = 0
-        for x0, y0, x1, y1 in _blocks(tiles, metatile):
-            left, top = mercantile.xy_bounds(x0, y0, z).left, mercantile.xy_bounds(x0, y0, z).top
-            br = mercantile.xy_bounds(x1 - 1, y1 - 1, z)
-            right, bottom = br.right, br.bottom
-            box = shapely.box(left, bottom, right, top)
-            if not area_merc.intersects(box):
-                continue
-            width = (x1 - x0) * TILE_SIZE * supersample
-            height = (y1 - y0) * TILE_SIZE * supersample
-            transform = Affine((right - left) / width, 0.0, left, 0.0, -(top - bottom) / height, top)
-            hits = np.sort(tree.query(box))
-            hits = hits[visible[hits]]
-            shapes: list[tuple[shapely.Geometry, int]] = [(area_merc, 1)]
-            for i in hits:
-                shapes.append((geoms[i], int(values[i])))
-                edge = edge_of.get(classes[i])
-                if edge and edges_visible[classes[i]]:
-                    # outline right after its own fill, so that what is drawn later covers it
-                    shapes.append((shapely.boundary(geoms[i]), order[edge]))
-            raster = rasterize(
-                shapes, out_shape=(height, width), transform=transform, fill=0, dtype="uint8", all_touched=False
-            )
-            rgb = _colour(raster, palette, supersample)
-            for tx in range(x0, x1):
-                for ty in range(y0, y1):
-                    tb = mercantile.xy_bounds(tx, ty, z)
-                    if not area_merc.intersects(shapely.box(tb.left, tb.bottom, tb.right, tb.top)):
-                        continue
-                    px = (tx - x0) * TILE_SIZE
-                    py = (ty - y0) * TILE_SIZE
-                    tile = rgb[py : py + TILE_SIZE, px : px + TILE_SIZE]
-                    first = tile[0, 0]
-                    if (tile == first).all():
-                        key = (int(first[0]), int(first[1]), int(first[2]))
-                        data = uniform.get(key)
-                        if data is None:
-                            data = _png(tile)
-                            uniform[key] = data
-                    else:
-                        data = _png(tile)
-                    target = out_dir / str(z) / str(tx) / f"{ty}.png"
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(data)
-                    files += 1
-                    written += 1
-                    total += len(data)
-        log.debug("background zoom %d: %d tiles", z, written)
+        tasks += [(z, *block) for block in _blocks(tiles, metatile)]
+    nworkers = min(_workers(workers), max(1, len(tasks) // 8))
+    if nworkers > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        nworkers = 1
+    if nworkers == 1:
+        done = [_render_block(job, *t) for t in tasks]
+    else:
+        tasks.sort(key=lambda t: -t[0])  # the many small blocks of the deepest zoom first
+        with ProcessPoolExecutor(
+            max_workers=nworkers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_init_worker,
+            initargs=(job,),
+        ) as pool:
+            done = list(pool.map(_render_block_in_worker, tasks, chunksize=4))
+    files = sum(d[0] for d in done)
+    total = sum(d[1] for d in done)
     log.info("background: %d tiles (zoom %d–%d), %.1f MB, land use from %s", files, lo, hi, total / 1e6, source)
     return TileSet(
         path=out_dir,
@@ -402,6 +384,95 @@ def render_background(
         bytes=total,
         source=source,
     )
+
+
+EDGES = {"street": "street_edge", "building": "building_edge"}
+"""Classes outlined (from their edge class's zoom on)."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything a block needs, in Web Mercator, sorted in drawing order."""
+
+    geoms: np.ndarray
+    values: np.ndarray
+    fill_zoom: np.ndarray
+    edges: np.ndarray
+    edge_values: np.ndarray
+    edge_zoom: np.ndarray
+    tree: shapely.STRtree
+    area: shapely.Geometry
+    palette: np.ndarray
+    supersample: int
+    out_dir: Path
+
+
+# The job a forked worker inherited; set once per worker by `_init_worker`, never in the parent process.
+_WORKER_JOB: dict[str, _Job] = {}
+
+
+def _init_worker(job: _Job) -> None:
+    _WORKER_JOB["job"] = job
+
+
+def _render_block_in_worker(task: tuple[int, int, int, int, int]) -> tuple[int, int]:
+    return _render_block(_WORKER_JOB["job"], *task)
+
+
+def _workers(workers: int | None) -> int:
+    if workers is not None:
+        return max(1, workers)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _render_block(job: _Job, z: int, x0: int, y0: int, x1: int, y1: int) -> tuple[int, int]:
+    """Draw one block of tiles and write them; returns (files, bytes).
+
+    Every tile of the block is written, also those beside the district (greyed): the map asks for every
+    tile inside the tile set's bounds, and a missing file would be an error in the browser's console.
+    """
+    s = job.supersample
+    left, top = mercantile.xy_bounds(x0, y0, z).left, mercantile.xy_bounds(x0, y0, z).top
+    corner = mercantile.xy_bounds(x1 - 1, y1 - 1, z)
+    right, bottom = corner.right, corner.bottom
+    box = shapely.box(left, bottom, right, top)
+    width, height = (x1 - x0) * TILE_SIZE, (y1 - y0) * TILE_SIZE
+    if not job.area.intersects(box):
+        rgb = np.empty((height, width, 3), dtype=np.uint8)
+        rgb[:] = job.palette[0].astype(np.uint8)
+    else:
+        transform = Affine((right - left) / (width * s), 0.0, left, 0.0, -(top - bottom) / (height * s), top)
+        hits = np.sort(job.tree.query(box))
+        shapes: list[tuple[shapely.Geometry, int]] = [(job.area, 1)]
+        for i in hits[job.fill_zoom[hits] <= z]:
+            shapes.append((job.geoms[i], int(job.values[i])))
+            if job.edge_zoom[i] <= z:
+                shapes.append((job.edges[i], int(job.edge_values[i])))
+        raster = rasterize(shapes, out_shape=(height * s, width * s), transform=transform, fill=0, dtype="uint8")
+        rgb = _colour(raster, job.palette, s)
+    files = written = 0
+    for tx in range(x0, x1):
+        folder = job.out_dir / str(z) / str(tx)
+        folder.mkdir(parents=True, exist_ok=True)
+        for ty in range(y0, y1):
+            px, py = (tx - x0) * TILE_SIZE, (ty - y0) * TILE_SIZE
+            tile = rgb[py : py + TILE_SIZE, px : px + TILE_SIZE]
+            first = tile[0, 0]
+            uniform = bool((tile == first).all())
+            data = _uniform_png((int(first[0]), int(first[1]), int(first[2]))) if uniform else _png(tile)
+            (folder / f"{ty}.png").write_bytes(data)
+            files += 1
+            written += len(data)
+    return files, written
+
+
+@cache
+def _uniform_png(colour: tuple[int, int, int]) -> bytes:
+    """A tile of one colour (open fields, forest, outside the district), encoded once per process."""
+    return _png(np.full((TILE_SIZE, TILE_SIZE, 3), colour, dtype=np.uint8))
 
 
 def _colour(raster: np.ndarray, palette: np.ndarray, supersample: int) -> np.ndarray:
