@@ -34,7 +34,7 @@ import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -141,6 +141,9 @@ class TileSet:
         Number and total size of the tile files.
     source
         What the land use was drawn from: ``"land_use"``, ``"parcels"`` or ``"none"``.
+    detail_from, detail_blocks
+        The first zoom drawn only where buildings stand, and per such zoom the blocks drawn
+        (``[x0, y0, x1, y1]``, tile numbers, ends exclusive); None and empty where every level is complete.
     """
 
     path: Path
@@ -150,6 +153,19 @@ class TileSet:
     files: int
     bytes: int
     source: str
+    detail_from: int | None = None
+    detail_blocks: dict[int, list[list[int]]] = field(default_factory=dict)
+
+    def layer_options(self, url: str = "tiles/{z}/{x}/{y}.png") -> dict[str, object]:
+        """What the map's script needs to show the tiles: plain values for the page's JSON configuration."""
+        return {
+            "url": url,
+            "minZoom": self.min_zoom,
+            "maxZoom": self.max_zoom,
+            "bounds": list(self.bounds),
+            "detailFrom": self.detail_from,
+            "detailBlocks": {str(z): blocks for z, blocks in self.detail_blocks.items()},
+        }
 
 
 def classify_uses(uses: pd.Series) -> pd.Series:
@@ -282,6 +298,7 @@ def render_background(
     metatile: int = 4,
     source: str = "parcels",
     workers: int | None = None,
+    detail_from: int | None = 16,
 ) -> TileSet:
     """Draw the background into an XYZ pyramid of PNG tiles.
 
@@ -306,6 +323,9 @@ def render_background(
         Recorded in the result: what the land use was drawn from.
     workers
         Processes drawing blocks at once; None uses every available core.
+    detail_from
+        Zoom levels from this one on are drawn only in blocks where buildings stand (the map enlarges
+        the level below elsewhere); None draws every level everywhere.
 
     Returns
     -------
@@ -355,9 +375,17 @@ def render_background(
     )
     shapely.prepare(area_merc)
     tasks = []
+    detail: dict[int, list[list[int]]] = {}
+    is_building = classes == "building"
+    buildings = shapely.STRtree(geoms[is_building]) if is_building.any() else None
     for z in range(lo, hi + 1):
         tiles = list(mercantile.tiles(west, south, east, north, [z]))
-        tasks += [(z, *block) for block in _blocks(tiles, metatile)]
+        blocks = list(_blocks(tiles, metatile))
+        if detail_from is not None and z >= detail_from:
+            # the finest levels only where houses stand: in the fields they would show nothing new
+            blocks = [b for b in blocks if buildings is not None and len(buildings.query(_block_box(z, *b)))]
+            detail[z] = [list(b) for b in blocks]
+        tasks += [(z, *block) for block in blocks]
     nworkers = min(_workers(workers), max(1, len(tasks) // 8))
     if nworkers > 1 and "fork" not in multiprocessing.get_all_start_methods():
         nworkers = 1
@@ -383,6 +411,8 @@ def render_background(
         files=files,
         bytes=total,
         source=source,
+        detail_from=min(detail) if detail else None,
+        detail_blocks=detail,
     )
 
 
@@ -428,6 +458,13 @@ def _workers(workers: int | None) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _block_box(z: int, x0: int, y0: int, x1: int, y1: int) -> shapely.Geometry:
+    """The Web Mercator rectangle of the tiles x0 ≤ x < x1, y0 ≤ y < y1 of zoom z."""
+    top_left = mercantile.xy_bounds(x0, y0, z)
+    bottom_right = mercantile.xy_bounds(x1 - 1, y1 - 1, z)
+    return shapely.box(top_left.left, bottom_right.bottom, bottom_right.right, top_left.top)
+
+
 def _render_block(job: _Job, z: int, x0: int, y0: int, x1: int, y1: int) -> tuple[int, int]:
     """Draw one block of tiles and write them; returns (files, bytes).
 
@@ -435,10 +472,8 @@ def _render_block(job: _Job, z: int, x0: int, y0: int, x1: int, y1: int) -> tupl
     tile inside the tile set's bounds, and a missing file would be an error in the browser's console.
     """
     s = job.supersample
-    left, top = mercantile.xy_bounds(x0, y0, z).left, mercantile.xy_bounds(x0, y0, z).top
-    corner = mercantile.xy_bounds(x1 - 1, y1 - 1, z)
-    right, bottom = corner.right, corner.bottom
-    box = shapely.box(left, bottom, right, top)
+    box = _block_box(z, x0, y0, x1, y1)
+    left, bottom, right, top = box.bounds
     width, height = (x1 - x0) * TILE_SIZE, (y1 - y0) * TILE_SIZE
     if not job.area.intersects(box):
         rgb = np.empty((height, width, 3), dtype=np.uint8)

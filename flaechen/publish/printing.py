@@ -215,8 +215,8 @@ def print_sheets(
     title, sources, run_date, generated, language
         Printed in every sheet's margins (`sources` as :meth:`Source.as_dict` mappings).
     tiles
-        The background: ``url`` (relative to the site, e.g. ``"tiles/{z}/{x}/{y}.png"``), ``minZoom``,
-        ``maxZoom``, ``bounds``; None prints without a background.
+        The background (:meth:`TileSet.layer_options`, its ``url`` relative to the site); None prints
+        without a background.
     timeout_s
         Longest wait for one sheet's map to be drawn.
 
@@ -241,7 +241,7 @@ def print_sheets(
     executable = _chromium()
     work = Path(tempfile.mkdtemp(prefix=".druck-", dir=site_dir))
     try:
-        for name in ("print.js", "print.css"):
+        for name in ("print.js", "print.css", "background.js"):
             (work / "flaechen").mkdir(exist_ok=True)
             shutil.copyfile(STATIC / name, work / "flaechen" / name)
         pages = []
@@ -261,6 +261,7 @@ def print_sheets(
             )
             html = html.replace('href="../assets/flaechen/print.css"', 'href="flaechen/print.css"')
             html = html.replace('src="../assets/flaechen/print.js"', 'src="flaechen/print.js"')
+            html = html.replace('src="../assets/flaechen/background.js"', 'src="flaechen/background.js"')
             path = work / f"blatt-{i:04d}.html"
             path.write_text(html, encoding="utf-8")
             pages.append(path)
@@ -554,14 +555,7 @@ def print_district(
         labels={"grid": ui["grid"], "brownfields": ui["brownfields"], "municipalities": ui["municipalities"]},
     )
     fmt = "%d.%m.%Y" if profile.language == "de" else "%Y-%m-%d"
-    tile_spec = None
-    if tiles is not None:
-        tile_spec = {
-            "url": "tiles/{z}/{x}/{y}.png",
-            "minZoom": tiles.min_zoom,
-            "maxZoom": tiles.max_zoom,
-            "bounds": list(tiles.bounds),
-        }
+    tile_spec = tiles.layer_options() if tiles is not None else None
     return print_sheets(
         sheets,
         site_dir=site_dir,

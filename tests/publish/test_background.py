@@ -103,7 +103,9 @@ def test_tiles_show_land_use_and_buildings_where_they_are(small_district: Path, 
     assert sorted(features["class"].unique()) == ["building", "farmland", "forest", "housing", "street", "water"]
     assert "owner" not in features.columns
     extent = box(X0, Y0, X0 + 800, Y0 + 800)
-    tiles = render_background(features, out_dir=tmp_path / "tiles", extent=extent, max_zoom=17, min_zoom=13)
+    tiles = render_background(
+        features, out_dir=tmp_path / "tiles", extent=extent, max_zoom=17, min_zoom=13, detail_from=None
+    )
     assert (tiles.min_zoom, tiles.max_zoom) == (13, 17)
     assert tiles.files == len(list((tmp_path / "tiles").rglob("*.png"))) > 0
     assert tiles.bytes == sum(p.stat().st_size for p in (tmp_path / "tiles").rglob("*.png"))
@@ -162,3 +164,22 @@ def test_publish_draws_the_background_into_the_site(district_gpkg, tmp_path: Pat
     assert zooms[-1] == 16 and len(zooms) >= 3
     bare = publish(gpkg, tmp_path / "without", background=False).parent
     assert not (bare / "tiles").exists()
+
+
+def test_finest_levels_only_where_houses_stand(small_district: Path, tmp_path: Path):
+    features, _ = background_features(small_district)
+    extent = box(X0, Y0, X0 + 800, Y0 + 800)
+    tiles = render_background(
+        features, out_dir=tmp_path / "tiles", extent=extent, max_zoom=17, min_zoom=13, detail_from=16, metatile=2
+    )
+    assert tiles.detail_from == 16 and sorted(tiles.detail_blocks) == [16, 17]
+    house = _lonlat(X0 + 520, Y0 + 620)
+    assert _pixel(tiles.path, *house, 17) == _rgb(COLOUR["building"])
+    for z in (16, 17):
+        written = {(int(p.parent.name), int(p.stem)) for p in (tiles.path / str(z)).rglob("*.png")}
+        listed = {(x, y) for x0, y0, x1, y1 in tiles.detail_blocks[z] for x in range(x0, x1) for y in range(y0, y1)}
+        assert written == listed  # the map asks for exactly these tiles
+        complete = len(list(mercantile.tiles(*tiles.bounds, [z])))
+        assert len(written) < complete  # the fields far from the house are left to the level below
+    options = tiles.layer_options()
+    assert options["detailFrom"] == 16 and options["detailBlocks"]["16"]

@@ -24,15 +24,15 @@
   map.fitBounds(bounds, { padding: [16, 16], animate: false });
 
   if (data.tiles) {
-    var tiles = L.tileLayer(data.tiles.url, {
-      minNativeZoom: data.tiles.minZoom,
-      maxNativeZoom: data.tiles.maxZoom,
-      maxZoom: 20,
-      bounds: L.latLngBounds([[data.tiles.bounds[1], data.tiles.bounds[0]], [data.tiles.bounds[3], data.tiles.bounds[2]]])
-    });
+    var tiles = FlaechenBackground.layer(data.tiles);
+    var loaded = false;
+    var finish = function () {
+      if (!loaded) { loaded = true; pending -= 1; ready(); }
+    };
     pending += 1;
-    tiles.on('load', function () { pending -= 1; ready(); });
+    tiles.once('load', finish);
     tiles.addTo(map);
+    if (!tiles.isLoading()) { finish(); }
   }
 
   data.layers.forEach(function (layer) {
