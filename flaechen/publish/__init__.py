@@ -46,10 +46,8 @@ def publish(
     base_dir: Path | None = None,
     district_name: str | None = None,
     generated: date | None = None,
-    background: bool = True,
-    background_max_zoom: int = 16,
-    print_maps: bool = False,
-    sources: Mapping[str, Any] | None = None,
+    background: bool | None = None,
+    print_maps: bool | None = None,
 ) -> Path:
     """Build the offline map site ``out_dir/site/`` from a district GeoPackage.
 
@@ -74,15 +72,11 @@ def publish(
         Date printed on the pages; today by default.
     background
         Draw the offline background (land use, streets, water, forest, buildings) into ``site/tiles/``
-        (:mod:`flaechen.publish.background`).
-    background_max_zoom
-        Highest zoom level of the background (16 ≈ 1.5 m per pixel).
+        (:mod:`flaechen.publish.background`); None follows the profile's ``background`` (on).
     print_maps
         Also print one A3 landscape sheet per municipality into ``site/karten-a3.pdf``
-        (:mod:`flaechen.publish.printing`; needs Chromium, Playwright and pypdf).
-    sources
-        The ``[publish.sources]`` table: attribution, licence and date per source over the defaults
-        for ALKIS and VG250 (:mod:`flaechen.publish.attribution`).
+        (:mod:`flaechen.publish.printing`; needs Chromium, Playwright and pypdf); None follows the
+        profile's ``print_maps`` (off).
 
     Returns
     -------
@@ -106,7 +100,9 @@ def publish(
     district = read_district(gpkg_path, profile=checked)
     today = generated or date.today()
     ran = run_date(gpkg_path) or today
-    credits = resolve_sources(sources, land=district_land(district.layers["municipalities"]["_ags"]), run_date=ran)
+    credits = resolve_sources(
+        checked.sources, land=district_land(district.layers["municipalities"]["_ags"]), run_date=ran
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     target = out / "site"
@@ -114,8 +110,9 @@ def publish(
     try:
         links = copy_assets(tmp)
         build_site(district, profile=checked, site_dir=tmp, links=links, generated=today)
-        tiles = _background(gpkg_path, district, site_dir=tmp, max_zoom=background_max_zoom) if background else None
-        if print_maps:
+        draw = checked.background if background is None else background
+        tiles = _background(gpkg_path, district, site_dir=tmp, max_zoom=checked.background_max_zoom) if draw else None
+        if checked.print_maps if print_maps is None else print_maps:
             print_district(
                 gpkg_path,
                 site_dir=tmp,

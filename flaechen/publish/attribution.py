@@ -34,9 +34,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from flaechen.errors import ConfigError
+from flaechen.validation import Settings
 
 LICENCES: dict[str, tuple[str, str]] = {
     "dl-de/by-2.0": ("Datenlizenz Deutschland – Namensnennung – Version 2.0", "https://www.govdata.de/dl-de/by-2-0"),
@@ -67,6 +70,40 @@ CADASTRE_AUTHORITIES: dict[str, tuple[str, str]] = {
 """The surveying and cadastre authority of each Land (AGS prefix) and its open-data licence for ALKIS."""
 
 SOURCE_KEYS = ("name", "holder", "text", "year", "date", "licence", "url", "layers")
+
+
+class SourceSettings(Settings):
+    """One entry of ``[publish.sources]``: what the pages and printed maps say about a data source.
+
+    Attributes
+    ----------
+    name
+        What the source is ("Bebauungspläne der Gemeinden").
+    holder
+        The authority or body credited: "© GeoBasis-DE / <holder> (<year>)" for ALKIS and VG250,
+        "© <holder> (<year>)" for other sources, unless `text` is given.
+    text
+        The attribution exactly as the licence asks for it (replaces the generated one).
+    year
+        Year in the attribution (default: the year of the run).
+    date
+        Stand der Daten, shown beside the licence ("2025-03-01").
+    licence
+        Short licence name (``dl-de/by-2.0``, ``dl-de/zero-2.0``, ``cc-by-4.0``, ``odbl-1.0``) or free text.
+    url
+        Address of the licence text (known licences have one by default).
+    layers
+        Layers of the district dataset that come from the source.
+    """
+
+    name: Annotated[str, Field(min_length=1)] | None = None
+    holder: Annotated[str, Field(min_length=1)] | None = None
+    text: Annotated[str, Field(min_length=1)] | None = None
+    year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    date: Annotated[str, Field(min_length=1)] | None = None
+    licence: Annotated[str, Field(min_length=1)] | None = None
+    url: Annotated[str, Field(min_length=1)] | None = None
+    layers: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,8 +184,8 @@ def resolve_sources(raw: Mapping[str, Any] | None, *, land: str | None, run_date
     Parameters
     ----------
     raw
-        The table ``publish.sources``: key → table of ``name``, ``holder``, ``text``, ``year``,
-        ``date``, ``licence``, ``url``, ``layers``. A key other than ``alkis``/``vg250`` adds a source
+        The table ``publish.sources`` (``PublishProfile.sources``, or raw): key → :class:`SourceSettings`
+        or a table of its keys. A key other than ``alkis``/``vg250`` adds a source
         and needs ``name`` and ``text`` (or ``holder``).
     land
         The district's Land (two AGS digits): chooses the cadastre authority of the ALKIS default.
@@ -171,6 +208,8 @@ def resolve_sources(raw: Mapping[str, Any] | None, *, land: str | None, run_date
         raise ConfigError(["publish.sources: must be a table of source = { name = …, text = … }"])
     for key, entry in (raw or {}).items():
         where = f"publish.sources.{key}"
+        if isinstance(entry, SourceSettings):
+            entry = entry.model_dump(exclude_none=True)
         if not isinstance(entry, Mapping):
             problems.append(f'{where}: must be a table, e.g. {{ name = "…", text = "© …" }}')
             continue

@@ -42,12 +42,15 @@ def add_parser(subparsers: Any) -> None:
         "--print",
         dest="print_maps",
         action="store_true",
-        help="also print one A3 landscape map per municipality into OUT_DIR/site/karten-a3.pdf (needs Chromium)",
+        default=None,
+        help="also print one A3 landscape map per municipality into OUT_DIR/site/karten-a3.pdf (needs Chromium); "
+        "[publish] print_maps = true does it always",
     )
     parser.add_argument(
         "--no-background",
         dest="background",
         action="store_false",
+        default=None,
         help="leave out the offline background drawn from land use and buildings (faster, smaller)",
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")

@@ -69,3 +69,17 @@ def test_run_date_of_a_geopackage(tmp_path: Path):
     pyogrio.write_dataframe(gpd.GeoDataFrame({"a": [1]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:25832"), path)
     assert run_date(path) == date.today()
     assert run_date(tmp_path / "missing.gpkg") is None
+
+
+def test_profile_checks_the_sources_table():
+    from flaechen.publish import load_profile
+
+    profile = load_profile({"sources": {"alkis": {"year": 2024}, "bplan": {"name": "B-Pläne", "text": "Gemeinden"}}})
+    sources = resolve_sources(profile.sources, land="07", run_date=RUN)
+    assert [s.text for s in sources] == ["© GeoBasis-DE / LVermGeoRP (2024)", "© GeoBasis-DE / BKG (2026)", "Gemeinden"]
+    with pytest.raises(ConfigError) as caught:
+        load_profile({"sources": {"eigen": {"licence": "x"}}})
+    assert "publish.sources" in str(caught.value) and "needs name and text" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        load_profile({"sources": {"alkis": {"jahr": 2024}}})
+    assert "did you mean 'year'" in str(caught.value) or "jahr" in str(caught.value)
