@@ -122,9 +122,7 @@ def main() -> int:
         publish(gpkg, out, profile=profile, base_dir=base_dir, district_name=name, background=False)
         pages_s = time.perf_counter() - start
         start = time.perf_counter()
-        index = publish(
-            gpkg, out, profile=profile, base_dir=base_dir, district_name=name, print_maps=args.print_maps
-        )
+        index = publish(gpkg, out, profile=profile, base_dir=base_dir, district_name=name, print_maps=args.print_maps)
         total_s = time.perf_counter() - start
         site = index.parent
         tiles = sorted((site / "tiles").rglob("*.png")) if (site / "tiles").is_dir() else []

@@ -138,7 +138,7 @@ def publish(
     return index
 
 
-def _background(gpkg_path: str | os.PathLike, district: Any, *, site_dir: Path, max_zoom: int) -> TileSet | None:
+def _background(gpkg_path: str | os.PathLike[str], district: Any, *, site_dir: Path, max_zoom: int) -> TileSet | None:
     """Render the background tiles into ``site_dir/tiles`` (None where the dataset has nothing to draw)."""
     features, source = background_features(gpkg_path)
     if features.empty:

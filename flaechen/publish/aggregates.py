@@ -101,7 +101,7 @@ def block_grid(
             str(a): shapely.union_all(g.to_numpy())
             for a, g in boundaries.geometry.groupby(boundaries["_ags"].astype(str).to_numpy())
         }
-    rows: list[dict] = []
+    rows: list[dict[str, object]] = []
     per_level = [0] * (levels + 1)
     suppressed = 0
     for ags, group in frame.groupby("ags", sort=True):

@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -259,7 +260,7 @@ def resolve_sources(raw: Mapping[str, Any] | None, *, land: str | None, run_date
     return out
 
 
-def run_date(gpkg: str | Path) -> date | None:
+def run_date(gpkg: str | os.PathLike[str]) -> date | None:
     """The date the district dataset was written (the latest ``last_change`` of its layers), if recorded."""
     try:
         with sqlite3.connect(f"file:{Path(gpkg)}?mode=ro", uri=True) as conn:

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from numpy.typing import NDArray
 from PIL import Image
 from rasterio.features import rasterize
 from rasterio.transform import Affine
@@ -212,7 +213,7 @@ def dominant_uses(actual_use: pd.Series) -> pd.Series:
     return pd.Series(values, index=actual_use.index).astype("string")
 
 
-def background_features(path: str | os.PathLike) -> tuple[gpd.GeoDataFrame, str]:
+def background_features(path: str | os.PathLike[str]) -> tuple[gpd.GeoDataFrame, str]:
     """Read what the background is drawn from: land use polygons by class, and the buildings.
 
     Land use comes from layer ``land_use`` where the dataset has it, otherwise from the parcels'
@@ -518,10 +519,9 @@ def _colour(raster: np.ndarray, palette: np.ndarray, supersample: int) -> np.nda
     """
     s = supersample
     bits = 10 if s * s * 255 < 1024 else 16
-    dtype = np.uint32 if bits == 10 else np.uint64
-    packed = (
-        palette[:, 0].astype(dtype) | (palette[:, 1].astype(dtype) << bits) | (palette[:, 2].astype(dtype) << 2 * bits)
-    )
+    dtype = np.uint64
+    channels: NDArray[np.uint64] = palette.astype(np.uint64)
+    packed = channels[:, 0] + channels[:, 1] * (1 << bits) + channels[:, 2] * (1 << (2 * bits))
     values = np.take(packed, raster)
     total = np.zeros((raster.shape[0] // s, raster.shape[1] // s), dtype=dtype)
     for i in range(s):
@@ -538,7 +538,7 @@ def _png(tile: np.ndarray) -> bytes:
     """A tile as a PNG with an exact palette where it has at most 256 colours (nearly always: the
     classes and their anti-aliased mixes), else quantised to 256 colours."""
     flat = tile.reshape(-1, 3)
-    packed = flat[:, 0].astype(np.uint32) << 16 | flat[:, 1].astype(np.uint32) << 8 | flat[:, 2]
+    packed = (flat[:, 0].astype(np.uint32) * 65536) | (flat[:, 1].astype(np.uint32) * 256) | flat[:, 2]
     colours, index = np.unique(packed, return_inverse=True)
     if len(colours) <= 256:
         image = Image.fromarray(index.reshape(tile.shape[:2]).astype(np.uint8), mode="P")

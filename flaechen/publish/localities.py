@@ -65,7 +65,7 @@ def _clusters(geoms: np.ndarray, *, gap_m: float) -> tuple[np.ndarray, np.ndarra
 
 
 def localities(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     *,
     candidates: gpd.GeoDataFrame | None = None,
     gap_m: float = 80.0,
@@ -113,20 +113,22 @@ def localities(
     if candidates is not None and len(candidates):
         cand_points = candidates.geometry.representative_point()
 
-    rows: list[dict] = []
+    rows: list[dict[str, object]] = []
     all_ags = sorted(with_buildings | (set() if settlement is None else set(settlement["ags"].astype(str))))
     for ags in all_ags:
-        if ags in with_buildings:
+        if ags in with_buildings and buildings is not None:
             geoms = buildings.geometry[buildings["ags"].astype(str).to_numpy() == ags].to_numpy()
             source = "buildings"
-        else:
+        elif settlement is not None:
             geoms = settlement.geometry[settlement["ags"].astype(str).to_numpy() == ags].to_numpy()
             source = "land_use"
+        else:
+            continue
         geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
         outlines, which = _clusters(geoms, gap_m=gap_m)
         counts = np.bincount(which[which >= 0], minlength=len(outlines))
         n_cand = np.zeros(len(outlines), dtype=np.int64)
-        if cand_points is not None and len(outlines):
+        if candidates is not None and cand_points is not None and len(outlines):
             mine = cand_points[candidates["_ags"].astype(str).to_numpy() == ags].to_numpy()
             grown = shapely.buffer(outlines, gap_m / 2)
             _, hit = shapely.STRtree(grown).query(mine, predicate="intersects")
@@ -173,7 +175,7 @@ def _names(found: gpd.GeoDataFrame, named: gpd.GeoDataFrame | None, main: dict[s
 
     Two clusters of one municipality in the same Gemarkung are told apart by their rank.
     """
-    names: list[str | None] = [None] * len(found)
+    names: list[str] = [""] * len(found)
     if named is not None and len(named):
         tree = shapely.STRtree(named.geometry.to_numpy())
         cluster, parcel = tree.query(found.geometry.to_numpy(), predicate="intersects")
@@ -184,8 +186,8 @@ def _names(found: gpd.GeoDataFrame, named: gpd.GeoDataFrame | None, main: dict[s
                 names[int(i)] = str(name).strip()
     out: list[str] = []
     seen: dict[tuple[str, str], int] = {}
-    for i, (ags, rank) in enumerate(zip(found["_ags"], found["rank"], strict=True)):
-        name = names[i] or (main.get(ags) if rank == 1 and main.get(ags) else f"Ortslage {rank}")
+    for i, (ags, rank) in enumerate(zip(found["_ags"].astype(str), found["rank"], strict=True)):
+        name = names[i] or (main.get(ags, "") if rank == 1 else "") or f"Ortslage {rank}"
         key = (ags, name)
         seen[key] = seen.get(key, 0) + 1
         out.append(name if seen[key] == 1 else f"{name} ({seen[key]})")

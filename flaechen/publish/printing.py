@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from flaechen.errors import FlaechenError
 
@@ -177,7 +179,7 @@ def render_sheet(
         localities=sheet.localities,
         sources=sources,
         assets=assets,
-        data=jinja2.utils.markupsafe.Markup(_json_block(data)),
+        data=Markup(_json_block(data)),
     )
 
 
@@ -457,7 +459,7 @@ def build_sheets(
 
 
 def print_district(
-    gpkg_path: str | Path,
+    gpkg_path: str | os.PathLike[str],
     *,
     site_dir: Path,
     profile: Any,
