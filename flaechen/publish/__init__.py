@@ -32,7 +32,9 @@ from flaechen._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from flaechen.publish.assets import AssetError
+    from flaechen.publish.background import TileSet
     from flaechen.publish.prepare import PublishError
+    from flaechen.publish.printing import PrintError
     from flaechen.publish.maps import district_map
     from flaechen.publish.profile import PublishProfile, load_profile
 
@@ -41,13 +43,14 @@ __getattr__, __dir__ = lazy_exports(
     {
         "AssetError": "flaechen.publish.assets",
         "PublishError": "flaechen.publish.prepare",
+        "PrintError": "flaechen.publish.printing",
         "PublishProfile": "flaechen.publish.profile",
         "load_profile": "flaechen.publish.profile",
         "district_map": "flaechen.publish.maps",
     },
 )
 
-__all__ = ["AssetError", "PublishError", "PublishProfile", "district_map", "load_profile", "publish"]
+__all__ = ["AssetError", "PrintError", "PublishError", "PublishProfile", "district_map", "load_profile", "publish"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ def publish(
     base_dir: Path | None = None,
     district_name: str | None = None,
     generated: date | None = None,
+    background: bool | None = None,
+    print_maps: bool | None = None,
 ) -> Path:
     """Build the offline map site ``out_dir/site/`` from a district GeoPackage.
 
@@ -82,6 +87,13 @@ def publish(
         "Flächenpotenziale <district_name>" where the profile sets no ``title``.
     generated
         Date printed on the pages; today by default.
+    background
+        Draw the offline background (land use, streets, water, forest, buildings) into ``site/tiles/``
+        (:mod:`flaechen.publish.background`); None follows the profile's ``background`` (on).
+    print_maps
+        Also print one A3 landscape sheet per municipality into ``site/karten-a3.pdf``
+        (:mod:`flaechen.publish.printing`; needs Chromium, Playwright and pypdf); None follows the
+        profile's ``print_maps`` (off).
 
     Returns
     -------
@@ -96,23 +108,44 @@ def publish(
         The GeoPackage or a required layer is missing.
     AssetError
         The front-end packages are not installed (``npm ci``).
+    PrintError
+        `print_maps` is set and Chromium, Playwright or pypdf is missing.
     """
     from flaechen.publish.assets import copy_assets
-    from flaechen.publish.prepare import read_district
-    from flaechen.publish.profile import load_profile
+    from flaechen.publish.attribution import district_land, resolve_sources, run_date
     from flaechen.publish.pages import build_site
+    from flaechen.publish.prepare import read_district
+    from flaechen.publish.printing import print_district
+    from flaechen.publish.profile import load_profile
 
     checked = load_profile(profile, base_dir=base_dir)
     if district_name and "title" not in checked.model_fields_set:
         checked = checked.model_copy(update={"title": f"Flächenpotenziale {district_name}"})
     district = read_district(gpkg_path, profile=checked)
+    today = generated or date.today()
+    ran = run_date(gpkg_path) or today
+    credits = resolve_sources(
+        checked.sources, land=district_land(district.layers["municipalities"]["_ags"]), run_date=ran
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     target = out / "site"
     tmp = Path(tempfile.mkdtemp(prefix=".site-", dir=out))
     try:
         copy_assets(tmp)
-        build_site(district, profile=checked, site_dir=tmp, generated=generated or date.today())
+        build_site(district, profile=checked, site_dir=tmp, generated=today)
+        draw = checked.background if background is None else background
+        tiles = _background(gpkg_path, district, site_dir=tmp, max_zoom=checked.background_max_zoom) if draw else None
+        if checked.print_maps if print_maps is None else print_maps:
+            print_district(
+                gpkg_path,
+                site_dir=tmp,
+                profile=checked,
+                sources=credits,
+                tiles=tiles,
+                run_date=ran,
+                generated=today,
+            )
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=".site-old-", dir=out))
             os.replace(target, old / "site")
@@ -127,3 +160,18 @@ def publish(
     index = target / "index.html"
     log.info("map site written: %s", index)
     return index
+
+
+def _background(gpkg_path: str | os.PathLike[str], district: Any, *, site_dir: Path, max_zoom: int) -> TileSet | None:
+    """Render the background tiles into ``site_dir/tiles`` (None where the dataset has nothing to draw)."""
+    import shapely
+
+    from flaechen.publish.background import background_features, render_background
+
+    features, source = background_features(gpkg_path)
+    if features.empty:
+        log.warning("%s: no land use and no buildings: the map site has no background", gpkg_path)
+        return None
+    municipalities = district.layers["municipalities"]
+    extent = shapely.union_all(municipalities.to_crs(features.crs).geometry.to_numpy())
+    return render_background(features, out_dir=site_dir / "tiles", extent=extent, max_zoom=max_zoom, source=source)

@@ -76,7 +76,11 @@ NPM_ASSETS = (
     ),
 )
 
-OWN_ASSETS = (("site.js", "flaechen/site.js"), ("site.css", "flaechen/site.css"))
+OWN_ASSETS = (
+    ("site.js", "flaechen/site.js"),
+    ("site.css", "flaechen/site.css"),
+    ("background.js", "flaechen/background.js"),
+)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,21 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="district configuration whose [publish] table is the publishing profile (defaults otherwise)",
     )
+    parser.add_argument(
+        "--print",
+        dest="print_maps",
+        action="store_true",
+        default=None,
+        help="also print one A3 landscape map per municipality into OUT_DIR/site/karten-a3.pdf (needs Chromium); "
+        "[publish] print_maps = true does it always",
+    )
+    parser.add_argument(
+        "--no-background",
+        dest="background",
+        action="store_false",
+        default=None,
+        help="leave out the offline background drawn from land use and buildings (faster, smaller)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.set_defaults(func=_run)
 
@@ -58,7 +73,15 @@ def _run(args: argparse.Namespace) -> int:
         base_dir = config.base_dir
         district_name = config.name
     gpkg = Path(args.out_dir) / "district.gpkg"
-    index = publish(gpkg, args.out_dir, profile=profile, base_dir=base_dir, district_name=district_name)
+    index = publish(
+        gpkg,
+        args.out_dir,
+        profile=profile,
+        base_dir=base_dir,
+        district_name=district_name,
+        background=args.background,
+        print_maps=args.print_maps,
+    )
     if not args.quiet:
         print(index)
     return 0

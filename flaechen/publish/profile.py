@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from flaechen.layers import Schema, load_schema
+from flaechen.publish.attribution import SourceSettings
 from flaechen.validation import Settings, ValidationError, invalid, validate
 
 PUBLISHABLE_LAYERS = ("municipalities", "zoning", "brownfields", "candidates", "buildings")
@@ -132,6 +133,19 @@ class PublishProfile(Settings):
         map still shows every feature. Long HTML tables slow a page down more than the map does.
     logo
         Optional image file (resolved against the configuration's folder) shown in the page header.
+    background
+        Draw the offline background from the district's own land use and buildings into
+        ``site/tiles/`` (:mod:`flaechen.publish.background`).
+    background_max_zoom
+        Finest zoom level of the background (16 ≈ 1.5 m per pixel: houses and streets sharp); the
+        finest levels are drawn only where buildings stand.
+    print_maps
+        Also print one A3 landscape map per municipality into ``site/karten-a3.pdf``
+        (:mod:`flaechen.publish.printing`; needs Chromium).
+    sources
+        Attribution, licence and date per data source, over the defaults for ALKIS (``alkis``) and
+        VG250 (``vg250``); other keys add the district's own sources
+        (:mod:`flaechen.publish.attribution`).
     """
 
     title: Annotated[str, Field(min_length=1), AfterValidator(str.strip)] = "Flächenpotenziale"
@@ -152,6 +166,10 @@ class PublishProfile(Settings):
     max_overview_mb: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 4.0
     max_listing_rows: Annotated[int, Field(ge=0)] = 300
     logo: Path | None = None
+    background: bool = True
+    background_max_zoom: Annotated[int, Field(ge=12, le=19)] = 16
+    print_maps: bool = False
+    sources: Mapping[str, SourceSettings] = Field(default_factory=dict)
 
     def allowed(self, layer: str) -> tuple[str, ...]:
         """Return the fields of `layer` that may appear in the site (empty for a layer not shown)."""
@@ -229,6 +247,17 @@ class PublishProfile(Settings):
         if errors:
             raise ValidationError.from_exception_data("fields", errors)
         return MappingProxyType(chosen)
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, value: Mapping[str, SourceSettings]) -> Mapping[str, SourceSettings]:
+        for key, entry in value.items():
+            if key not in ("alkis", "vg250") and not (entry.name and (entry.text or entry.holder)):
+                raise invalid(
+                    f"source {key!r} of the district's own needs name and text (or holder)",
+                    f'e.g. [publish.sources.{key}] name = "Bebauungspläne der Gemeinden", text = "Gemeinde …"',
+                )
+        return MappingProxyType(dict(value))
 
     @field_validator("tiles")
     @classmethod
