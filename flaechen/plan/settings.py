@@ -203,7 +203,8 @@ def plan_problems(raw: Mapping[str, Any], *, base_dir: Path, file: str | None = 
             load_catalogue(changes=assessment["catalogue"], base_dir=base_dir)
         except ConfigError as exc:
             problems += [Problem(p.file or file, p.key, p.message, p.fix) for p in exc.details]
-    planning = raw.get("planning") if isinstance(raw.get("planning"), Mapping) else {}
+    raw_planning = raw.get("planning")
+    planning: Mapping[str, Any] = raw_planning if isinstance(raw_planning, Mapping) else {}
     base_year = planning.get("base_year", _dt.date.today().year)
     target, net_zero = planning.get("target_year", 2030), planning.get("net_zero_year", 2050)
     if isinstance(target, int) and isinstance(net_zero, int) and net_zero <= target:
@@ -215,7 +216,8 @@ def plan_problems(raw: Mapping[str, Any], *, base_dir: Path, file: str | None = 
             _ScenarioList.model_validate({"scenarios": from_file})
         except ValidationError as exc:
             problems += problems_from(exc, raw={"scenarios": from_file}, model=_ScenarioList, file=scenario_path)
-    inline = raw.get("scenarios") if isinstance(raw.get("scenarios"), list) else []
+    raw_inline = raw.get("scenarios")
+    inline: list[Any] = raw_inline if isinstance(raw_inline, list) else []
     seen: dict[str, str] = {}
     for where_file, entries in ((file, inline), (scenario_path or file, from_file)):
         for i, entry in enumerate(entries):
