@@ -23,7 +23,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flaechen")
 
-_STAGE_CLIS = ("flaechen.flag.cli", "flaechen.publish.cli", "flaechen.export.cli", "flaechen.evaluate")
+_STAGE_CLIS = (
+    "flaechen.flag.cli",
+    "flaechen.plan.cli",
+    "flaechen.publish.cli",
+    "flaechen.export.cli",
+    "flaechen.evaluate",
+)
 """Modules that add their own subcommands with ``add_parser(subparsers)``."""
 
 
@@ -115,6 +121,11 @@ def _print_summary(result: RunResult, *, quiet: bool) -> None:
             print(f"  {r.ags} {r.name:24s} median ratio {med}, beyond ±{r.tolerance:.1%}: {share}", file=out)
     if "qgis_project" in result.extras:
         print(f"QGIS project: {result.extras['qgis_project']}", file=out)
+    if "plan" in result.extras:
+        from flaechen.plan.run import summary_lines
+
+        for line in summary_lines(result.extras["plan"], out_dir=result.out_dir):
+            print(line, file=out)
     if "site" in result.extras:
         print(f"Map site: {Path(result.extras['site']).resolve()}", file=out)
 

@@ -2,10 +2,11 @@
 
 :func:`load_config` reads the TOML or YAML file, validates every section at once — district, boundaries,
 defaults, municipalities and their sources, ``[flag]`` (with its rules overrides and constraints),
-``[publish]``, ``[export]`` and ``[register]`` — with the pydantic models below and those of the stages
-(:class:`flaechen.flag.settings.FlagSettings`, :class:`flaechen.publish.profile.PublishProfile`,
-:class:`flaechen.export.settings.ExportSettings`, :class:`flaechen.register.settings.RegisterSettings`),
-and reports every problem in one format
+``[publish]``, ``[export]``, ``[register]``, ``[assessment]``, ``[planning]`` and ``[[scenarios]]`` — with
+the pydantic models below and those of the stages (:class:`flaechen.flag.settings.FlagSettings`,
+:class:`flaechen.publish.profile.PublishProfile`, :class:`flaechen.export.settings.ExportSettings`,
+:class:`flaechen.register.settings.RegisterSettings`, :mod:`flaechen.plan.settings`), and reports every
+problem in one format
 (:class:`flaechen.errors.Problem`): file, key path, what is wrong, the fix.
 
 Narrower settings override broader ones (domain logic, :func:`resolve_settings`): ``[defaults]`` <
@@ -38,6 +39,7 @@ from flaechen.errors import ConfigError, Problem
 from flaechen.export.settings import ExportSettings
 from flaechen.flag.settings import FlagSettings, rules_section_problems
 from flaechen.layers import CANONICAL_LAYERS, load_schema
+from flaechen.plan.settings import AssessmentSettings, PlanningSettings, ScenarioSpec, file_scenarios, plan_problems
 from flaechen.publish.profile import PublishProfile
 from flaechen.register.settings import RegisterSettings
 from flaechen.validation import Settings, ValidationError, invalid, problems_from
@@ -147,6 +149,12 @@ class DistrictConfig:
     """The ``[export]`` table: GeoParquet and PostGIS exports of a run."""
     register: RegisterSettings = field(default_factory=RegisterSettings)
     """The ``[register]`` table: where the register lives and how its sites are carried over."""
+    assessment: AssessmentSettings = field(default_factory=AssessmentSettings)
+    """The ``[assessment]`` table: commercial areas assessed with the criteria catalogue (flaechen.plan)."""
+    planning: PlanningSettings = field(default_factory=PlanningSettings)
+    """The ``[planning]`` table: the parameters the scenarios share."""
+    scenarios: tuple[ScenarioSpec, ...] = ()
+    """The ``[[scenarios]]``, those of the file ``[planning] scenarios`` names after them."""
 
     @property
     def base_dir(self) -> Path:
@@ -449,6 +457,9 @@ class ConfigFile(Settings):
     export: ExportSettings = Field(default_factory=ExportSettings)
     register_: RegisterSettings = Field(default_factory=RegisterSettings, alias="register")
     # (named with a trailing underscore: `register` would shadow ABCMeta.register of the model class)
+    assessment: AssessmentSettings = Field(default_factory=AssessmentSettings)
+    planning: PlanningSettings = Field(default_factory=PlanningSettings)
+    scenarios: list[ScenarioSpec] = Field(default_factory=list)
 
 
 # --- reading, labelling, cross-checks ------------------------------------------------------------------
@@ -781,6 +792,9 @@ def _build(data: ConfigFile, *, path: Path, file: str) -> DistrictConfig:
         publish=data.publish,
         export=data.export,
         register=data.register_,
+        assessment=data.assessment,
+        planning=data.planning,
+        scenarios=(*data.scenarios, *file_scenarios(data.planning, base_dir=base)),
     )
 
 
@@ -815,6 +829,7 @@ def parse_config(raw: Any, *, path: Path) -> DistrictConfig:
     if isinstance(flag, Mapping):
         problems += rules_section_problems(flag.get("rules"), base_dir=path.parent, file=file)
     problems += _cross_checks(raw, file)
+    problems += plan_problems(raw, base_dir=path.parent, file=file)
     if problems or data is None:
         raise ConfigError(problems, path=file)
     return _build(data, path=path, file=file)

@@ -521,8 +521,10 @@ def run(
     """Build the district dataset from a configuration and write everything into `out_dir`.
 
     Writes ``district.gpkg`` (the district layers, the issue log and, with `flag`, layer ``candidates`` and
-    tables ``summary``, ``rules``, ``parcel_measures``; every layer with its QGIS style), ``issues.csv``,
-    the QGIS project ``district.qgz`` and, with `publish`, the offline map site ``site/``.
+    tables ``summary``, ``rules``, ``parcel_measures``; the commercial areas with their assessment and the
+    scenarios, see :mod:`flaechen.plan`; every layer with its QGIS style), ``issues.csv``, the assessment
+    sheets, score cards and scenario page, the QGIS project ``district.qgz`` and, with `publish`, the
+    offline map site ``site/``.
     """
     from flaechen.export import style_gpkg, write_qgis_project
     from flaechen.export.settings import run_exports
@@ -552,6 +554,23 @@ def run(
         if register is not None:
             extra_tables.update({"changes": register.changes, "monitoring": register.monitoring})
             extras["register"] = register
+    if config.assessment.enabled or config.scenarios:
+        from flaechen.flag import load_rules
+        from flaechen.plan.run import plan_from_config
+
+        progress("joint planning: commercial areas and scenarios", 0, 1)
+        plan = plan_from_config(
+            config,
+            dataset.layers,
+            candidates=extra_layers.get("candidates"),
+            sources=dataset.sources,
+            rules=load_rules(config.flag.rules),
+            out_dir=out_dir,
+        )
+        extra_layers.update(plan.layers())
+        extra_tables.update(plan.tables())
+        extras["plan"] = plan
+        progress("joint planning: commercial areas and scenarios", 1, 1)
     progress("write district.gpkg", 0, 1)
     gpkg, csv_path = write_dataset(
         dataset,

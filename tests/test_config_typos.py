@@ -194,11 +194,12 @@ def test_the_documentation_names_every_key():
     from flaechen import config as c
     from flaechen.export.settings import ExportSettings
     from flaechen.flag.settings import FlagSettings, RasterConstraintSpec, VectorConstraintSpec
+    from flaechen.plan.settings import AreasLayer, AssessmentSettings, PlanningSettings, ScenarioSpec
     from flaechen.publish.profile import PublishProfile
     from flaechen.register.settings import RegisterSettings
 
     docs = (Path(__file__).parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
-    documented = set(re.findall(r"[`.\s\[]([a-z_]+)(?:`| =|\])", docs))
+    documented = set(re.findall(r"[`.\s\[]([a-z][a-z0-9_]*)(?:`| =|\])", docs))
     models = (
         c.ConfigFile,
         c.DistrictEntry,
@@ -212,6 +213,10 @@ def test_the_documentation_names_every_key():
         PublishProfile,
         ExportSettings,
         RegisterSettings,
+        AssessmentSettings,
+        AreasLayer,
+        PlanningSettings,
+        ScenarioSpec,
     )
     for model in models:
         for name, info in model.model_fields.items():

@@ -95,7 +95,7 @@ def plot_area_scores(scores: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("")
     ax.set_title("Gewerbegebiete im Vergleich")
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="lower right")
+    ax.legend(handles[::-1], labels[::-1], fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
 
 

@@ -62,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
     sources = None
     if "sources" in names:
         sources = pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="sources", read_geometry=False))
-    rules = load_rules(config.flag.rules) if hasattr(config.flag, "rules") else load_rules()
+    rules = load_rules(config.flag.rules)
     result = plan_from_config(config, layers, candidates=candidates, sources=sources, rules=rules, out_dir=out)
     update_gpkg(gpkg, layers=result.layers(), tables=result.tables())
     if not args.quiet:

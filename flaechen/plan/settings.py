@@ -37,27 +37,23 @@ Every problem of these sections is reported at once (:class:`flaechen.errors.Con
 from __future__ import annotations
 
 import datetime as _dt
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from flaechen.errors import ConfigError
+from flaechen.errors import ConfigError, Problem
 from flaechen.layers import layers_dir
+from flaechen.validation import Settings, ValidationError, invalid, problems_from
 
 Share = Annotated[float, Field(ge=0, le=1)]
 Text = Annotated[str, Field(min_length=1)]
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class AreasLayer(_Settings):
+class AreasLayer(Settings):
     """A declared layer of commercial areas (instead of the zoning)."""
 
     path: Text
@@ -67,16 +63,16 @@ class AreasLayer(_Settings):
     crs: Text | None = None
 
 
-class AssessmentSettings(_Settings):
+class AssessmentSettings(Settings):
     """The ``[assessment]`` table."""
 
+    enabled: bool = True
     sheets: Text | list[Text] | None = None
     """A folder with filled sheets, or a list of sheet files (relative to the configuration)."""
     areas: AreasLayer | None = None
     merge_distance_m: Annotated[float, Field(ge=0, le=1000)] = 0.0
     catalogue: dict[str, Any] = Field(default_factory=dict)
-    """The district's changes to the catalogue (validated by :func:`flaechen.plan.catalogue.load_catalogue`)."""
-    enabled: bool = True
+    """The district's changes to the catalogue (checked by :func:`flaechen.plan.catalogue.load_catalogue`)."""
 
 
 def _status_codes() -> tuple[str, ...] | None:
@@ -91,7 +87,7 @@ def _categories() -> tuple[str, ...]:
     return tuple(str(k) for k in data.get("values", {}))
 
 
-class ScenarioSpec(_Settings):
+class ScenarioSpec(Settings):
     """One ``[[scenarios]]`` entry: which potentials to activate by which year."""
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
@@ -121,7 +117,7 @@ class ScenarioSpec(_Settings):
         known = _categories()
         bad = [v for v in value or [] if v not in known]
         if bad:
-            raise ValueError(f"unknown categories {bad}; known: {', '.join(known)}")
+            raise invalid(f"unknown categories {bad}", f"use some of: {', '.join(known)}")
         return value
 
     @field_validator("status")
@@ -132,11 +128,11 @@ class ScenarioSpec(_Settings):
             return value
         bad = [v for v in value if v not in known]
         if bad:
-            raise ValueError(f"unknown register status {bad}; known: {', '.join(known)}")
+            raise invalid(f"unknown register status {bad}", f"use some of: {', '.join(known)}")
         return value
 
 
-class PlanningSettings(_Settings):
+class PlanningSettings(Settings):
     """The ``[planning]`` table: the parameters every scenario shares, each a documented default."""
 
     base_year: Annotated[int, Field(ge=2000, le=2100)] = Field(default_factory=lambda: _dt.date.today().year)
@@ -157,31 +153,124 @@ class PlanningSettings(_Settings):
     """A file with more ``[[scenarios]]`` (TOML or YAML), relative to the configuration."""
 
 
-_TYPE_TAG = re.compile(r"^[a-z]+(-[a-z]+)+(\[.*\])?$|^[a-z]+\[.*\]$")
-
-
-def _problems(exc: ValidationError, prefix: str, raw: Any = None) -> list[str]:
-    out: dict[str, str] = {}
-    for e in exc.errors():
-        parts = []
-        node = raw
-        for part in e["loc"]:
-            # a union's member type (e.g. 'constrained-str') is not a key of the data
-            if isinstance(part, str) and not (isinstance(node, Mapping) and part in node) and _TYPE_TAG.match(part):
-                continue
-            parts.append(str(part))
-            node = (
-                node.get(part)
-                if isinstance(node, Mapping)
-                else (node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
-            )
-        key = ".".join(parts)
-        message = {"extra_forbidden": "unknown key", "missing": "is required"}.get(
-            e["type"], e["msg"].removeprefix("Value error, ")
+def _scenario_file(planning: Any, base_dir: Path, file: str | None) -> tuple[list[Any], list[Problem], str]:
+    """The raw entries of ``[planning] scenarios`` (a file), with the problems of reading it."""
+    name = planning.get("scenarios") if isinstance(planning, Mapping) else None
+    if not isinstance(name, str) or not name:
+        return [], [], ""
+    path = (base_dir / name).resolve()
+    if not path.is_file():
+        return (
+            [],
+            [
+                Problem(
+                    file,
+                    "planning.scenarios",
+                    f"file {path} does not exist",
+                    "check the path (relative to the configuration)",
+                )
+            ],
+            "",
         )
-        where = f"{prefix}.{key}" if key else prefix
-        out[where] = f"{out[where]}; or: {message}" if where in out and message not in out[where] else message
-    return [f"{k}: {v}" for k, v in out.items()]
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        return [], [Problem(str(path), "", f"cannot be parsed: {exc}", "fix the syntax")], ""
+    listed = raw.get("scenarios") if isinstance(raw, Mapping) else None
+    if not isinstance(listed, list):
+        return (
+            [],
+            [Problem(str(path), "scenarios", "expected a list of [[scenarios]] tables", "see docs/configuration.md")],
+            "",
+        )
+    return listed, [], str(path)
+
+
+def plan_problems(raw: Mapping[str, Any], *, base_dir: Path, file: str | None = None) -> list[Problem]:
+    """Problems of ``[assessment]``, ``[planning]`` and ``[[scenarios]]`` beyond their models' own checks.
+
+    The catalogue with the district's changes (every problem of :func:`flaechen.plan.catalogue.load_catalogue`),
+    the scenarios file (read and validated), unique scenario ids across both, horizons after the base year,
+    ``max_area_m2`` above ``min_area_m2``, the net-zero year after the target year.
+    """
+    from flaechen.plan.catalogue import load_catalogue
+
+    problems: list[Problem] = []
+    assessment = raw.get("assessment")
+    if isinstance(assessment, Mapping) and isinstance(assessment.get("catalogue"), Mapping):
+        try:
+            load_catalogue(changes=assessment["catalogue"], base_dir=base_dir)
+        except ConfigError as exc:
+            problems += [Problem(p.file or file, p.key, p.message, p.fix) for p in exc.details]
+    raw_planning = raw.get("planning")
+    planning: Mapping[str, Any] = raw_planning if isinstance(raw_planning, Mapping) else {}
+    base_year = planning.get("base_year", _dt.date.today().year)
+    target, net_zero = planning.get("target_year", 2030), planning.get("net_zero_year", 2050)
+    if isinstance(target, int) and isinstance(net_zero, int) and net_zero <= target:
+        problems.append(Problem(file, "planning.net_zero_year", "must come after planning.target_year", "e.g. 2050"))
+    from_file, file_problems, scenario_path = _scenario_file(planning, base_dir, file)
+    problems += file_problems
+    if from_file:
+        try:
+            _ScenarioList.model_validate({"scenarios": from_file})
+        except ValidationError as exc:
+            problems += problems_from(exc, raw={"scenarios": from_file}, model=_ScenarioList, file=scenario_path)
+    raw_inline = raw.get("scenarios")
+    inline: list[Any] = raw_inline if isinstance(raw_inline, list) else []
+    seen: dict[str, str] = {}
+    for where_file, entries in ((file, inline), (scenario_path or file, from_file)):
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, Mapping):
+                continue
+            label = entry.get("id")
+            key = f"scenarios[{label if isinstance(label, str) and label else i}]"
+            if isinstance(label, str):
+                if label in seen:
+                    problems.append(
+                        Problem(
+                            where_file,
+                            f"{key}.id",
+                            f"scenario id {label!r} is used twice (also in {seen[label]})",
+                            "give each scenario its own id",
+                        )
+                    )
+                seen.setdefault(label, where_file or "the configuration")
+            horizon = entry.get("horizon")
+            if (
+                isinstance(horizon, int)
+                and not isinstance(horizon, bool)
+                and isinstance(base_year, int)
+                and horizon <= base_year
+            ):
+                problems.append(
+                    Problem(
+                        where_file,
+                        f"{key}.horizon",
+                        f"{horizon} must lie after planning.base_year ({base_year})",
+                        "choose a later year",
+                    )
+                )
+            low, high = entry.get("min_area_m2", 0), entry.get("max_area_m2")
+            if isinstance(low, int | float) and isinstance(high, int | float) and high <= low:
+                problems.append(
+                    Problem(where_file, f"{key}.max_area_m2", "must be larger than min_area_m2", "raise it or drop it")
+                )
+    return problems
+
+
+class _ScenarioList(Settings):
+    """A scenarios file: a list ``scenarios`` of ``[[scenarios]]`` tables."""
+
+    scenarios: list[ScenarioSpec] = Field(default_factory=list)
+
+
+def file_scenarios(planning: PlanningSettings, *, base_dir: Path) -> list[ScenarioSpec]:
+    """The scenarios of ``[planning] scenarios`` (already checked by :func:`plan_problems`)."""
+    entries, problems, _ = _scenario_file({"scenarios": planning.scenarios}, base_dir, None)
+    if problems:
+        raise ConfigError(problems)
+    return [ScenarioSpec.model_validate(e) for e in entries]
 
 
 def parse_plan_sections(
@@ -190,70 +279,31 @@ def parse_plan_sections(
     planning: Mapping[str, Any] | None,
     scenarios: list[Any] | None,
     base_dir: Path,
+    file: str | None = None,
 ) -> tuple[AssessmentSettings, PlanningSettings, tuple[ScenarioSpec, ...]]:
-    """Validate ``[assessment]``, ``[planning]`` and ``[[scenarios]]`` (plus a scenarios file).
+    """Validate raw ``[assessment]``, ``[planning]`` and ``[[scenarios]]`` (plus a scenarios file) outside a
+    district configuration; :func:`flaechen.config.load_config` does the same for a whole file.
 
     Raises
     ------
     flaechen.errors.ConfigError
         With every problem of the three sections at once.
     """
-    problems: list[str] = []
-    a = AssessmentSettings()
+    raw = {"assessment": dict(assessment or {}), "planning": dict(planning or {}), "scenarios": list(scenarios or [])}
+    problems: list[Problem] = []
+    data = None
     try:
-        a = AssessmentSettings.model_validate(dict(assessment or {}))
+        data = _PlanSections.model_validate(raw)
     except ValidationError as exc:
-        problems += _problems(exc, "assessment", assessment)
-    p = PlanningSettings()
-    try:
-        p = PlanningSettings.model_validate(dict(planning or {}))
-    except ValidationError as exc:
-        problems += _problems(exc, "planning", planning)
-    base_year = (planning or {}).get("base_year", p.base_year)
-    base_year = base_year if isinstance(base_year, int) and not isinstance(base_year, bool) else p.base_year
-    if p.target_year >= p.net_zero_year:
-        problems.append("planning.net_zero_year: must come after planning.target_year")
-    entries: list[tuple[str, Any]] = [(f"scenarios[{i}]", s) for i, s in enumerate(scenarios or [])]
-    scenario_file = (planning or {}).get("scenarios")
-    if isinstance(scenario_file, str) and scenario_file:
-        path = (base_dir / scenario_file).resolve()
-        if not path.is_file():
-            problems.append(
-                f"planning.scenarios: file {path} does not exist; check the path (relative to the configuration)"
-            )
-        else:
-            try:
-                text = path.read_text(encoding="utf-8")
-                raw = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else tomllib.loads(text)
-            except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
-                problems.append(f"{path}: cannot be parsed: {exc}")
-                raw = {}
-            listed = raw.get("scenarios") if isinstance(raw, Mapping) else None
-            if not isinstance(listed, list):
-                problems.append(f"{path}: expected a list 'scenarios' ([[scenarios]] tables)")
-            else:
-                entries += [(f"{path.name}: scenarios[{i}]", s) for i, s in enumerate(listed)]
-    specs: list[ScenarioSpec] = []
-    seen: set[str] = set()
-    for key, entry in entries:
-        label = entry.get("id") if isinstance(entry, Mapping) else None
-        where = f"{key.rsplit('[', 1)[0]}[{label}]" if label else key
-        if isinstance(entry, Mapping):
-            # checks across keys, on the raw entry, so they are reported with every other problem
-            if isinstance(label, str):
-                if label in seen:
-                    problems.append(f"{where}.id: scenario id {label!r} is used twice")
-                seen.add(label)
-            horizon = entry.get("horizon")
-            if isinstance(horizon, int) and not isinstance(horizon, bool) and horizon <= base_year:
-                problems.append(f"{where}.horizon: {horizon} must lie after planning.base_year ({base_year})")
-            low, high = entry.get("min_area_m2", 0), entry.get("max_area_m2")
-            if isinstance(low, int | float) and isinstance(high, int | float) and high <= low:
-                problems.append(f"{where}.max_area_m2: must be larger than min_area_m2")
-        try:
-            specs.append(ScenarioSpec.model_validate(entry))
-        except ValidationError as exc:
-            problems += _problems(exc, where, entry)
-    if problems:
-        raise ConfigError(problems)
-    return a, p, tuple(specs)
+        problems += problems_from(exc, raw=raw, model=_PlanSections, file=file)
+    problems += plan_problems(raw, base_dir=base_dir, file=file)
+    if problems or data is None:
+        raise ConfigError(problems, path=file)
+    specs = [*data.scenarios, *file_scenarios(data.planning, base_dir=base_dir)]
+    return data.assessment, data.planning, tuple(specs)
+
+
+class _PlanSections(Settings):
+    assessment: AssessmentSettings = Field(default_factory=AssessmentSettings)
+    planning: PlanningSettings = Field(default_factory=PlanningSettings)
+    scenarios: list[ScenarioSpec] = Field(default_factory=list)

@@ -33,9 +33,9 @@ from flaechen._lazy import lazy_exports
 if TYPE_CHECKING:
     from flaechen.publish.assets import AssetError
     from flaechen.publish.background import TileSet
+    from flaechen.publish.maps import district_map
     from flaechen.publish.prepare import PublishError
     from flaechen.publish.printing import PrintError
-    from flaechen.publish.maps import district_map
     from flaechen.publish.profile import PublishProfile, load_profile
 
 __getattr__, __dir__ = lazy_exports(

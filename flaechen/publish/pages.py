@@ -31,6 +31,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup, escape
 
+from flaechen.formatting import format_number
 from flaechen.layers import load_schema
 from flaechen.publish import prepare
 from flaechen.publish.geojson import write_data
@@ -43,7 +44,6 @@ from flaechen.publish.values import (
     categories_of,
     data_name,
     display_value,
-    format_number,
     js_json,
     page_name,
 )

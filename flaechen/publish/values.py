@@ -17,7 +17,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from flaechen.formatting import format_number
 from flaechen.layers import Schema
 from flaechen.publish.profile import PublishProfile
 from flaechen.publish.texts import CATEGORY_COLOURS, OTHER_COLOUR, UI

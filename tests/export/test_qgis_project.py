@@ -169,6 +169,7 @@ def test_qgis_opens_the_demo_district(demo_dir, tmp_path):
         "land_use",
         "built_up_area",
         "candidates",
+        "commercial_areas",
     }
     undelivered = {"land_use", "built_up_area"}  # the demo district delivers none: empty, typed layers
     for name, layer in layers.items():
