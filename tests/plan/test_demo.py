@@ -15,6 +15,9 @@ from flaechen.cli import main
 
 pytestmark = pytest.mark.slow
 
+AREAS = 5
+"""Commercial areas of the demo: one per municipality with a plan (Lindenhöh delivers none, the §34 case)."""
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
@@ -31,7 +34,7 @@ def _table(out, name):
 
 def test_make_demo_prints_the_assessment_and_both_scenarios(demo):
     out, text = demo
-    assert "Commercial areas assessed: 6 (22 measures each; sheets read: 6" in text
+    assert f"Commercial areas assessed: {AREAS} (22 measures each; sheets read: {AREAS}" in text
     assert "  luecken_brachen: Baulücken und Brachflächen (to 2035):" in text
     assert "  innen_aktiv: Aktive Innenentwicklung (to 2040):" in text
     assert f"comparison: {(out / 'szenarien.html').resolve()}" in text
@@ -53,11 +56,11 @@ def test_levels_come_partly_from_data_partly_from_the_filled_sheets(demo):
     }
     # one derived measure per area is overridden by a person: both levels are kept, the person's counts
     overridden = a[a["level_person"].notna() & a["level_proposed"].notna()]
-    assert len(overridden) == 6
+    assert len(overridden) == AREAS
     assert (overridden["level"] == overridden["level_person"]).all()
     assert (overridden["level_source"] == "Erfassung").all()
     areas = pyogrio.read_dataframe(out / "district.gpkg", layer="commercial_areas")
-    assert len(areas) == 6 and areas["score"].between(0, 1).all()
+    assert len(areas) == AREAS and areas["score"].between(0, 1).all()
     # the reworded measure of the demo configuration
     assert set(a.loc[a["measure_id"] == "arbeitsplaetze", "indicator"]) == {
         "Sozialversicherungspflichtig Beschäftigte je Hektar Gebietsfläche"
@@ -82,7 +85,7 @@ def test_flaechen_plan_reruns_and_reports_bad_sheets(demo, tmp_path, capsys):
     copy = tmp_path / "demo"
     shutil.copytree(out, copy)
     assert main(["plan", str(copy), "--config", str(copy / "input" / "district.toml")]) == 0
-    assert "Commercial areas assessed: 6" in capsys.readouterr().out
+    assert f"Commercial areas assessed: {AREAS}" in capsys.readouterr().out
     sheet = next((copy / "input" / "bewertung").glob("*.csv"))
     with open(sheet, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter=";"))
