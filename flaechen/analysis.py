@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ import pandas as pd
 import pyogrio
 
 from flaechen.errors import CRSError, FlaechenError
-from flaechen.layers import layers_dir, load_schema
+from flaechen.layers import load_schema
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -136,22 +135,11 @@ def categories() -> list[str]:
 
 
 def category_colours() -> dict[str, str]:
-    """Colour of each candidate category as a hex string, read from `layers/styles/candidates.qml`."""
-    root = ET.fromstring((layers_dir() / "styles" / "candidates.qml").read_text(encoding="utf-8"))
-    renderer = root.find("renderer-v2")
-    symbols_node = renderer.find("symbols") if renderer is not None else None
-    if renderer is None or symbols_node is None:
-        raise ValueError("layers/styles/candidates.qml has no categorised renderer with symbols")
-    symbols = {s.get("name"): s for s in symbols_node}
-    colours: dict[str, str] = {}
-    for category in renderer.iter("category"):
-        symbol = symbols[category.get("symbol")]
-        option = symbol.find(".//layer/Option/Option[@name='color']")
-        if option is None:
-            raise ValueError(f"candidates.qml: symbol {category.get('symbol')!r} has no colour")
-        r, g, b, _ = (int(v) for v in option.get("value", "0,0,0,0").split(","))
-        colours[category.get("value", "")] = f"#{r:02x}{g:02x}{b:02x}"
-    return colours
+    """Colour of each candidate category as a hex string: the one palette (``layers/palette.yaml``) that
+    the QGIS style and the map site use too."""
+    from flaechen.palette import category_colours as palette_colours
+
+    return dict(palette_colours())
 
 
 def _check_same_crs(candidates: gpd.GeoDataFrame, municipalities: gpd.GeoDataFrame) -> None:

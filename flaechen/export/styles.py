@@ -23,6 +23,7 @@ from pathlib import Path
 from flaechen.export._district import resolve_gpkg
 from flaechen.export.errors import ExportError
 from flaechen.layers import layers_dir
+from flaechen.palette import apply_to_qml
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def read_qml(path: str | os.PathLike[str]) -> str:
         raise ExportError(f"{path}: not a valid QML style ({exc}); fix the XML") from exc
     if root.tag != "qgis":
         raise ExportError(f"{path}: root element is <{root.tag}>, a QML style needs <qgis>")
-    return text
+    return apply_to_qml(text)  # the categories' colours from the one palette (layers/palette.yaml)
 
 
 def _describe(layer: str, path: Path) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
+from flaechen import palette
+
 UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
     {
         "de": MappingProxyType(
@@ -234,16 +236,10 @@ PRIMARY_FIELDS = {
 }
 """Fields a popup shows first; the other allowed fields follow under "Weitere Angaben" (folded)."""
 
-CATEGORY_COLOURS = {
-    "Brachfläche": "#8c510a",
-    "Baulücke": "#d7301f",
-    "Untergenutzte Fläche": "#ef8a2b",
-    "Außenreserve": "#2c7bb6",
-    "Leerstand": "#7b3294",
-}
-"""Colours of the candidate categories (colour-blind-safe enough with the legend's labels)."""
+CATEGORY_COLOURS = dict(palette.category_colours())
+"""Colours of the candidate categories, from the one palette (``layers/palette.yaml``)."""
 
-OTHER_COLOUR = "#555555"
+OTHER_COLOUR = palette.other_colour()
 
 ZONING_COLOURS = {"W": "#f4b6b6", "M": "#e8c39e", "G": "#c8c8c8", "S": "#f7e08e"}
 """Fill colours of the Bauflächen after PlanZV conventions (W red, M brown, G grey, S yellow/orange)."""

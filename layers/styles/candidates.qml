@@ -13,11 +13,11 @@
    <symbol name="0" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleFill" enabled="1" locked="0" pass="0">
      <Option type="Map">
-      <Option name="color" value="123,50,148,170" type="QString"/>
+      <Option name="color" value="140,81,10,170" type="QString"/>
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="79,32,96,255" type="QString"/>
+      <Option name="outline_color" value="91,53,6,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.5" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -28,11 +28,11 @@
    <symbol name="1" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleFill" enabled="1" locked="0" pass="0">
      <Option type="Map">
-      <Option name="color" value="26,150,65,170" type="QString"/>
+      <Option name="color" value="215,48,31,170" type="QString"/>
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="16,97,42,255" type="QString"/>
+      <Option name="outline_color" value="140,31,20,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.5" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -43,11 +43,11 @@
    <symbol name="2" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleFill" enabled="1" locked="0" pass="0">
      <Option type="Map">
-      <Option name="color" value="244,162,97,170" type="QString"/>
+      <Option name="color" value="239,138,43,170" type="QString"/>
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="158,105,63,255" type="QString"/>
+      <Option name="outline_color" value="155,90,28,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.5" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -62,7 +62,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="28,79,118,255" type="QString"/>
+      <Option name="outline_color" value="29,80,118,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.5" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -73,11 +73,11 @@
    <symbol name="4" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleFill" enabled="1" locked="0" pass="0">
      <Option type="Map">
-      <Option name="color" value="215,25,28,170" type="QString"/>
+      <Option name="color" value="123,50,148,170" type="QString"/>
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="139,16,18,255" type="QString"/>
+      <Option name="outline_color" value="80,32,96,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.5" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>

@@ -55,8 +55,8 @@ def test_largest_candidates_carry_their_reasons(results):
     assert top["Begründung"].str.startswith("Das Flurstück").all()
 
 
-def test_colours_come_from_the_qgis_style(results):
-    assert category_colours()["Baulücke"] == "#1a9641"
+def test_colours_come_from_the_palette(results):
+    assert category_colours()["Baulücke"] == "#d7301f"
     assert set(category_colours()) == set(categories())
 
 

@@ -144,8 +144,11 @@ def test_render_script_draws_the_project(district, tmp_path):
     assert width > 400 and height >= 200  # the 400 × 200 map and its legend to the right
     colours = {tuple(int(v) for v in c) for c in np.unique(np.asarray(image).reshape(-1, 3), axis=0)}
     assert len(colours) > 20  # not a blank canvas
-    # the Baulücke green of the candidates style is drawn
-    assert any(abs(r - 0x5F) < 25 and abs(g - 0xA0) < 30 and b < 110 for r, g, b in colours)
+    # the Baulücke colour of the palette is drawn (fill alpha 170 over the light background)
+    from flaechen.palette import category_colours, rgb
+
+    expected = [round(c * 170 / 255 + 255 * 85 / 255) for c in rgb(category_colours()["Baulücke"])]
+    assert any(all(abs(v - e) < 30 for v, e in zip((r, g, b), expected, strict=True)) for r, g, b in colours)
 
 
 @pytest.mark.qgis
