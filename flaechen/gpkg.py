@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+
+from flaechen.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +57,6 @@ def _write_into(
         pyogrio.write_dataframe(frame, path, **kwargs)
 
 
-def _atomic(target: Path, fill: Callable[[Path], None]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".gpkg", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        fill(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        for suffix in ("-wal", "-shm", "-journal"):
-            Path(str(tmp) + suffix).unlink(missing_ok=True)
-
-
 def write_gpkg(
     path: str | os.PathLike[str],
     *,
@@ -101,7 +86,7 @@ def write_gpkg(
         if finish is not None:
             finish(tmp)
 
-    _atomic(target, fill)
+    atomic_write(target, fill)
     log.info("wrote %s (%d layers, %d tables)", target, len(layers), len(tables or {}))
     return target
 
@@ -124,5 +109,5 @@ def update_gpkg(
         shutil.copyfile(target, tmp)
         _write_into(tmp, layers or {}, tables or {})
 
-    _atomic(target, fill)
+    atomic_write(target, fill)
     return target

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from flaechen.atomic import atomic_write
 from flaechen.codes import normalise_codes
 from flaechen.config import BoundaryConfig, DistrictConfig, SourceConfig
 from flaechen.crs import use_grid_dirs
@@ -499,14 +499,8 @@ def write_dataset(
         finish=finish,
     )
     csv_path = out / "issues.csv"
-    fd, tmp = tempfile.mkstemp(prefix=".issues-", suffix=".csv", dir=out)
-    os.close(fd)
-    try:
-        # opened in spreadsheets: delivered text must not start a formula (a leading ' neutralises it)
-        spreadsheet_safe(dataset.issues).to_csv(tmp, index=False, encoding="utf-8")
-        os.replace(tmp, csv_path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    # opened in spreadsheets: delivered text must not start a formula (a leading ' neutralises it)
+    atomic_write(csv_path, lambda tmp: spreadsheet_safe(dataset.issues).to_csv(tmp, index=False, encoding="utf-8"))
     return gpkg, csv_path
 
 

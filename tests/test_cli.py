@@ -63,3 +63,20 @@ def test_help_and_loading_a_configuration_import_no_heavy_library(tmp_path):
     after_help, after_config = out.stdout.split("\n")[:2]
     assert after_help == "", f"--help imported {after_help}"
     assert after_config == "", f"load_config imported {after_config}"
+
+
+def test_logging_is_set_up_once_and_follows_the_current_stderr(tmp_path, capsys):
+    import logging
+
+    from mini_district import write_mini_district
+
+    config = write_mini_district(tmp_path)
+    for _ in range(3):
+        main(["check", str(config), "--quiet"])
+    from flaechen.cli import _StderrHandler
+
+    handlers = logging.getLogger("flaechen").handlers
+    assert sum(isinstance(h, _StderrHandler) for h in handlers) == 1  # (pytest adds its capture handlers)
+    capsys.readouterr()
+    logging.getLogger("flaechen.test").warning("after a replaced stderr")
+    assert "after a replaced stderr" in capsys.readouterr().err

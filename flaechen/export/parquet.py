@@ -16,28 +16,16 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from flaechen.atomic import atomic_write
 from flaechen.export._district import contents, read_layer, read_table, resolve_gpkg
 
 log = logging.getLogger(__name__)
 
 GEOPARQUET_VERSION = "1.1.0"
 """GeoParquet version written: the first with the `bbox` covering column."""
-
-
-def _atomic_write(target: Path, write: Callable[[str], object]) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".parquet", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp_name)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def to_parquet(gpkg_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -70,7 +58,7 @@ def to_parquet(gpkg_path: str | os.PathLike[str], out_dir: str | os.PathLike[str
     for name in found.layer_names:
         frame = read_layer(gpkg, name)
         target = target_dir / f"{name}.parquet"
-        _atomic_write(
+        atomic_write(
             target,
             partial(
                 frame.to_parquet,
@@ -85,7 +73,7 @@ def to_parquet(gpkg_path: str | os.PathLike[str], out_dir: str | os.PathLike[str
     for name in found.tables:
         table = read_table(gpkg, name)
         target = target_dir / f"{name}.parquet"
-        _atomic_write(target, partial(table.to_parquet, index=False, compression="zstd"))
+        atomic_write(target, partial(table.to_parquet, index=False, compression="zstd"))
         log.info("wrote %s (%d rows)", target, len(table))
         written.append(target)
     return written

@@ -20,7 +20,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import pyogrio
 from pyproj import CRS
 from pyproj.enums import WktVersion
 
+from flaechen.atomic import atomic_write
 from flaechen.errors import CRSError
 from flaechen.export._district import contents, resolve_gpkg
 from flaechen.export.errors import ExportError
@@ -331,19 +331,14 @@ def write_qgis_project(
     body.write(b"<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n")
     ET.ElementTree(root).write(body, encoding="utf-8", xml_declaration=False)
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".qgz", dir=target.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp_name, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             # a fixed timestamp keeps the file byte-identical for identical input (reproducible runs)
             entry = zipfile.ZipInfo(f"{target.stem}.qgs", date_time=(2000, 1, 1, 0, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(entry, body.getvalue())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+
+    atomic_write(target, write)
     project_layers = root.find("projectlayers")
     log.info("wrote QGIS project %s (%d layers)", target, 0 if project_layers is None else len(project_layers))
     return target

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from flaechen.atomic import atomic_write_text
 from flaechen.flag.reasons import de_number, de_percent
 from flaechen.plan.catalogue import Catalogue
 from flaechen.plan.sheets import sheet_name
@@ -68,11 +69,7 @@ def _env() -> Environment:
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, text)
 
 
 def _value(v: Any) -> Any:

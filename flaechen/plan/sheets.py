@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from flaechen.atomic import atomic_write
 from flaechen.errors import FlaechenError
 from flaechen.plan.catalogue import LEVEL_LABELS, NOT_APPLICABLE, Catalogue
 
@@ -237,13 +238,7 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def _atomic_save(path: Path, save: Callable[[Path], object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, save)
 
 
 def write_sheets(

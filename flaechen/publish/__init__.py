@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -111,6 +109,7 @@ def publish(
     PrintError
         `print_maps` is set and Chromium, Playwright or pypdf is missing.
     """
+    from flaechen.atomic import atomic_folder
     from flaechen.publish.assets import copy_assets
     from flaechen.publish.attribution import district_land, resolve_sources, run_date
     from flaechen.publish.pages import build_site
@@ -127,35 +126,26 @@ def publish(
     credits = resolve_sources(
         checked.sources, land=district_land(district.layers["municipalities"]["_ags"]), run_date=ran
     )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "site"
-    tmp = Path(tempfile.mkdtemp(prefix=".site-", dir=out))
-    try:
-        copy_assets(tmp)
-        build_site(district, profile=checked, site_dir=tmp, generated=today)
+
+    def fill(site_dir: Path) -> None:
+        copy_assets(site_dir)
+        build_site(district, profile=checked, site_dir=site_dir, generated=today)
         draw = checked.background if background is None else background
-        tiles = _background(gpkg_path, district, site_dir=tmp, max_zoom=checked.background_max_zoom) if draw else None
+        tiles = (
+            _background(gpkg_path, district, site_dir=site_dir, max_zoom=checked.background_max_zoom) if draw else None
+        )
         if checked.print_maps if print_maps is None else print_maps:
             print_district(
                 gpkg_path,
-                site_dir=tmp,
+                site_dir=site_dir,
                 profile=checked,
                 sources=credits,
                 tiles=tiles,
                 run_date=ran,
                 generated=today,
             )
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=".site-old-", dir=out))
-            os.replace(target, old / "site")
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    target = atomic_folder(Path(out_dir) / "site", fill)
     os.chmod(target, 0o755)
     index = target / "index.html"
     log.info("map site written: %s", index)

@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import shutil
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +26,7 @@ import pandas as pd
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from flaechen.atomic import atomic_folder
 from flaechen.flag.summary import CATEGORY_SLUGS
 from flaechen.layers import layers_dir, load_schema
 
@@ -255,23 +254,14 @@ def write_reports(
     target = out / REPORTS_DIR
     generated = generated or dt.date.today()
     municipalities = dataset.layers["municipalities"]
-    tmp = Path(tempfile.mkdtemp(prefix=f".{REPORTS_DIR}-", dir=out))
-    try:
+
+    def fill(folder: Path) -> None:
         for ags, name in zip(municipalities["ags"].astype(str), municipalities["name"].astype(str), strict=True):
             context = municipality_context(
                 ags, name, dataset=dataset, summary=summary, register=register, district=district, generated=generated
             )
-            (tmp / f"{ags}.html").write_text(render_report(context), encoding="utf-8")
-        old = None
-        if target.exists():
-            old = out / f".{REPORTS_DIR}-old"
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            (folder / f"{ags}.html").write_text(render_report(context), encoding="utf-8")
+
+    atomic_folder(target, fill)
     log.info("wrote %d reports to the municipalities into %s", len(municipalities), target)
     return target
