@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # imported where used: load_config checks codes without the data libraries
+    import numpy as np
+    import pandas as pd
 
 DEFAULT_SCHEME = "ags"
 
@@ -100,6 +102,9 @@ def get_scheme(name: str) -> CodeScheme:
 
 def _text(values: pd.Series) -> pd.Series:
     """Codes as text: whole numbers without '.0', stripped, empty → NA."""
+    import numpy as np
+    import pandas as pd
+
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("floating", "integer", "mixed-integer-float", "decimal"):
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -137,6 +142,8 @@ def normalise_codes(values: pd.Series, *, scheme: str = DEFAULT_SCHEME) -> tuple
         The codes (string Series, NA where empty), the mask of codes repaired (an AGS read as a number got
         its leading zero back), the mask of codes that are present but invalid in the scheme.
     """
+    import numpy as np
+
     spec = get_scheme(scheme)
     text = _text(values)
     repaired = np.zeros(len(text), dtype=bool)

@@ -9,7 +9,7 @@ import pytest
 
 from flaechen.flag.reasons import de_number, de_percent
 from flaechen.formatting import format_number, format_percent
-from flaechen.publish import values as site
+from flaechen.publish import pages
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,6 @@ def test_missing_values(missing):
 
 
 def test_the_site_and_the_reasons_use_the_same_formatter():
-    assert site.format_number is format_number
-    assert site.format_number(1234.5, decimals=1) == de_number(1234.5, 1)
+    assert pages.format_number is format_number
+    assert pages.format_number(1234.5, decimals=1) == de_number(1234.5, 1)
     assert de_percent(0.873) == format_percent(0.873) == "87 %"

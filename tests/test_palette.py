@@ -15,7 +15,9 @@ def _qml_fill_colours(text: str) -> dict[str, str]:
     root = ET.fromstring(text.split("\n", 1)[1] if text.startswith("<!DOCTYPE") else text)
     renderer = root.find("renderer-v2")
     assert renderer is not None
-    symbols = {s.get("name"): s for s in renderer.iter("symbol")}
+    symbols_node = renderer.find("symbols")
+    assert symbols_node is not None
+    symbols = {s.get("name"): s for s in symbols_node}  # not the <source-symbol> after them
     out = {}
     for category in renderer.iter("category"):
         option = symbols[category.get("symbol")].find(".//Option[@name='color']")
