@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where codes are read from data: the configuration stays light
+    import pandas as pd
 
 DEFAULT_SCHEME = "ags"
 
@@ -100,6 +103,8 @@ def get_scheme(name: str) -> CodeScheme:
 
 def _text(values: pd.Series) -> pd.Series:
     """Codes as text: whole numbers without '.0', stripped, empty → NA."""
+    import pandas as pd
+
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("floating", "integer", "mixed-integer-float", "decimal"):
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
