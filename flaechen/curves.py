@@ -86,7 +86,8 @@ class Linearised:
     unclosed: np.ndarray
     """Number of rings per geometry whose end did not meet their start (closed here)."""
     area_change: np.ndarray
-    """Relative change of area against the arcs (|linearised − reference| / reference); 0 without arcs."""
+    """Relative change of area against the arcs: an upper bound (the slivers between arcs and polylines over
+    the area); 0 without arcs."""
     errors: dict[int, str]
     """Position → message for WKB that cannot be parsed."""
 
