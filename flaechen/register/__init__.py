@@ -14,12 +14,36 @@ Examples
 >>> update.commit()  # doctest: +SKIP
 """
 
-from flaechen.register.core import RegisterUpdate, prepare
-from flaechen.register.gpkg_store import REGISTER_FILE, GpkgRegister, RegisterError
-from flaechen.register.match import CarryOver, Conflict, SurveyContext, carry_over
-from flaechen.register.monitor import monitoring
-from flaechen.register.settings import RegisterSettings, parse_register_section
-from flaechen.register.state import RegisterState
+from typing import TYPE_CHECKING
+
+from flaechen._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from flaechen.register.core import RegisterUpdate, prepare
+    from flaechen.register.gpkg_store import REGISTER_FILE, GpkgRegister, RegisterError
+    from flaechen.register.match import CarryOver, Conflict, SurveyContext, carry_over
+    from flaechen.register.monitor import monitoring
+    from flaechen.register.settings import RegisterSettings, parse_register_section
+    from flaechen.register.state import RegisterState
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "REGISTER_FILE": "flaechen.register.gpkg_store",
+        "CarryOver": "flaechen.register.match",
+        "Conflict": "flaechen.register.match",
+        "GpkgRegister": "flaechen.register.gpkg_store",
+        "RegisterError": "flaechen.register.gpkg_store",
+        "RegisterSettings": "flaechen.register.settings",
+        "RegisterState": "flaechen.register.state",
+        "RegisterUpdate": "flaechen.register.core",
+        "SurveyContext": "flaechen.register.match",
+        "carry_over": "flaechen.register.match",
+        "monitoring": "flaechen.register.monitor",
+        "parse_register_section": "flaechen.register.settings",
+        "prepare": "flaechen.register.core",
+    },
+)
 
 __all__ = [
     "REGISTER_FILE",
