@@ -22,14 +22,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flaechen.errors import ConfigError
 from flaechen.layers import layers_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,8 @@ class Catalogue(_Model):
 
     def table(self) -> pd.DataFrame:
         """One row per measure: theme, sub-theme, measure with every attribute (German-readable SDG text)."""
+        import pandas as pd
+
         rows = []
         for t, s, m in self.walk():
             rows.append(
