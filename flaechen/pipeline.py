@@ -560,6 +560,7 @@ def run(
             sources=dataset.sources,
             rules=load_rules(config.flag.rules),
             out_dir=out_dir,
+            sites=extras["register"].result.sites if "register" in extras else None,
         )
         extra_layers.update(plan.layers())
         extra_tables.update(plan.tables())

@@ -50,7 +50,7 @@ def test_help_and_loading_a_configuration_import_no_heavy_library(tmp_path):
         "from flaechen.cli import main\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['--help'])\n"
-        "for name in ('run', 'flag', 'publish', 'export'):\n"
+        "for name in ('run', 'flag', 'plan', 'publish', 'export'):\n"
         "    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         "        main([name, '--help'])\n"
         f"print(','.join(m for m in {heavy!r} if m in sys.modules))\n"

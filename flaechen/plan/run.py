@@ -333,9 +333,13 @@ def plan_from_config(
     sources: pd.DataFrame | None,
     rules: Any,
     out_dir: str | os.PathLike[str],
+    sites: pd.DataFrame | None = None,
 ) -> PlanResult:
     """:func:`plan_district` with the ``[assessment]``, ``[planning]`` and ``[[scenarios]]`` of a district
-    configuration (:class:`flaechen.config.DistrictConfig`); the register is read from `out_dir` where one exists."""
+    configuration (:class:`flaechen.config.DistrictConfig`).
+
+    `sites` are the register's sites after this run (their planners' status); where None, the register is
+    read from ``out_dir/register.gpkg`` where one exists."""
     return plan_district(
         layers,
         assessment=config.assessment,
@@ -347,5 +351,5 @@ def plan_from_config(
         district_name=config.name,
         candidates=candidates,
         sources=sources,
-        sites=read_register_sites(Path(out_dir)),
+        sites=sites if sites is not None else read_register_sites(Path(out_dir)),
     )

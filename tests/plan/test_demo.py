@@ -98,3 +98,22 @@ def test_flaechen_plan_reruns_and_reports_bad_sheets(demo, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "problem(s) in the assessment sheets" in err and "Stufe '5 sehr gut' is not a level" in err
     assert str(sheet) in err and "Traceback" not in err
+
+
+def test_the_register_status_selects_in_the_demo_scenario(demo):
+    """`innen_aktiv` leaves out the sites whose owner is not willing (register status nicht_bereit)."""
+    out, _ = demo
+    sites = pyogrio.read_dataframe(out / "register.gpkg", layer="sites", read_geometry=False)
+    candidates = pyogrio.read_dataframe(out / "district.gpkg", layer="candidates", read_geometry=False)
+    active = sites[sites["state"] != "entfallen"]
+    refused = {
+        p for ids in active.loc[active["status"] == "nicht_bereit", "parcel_ids"].dropna() for p in ids.split(";")
+    }
+    inner = candidates[
+        candidates["category"].isin(["Baulücke", "Brachfläche", "Leerstand", "Untergenutzte Fläche"])
+        & (candidates["area_m2"] >= 200)
+    ]
+    expected = int((~inner["parcel_id"].isin(refused)).sum())
+    results = _table(out, "scenario_results")
+    assert int(results.loc[results["scenario_id"] == "innen_aktiv", "selected_n"].sum()) == expected
+    assert expected < len(inner) or not refused
