@@ -28,7 +28,7 @@ _STAGE_CLIS = (
     "flaechen.plan.cli",
     "flaechen.publish.cli",
     "flaechen.export.cli",
-    "flaechen.evaluate",
+    "flaechen.evaluate_cli",
 )
 """Modules that add their own subcommands with ``add_parser(subparsers)``."""
 
