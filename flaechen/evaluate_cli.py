@@ -1,4 +1,11 @@
-"""The ``flaechen evaluate`` subcommand (kept apart from :mod:`flaechen.evaluate` so that ``--help`` stays light)."""
+"""The ``flaechen evaluate`` subcommand (a thin layer over :mod:`flaechen.evaluate`, imported on use).
+
+Examples
+--------
+.. code-block:: console
+
+    $ flaechen evaluate out/ survey.gpkg --field art --map "Lücke=Baulücke"
+"""
 
 from __future__ import annotations
 

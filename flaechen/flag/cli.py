@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 from flaechen.errors import SourceError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``flag`` subcommand to the ``flaechen`` command."""
