@@ -47,6 +47,7 @@ import pyogrio.errors
 import shapely
 
 from flaechen.errors import ConfigError, SourceError
+from flaechen.issues import spreadsheet_safe
 
 log = logging.getLogger(__name__)
 
@@ -363,8 +364,9 @@ def evaluate(
         (out / "evaluation.json").write_text(
             json.dumps(ev.to_json(), ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8"
         )
-        table.reset_index().to_csv(out / "evaluation.csv", index=False, encoding="utf-8")
-        features.to_csv(out / "evaluation_features.csv", index=False, encoding="utf-8")
+        # opened in spreadsheets: a delivered value (reference value, parcel id) must not start a formula
+        spreadsheet_safe(table.reset_index()).to_csv(out / "evaluation.csv", index=False, encoding="utf-8")
+        spreadsheet_safe(features).to_csv(out / "evaluation_features.csv", index=False, encoding="utf-8")
     return ev
 
 

@@ -88,6 +88,27 @@ def test_points_in_another_crs_and_polygons_with_a_mapping(run_dir, tmp_path):
     assert (run_dir / "evaluation.csv").read_text(encoding="utf-8").startswith("category,reference,found,")
 
 
+def test_csv_files_hold_no_formula(run_dir, tmp_path):
+    """evaluation*.csv are opened in spreadsheets: a reference value that looks like a formula stays text."""
+    import csv
+
+    formula = '=HYPERLINK("http://example.invalid";"klick")'
+    ref = _reference(tmp_path, [(formula, shapely.centroid(box(90, 90, 120, 120)))])
+    evaluate(run_dir, ref, field="art", mapping={formula: "Baulücke"})
+    with open(run_dir / "evaluation_features.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["reference_value"] == "'" + formula
+    cells = [v for path in ("evaluation.csv", "evaluation_features.csv") for v in _cells(run_dir / path)]
+    assert cells and not [v for v in cells if v[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def _cells(path):
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [v for row in csv.reader(handle) for v in row if v]
+
+
 def test_the_command_prints_the_table_and_the_misses(run_dir, tmp_path, capsys):
     ref = _reference(tmp_path, [("baulücke", shapely.centroid(box(150, 150, 180, 180)))])
     assert main(["evaluate", str(run_dir), str(ref), "--field", "art"]) == 0
