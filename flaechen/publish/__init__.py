@@ -113,10 +113,12 @@ def publish(
     """
     from flaechen.publish.assets import copy_assets
     from flaechen.publish.attribution import district_land, resolve_sources, run_date
+    from flaechen.publish.localities import localities
     from flaechen.publish.pages import build_site
     from flaechen.publish.prepare import read_district
-    from flaechen.publish.printing import print_district
+    from flaechen.publish.printing import PDF_NAME, print_district
     from flaechen.publish.profile import load_profile
+    from flaechen.publish.workshop import Workshop, locality_entries
 
     checked = load_profile(profile, base_dir=base_dir)
     if district_name and "title" not in checked.model_fields_set:
@@ -133,10 +135,22 @@ def publish(
     tmp = Path(tempfile.mkdtemp(prefix=".site-", dir=out))
     try:
         copy_assets(tmp)
-        build_site(district, profile=checked, site_dir=tmp, generated=today)
         draw = checked.background if background is None else background
         tiles = _background(gpkg_path, district, site_dir=tmp, max_zoom=checked.background_max_zoom) if draw else None
-        if checked.print_maps if print_maps is None else print_maps:
+        candidates = district.layers.get("candidates")
+        found = localities(gpkg_path, candidates=candidates)
+        printing = checked.print_maps if print_maps is None else print_maps
+        order = sorted(district.layers["municipalities"]["_ags"].astype(str))
+        workshop = Workshop(
+            tiles=tiles,
+            sources=credits,
+            run_date=ran,
+            localities=locality_entries(found),
+            pdf=PDF_NAME if printing else None,
+            pdf_pages={ags: i + 1 for i, ags in enumerate(order)} if printing else {},
+        )
+        build_site(district, profile=checked, site_dir=tmp, generated=today, workshop=workshop)
+        if printing:
             print_district(
                 gpkg_path,
                 site_dir=tmp,
@@ -145,6 +159,7 @@ def publish(
                 tiles=tiles,
                 run_date=ran,
                 generated=today,
+                found=found,
             )
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=".site-old-", dir=out))
