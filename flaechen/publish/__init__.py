@@ -112,10 +112,12 @@ def publish(
     from flaechen.atomic import atomic_folder
     from flaechen.publish.assets import copy_assets
     from flaechen.publish.attribution import district_land, resolve_sources, run_date
+    from flaechen.publish.localities import localities
     from flaechen.publish.pages import build_site
     from flaechen.publish.prepare import read_district
-    from flaechen.publish.printing import print_district
+    from flaechen.publish.printing import PDF_NAME, print_district
     from flaechen.publish.profile import load_profile
+    from flaechen.publish.workshop import Workshop, locality_entries
 
     checked = load_profile(profile, base_dir=base_dir)
     if district_name and "title" not in checked.model_fields_set:
@@ -129,12 +131,24 @@ def publish(
 
     def fill(site_dir: Path) -> None:
         copy_assets(site_dir)
-        build_site(district, profile=checked, site_dir=site_dir, generated=today)
         draw = checked.background if background is None else background
         tiles = (
             _background(gpkg_path, district, site_dir=site_dir, max_zoom=checked.background_max_zoom) if draw else None
         )
-        if checked.print_maps if print_maps is None else print_maps:
+        candidates = district.layers.get("candidates")
+        found = localities(gpkg_path, candidates=candidates)
+        printing = checked.print_maps if print_maps is None else print_maps
+        order = sorted(district.layers["municipalities"]["_ags"].astype(str))
+        workshop = Workshop(
+            tiles=tiles,
+            sources=credits,
+            run_date=ran,
+            localities=locality_entries(found),
+            pdf=PDF_NAME if printing else None,
+            pdf_pages={ags: i + 1 for i, ags in enumerate(order)} if printing else {},
+        )
+        build_site(district, profile=checked, site_dir=site_dir, generated=today, workshop=workshop)
+        if printing:
             print_district(
                 gpkg_path,
                 site_dir=site_dir,
@@ -143,6 +157,7 @@ def publish(
                 tiles=tiles,
                 run_date=ran,
                 generated=today,
+                found=found,
             )
 
     target = atomic_folder(Path(out_dir) / "site", fill)

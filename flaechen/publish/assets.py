@@ -98,6 +98,7 @@ def asset_links() -> AssetLinks:
     for asset in NPM_ASSETS:
         js += [(Path(p).stem, f"assets/{p}") for p in asset.js]
         css += [(Path(p).stem + "_css", f"assets/{p}") for p in asset.css]
+    js.append(("flaechen_background", "assets/flaechen/background.js"))
     js.append(("flaechen_site", "assets/flaechen/site.js"))
     css.append(("flaechen_site_css", "assets/flaechen/site.css"))
     return AssetLinks(js=tuple(js), css=tuple(css))

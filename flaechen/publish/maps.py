@@ -65,6 +65,14 @@ ORDER = ("municipalities", "zoning", "buildings", "brownfields", "grid", "candid
 
 FEATURE_PANE = "fl-features"
 
+LAYER_SWATCHES = {
+    "municipalities": '<span class="fl-key fl-swatch-boundary"></span>',
+    "brownfields": '<span class="fl-key fl-swatch-brownfield"></span>',
+    "grid": '<span class="fl-key fl-swatch-grid"></span>',
+    "buildings": '<span class="fl-key fl-swatch-building"></span>',
+}
+"""Legend swatches in the layer switcher's labels (fixed markup: the switcher is the legend too)."""
+
 _LINKS = asset_links()
 
 
@@ -214,6 +222,9 @@ def site_config(ctx: Context, *, focus: str | None, show_parts: bool) -> dict[st
         "more",
         "choropleth",
         "other_categories",
+        "localities",
+        "localities_choose",
+        "background",
     ]
     config: dict[str, Any] = {
         "lang": ctx.language,
@@ -330,7 +341,7 @@ def build_map(ctx: Context, *, center: tuple[float, float], show_parts: bool, of
             for label, indices in _category_groups(ctx):
                 _geojson_layer(fmap, layer, name=label, categories=indices)
         else:
-            _geojson_layer(fmap, layer, name=ctx.ui[layer])
+            _geojson_layer(fmap, layer, name=LAYER_SWATCHES.get(layer, "") + ctx.ui[layer])
     # collapsed on narrow screens: Folium passes a JsCode option on to Leaflet as it is
     collapsed = JsCode("window.innerWidth < 760")
     folium.LayerControl(position="topright", collapsed=collapsed).add_to(fmap)  # type: ignore[arg-type]

@@ -47,6 +47,7 @@ from flaechen.publish.values import (
     js_json,
     page_name,
 )
+from flaechen.publish.workshop import Workshop
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Pages:
     notes: Markup
     m2_label: str
     logo: str | None
+    workshop: Workshop
 
 
 def render_page(
@@ -96,7 +98,9 @@ def render_page(
         "top": Markup(top),
         "bottom": Markup(bottom),
         "data_scripts": list(data_scripts),
-        "config": Markup(js_json(site_config(ctx, focus=focus, show_parts=show_parts))),
+        "config": Markup(
+            js_json(site_config(ctx, focus=focus, show_parts=show_parts) | pages.workshop.config(focus=focus))
+        ),
     }
     page = pages.env.get_template("page.html")
     draft = page.render(values, csp="")
@@ -175,7 +179,13 @@ def bar_chart(env: jinja2.Environment, ctx: Context, *, caption: str, rows: list
 
 
 def notes_section(
-    env: jinja2.Environment, ctx: Context, *, large: bool, generated: date, inner: Mapping[str, Any]
+    env: jinja2.Environment,
+    ctx: Context,
+    *,
+    large: bool,
+    generated: date,
+    inner: Mapping[str, Any],
+    workshop: Workshop | None = None,
 ) -> Markup:
     ui = ctx.ui
     notes = [ui["note_offline"]]
@@ -194,11 +204,15 @@ def notes_section(
         notes.append(ui["note_private"])
     if large:
         notes.append(ui["note_large"])
+    fmt = "%d.%m.%Y" if ctx.language == "de" else "%Y-%m-%d"
+    workshop = workshop or Workshop()
     return Markup(
         env.get_template("notes.html").render(
             ui=ui,
             notes=notes,
-            generated=generated.strftime("%d.%m.%Y" if ctx.language == "de" else "%Y-%m-%d"),
+            generated=generated.strftime(fmt),
+            run_date=workshop.run_date.strftime(fmt) if workshop.run_date else None,
+            sources=[s.as_dict() for s in workshop.sources],
             attribution=ctx.profile.tiles_attribution if ctx.profile.tiles else None,
         )
     )
@@ -269,7 +283,13 @@ def overview_page(pages: Pages, prep: Prepared, *, large: bool) -> str:
         ],
     )
     top = env.get_template("top.html").render(
-        ui=ui, title=ctx.profile.title, subtitle=ui["overview"], back=False, pages=pages.nav, logo=pages.logo
+        ui=ui,
+        title=ctx.profile.title,
+        subtitle=ui["overview"],
+        back=False,
+        pages=pages.nav,
+        logo=pages.logo,
+        pdf=pages.workshop.pdf_link(None),
     )
     bottom = env.get_template("overview.html").render(
         ui=ui,
@@ -367,6 +387,7 @@ def municipality_page(
         back=True,
         pages=[{**p, "current": p["href"] == page_name(ags)} for p in pages.nav],
         logo=pages.logo,
+        pdf=pages.workshop.pdf_link(ags),
     )
     bottom = env.get_template("municipality.html").render(
         ui=ui,
@@ -398,8 +419,11 @@ def build_site(
     profile: PublishProfile,
     site_dir: Path,
     generated: date,
+    workshop: Workshop | None = None,
 ) -> Path:
     """Write the pages and data scripts of the site into `site_dir` (assets already copied).
+
+    `workshop` brings the background, the localities, the sources and the printed maps' link.
 
     Returns
     -------
@@ -426,9 +450,10 @@ def build_site(
         env=env,
         names=names,
         nav=tuple({"href": page_name(a), "name": names[a], "current": False} for a in names),
-        notes=notes_section(env, ctx, large=large, generated=generated, inner=prep.taken),
+        notes=notes_section(env, ctx, large=large, generated=generated, inner=prep.taken, workshop=workshop),
         m2_label=ctx.ui["inner_m2_per_inhabitant"] if prep.taken["inner"] else ctx.ui["m2_per_inhabitant"],
         logo=logo,
+        workshop=workshop or Workshop(),
     )
     index = site_dir / "index.html"
     index.write_text(overview_page(pages, prep, large=large), encoding="utf-8")

@@ -603,8 +603,14 @@ def prepare_display(ctx: Context, district: District) -> Prepared:
         gdf = simplify(gdf, tolerance=profile.simplify_tolerance_m, group_by=COVERAGE_GROUPS.get(layer), name=layer)
         display[layer] = to_display(gdf, decimals=profile.coordinate_decimals)
     if mode == "grid":
-        cells = grid_cells(
-            hidden_candidates, size=profile.grid_size_m, min_count=profile.grid_min_count, categories=ctx.categories
+        from flaechen.publish.aggregates import block_grid  # aggregates builds on this module
+
+        cells, _ = block_grid(
+            hidden_candidates,
+            size=profile.grid_size_m,
+            min_count=profile.grid_min_count,
+            categories=ctx.categories,
+            boundaries=layers["municipalities"],
         )
         display["grid"] = to_display(cells, decimals=profile.coordinate_decimals)
     return Prepared(

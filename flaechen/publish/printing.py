@@ -469,6 +469,7 @@ def print_district(
     generated: Any,
     grid_size_m: float | None = None,
     grid_levels: int = 2,
+    found: Any = None,
 ) -> Path:
     """Print the A3 sheets of every municipality of a district into ``site_dir/karten-a3.pdf``.
 
@@ -494,6 +495,8 @@ def print_district(
         Dates (``datetime.date``) of the analysis and of the print.
     grid_size_m, grid_levels
         The aggregate cells (default: the profile's ``grid_size_m``) and how often small cells merge.
+    found
+        The localities (:func:`flaechen.publish.localities.localities`), if already found.
     """
 
     from flaechen.layers import load_schema
@@ -536,7 +539,8 @@ def print_district(
         )
         for name, gdf in frames.items()
     }
-    found = localities(gpkg_path, candidates=candidates)
+    if found is None:
+        found = localities(gpkg_path, candidates=candidates)
     found = found.to_crs(prepare.DISPLAY_CRS) if len(found) else found
     ui = UI[profile.language]
     colours = {c: CATEGORY_COLOURS.get(c, OTHER_COLOUR) for c in categories}

@@ -27,7 +27,8 @@ SAFE_KEY = re.compile(r"[^0-9A-Za-z_-]")
 AS_TEXT = {"since_year"}
 """Numeric fields shown as plain text (a year is not written 1.998)."""
 
-ROUNDING = {"area_m2": 0, "capacity_floor_area": 0, "capacity_dwellings": 1, "grz": 2, "gfz": 2}
+ROUNDING = {"area_m2": 0, "capacity_floor_area": 0, "capacity_dwellings": 0, "grz": 2, "gfz": 2}
+"""Decimals shown per field: whole square metres and whole dwellings (an estimate, never 0,40 flats)."""
 
 
 def js_json(value: Any) -> str:

@@ -146,7 +146,10 @@
     var props = feature.properties || {};
     if (layer === 'grid') {
       var text = self.cfg.ui.cell_text.replace('{n}', self.fmt(props.n)).replace('{ha}', self.fmt(props.ha));
-      lyr.bindTooltip(function () { return el('span', null, text); });
+      // the count written on the cell (shown from settlement zoom on, see zoomClasses)
+      lyr.bindTooltip(el('span', null, self.fmt(props.n)), {
+        permanent: true, direction: 'center', className: 'fl-cell-label', interactive: false
+      });
       lyr.bindPopup(function () {
         var box = el('div', 'fl-popup');
         box.appendChild(el('h3', null, self.cfg.ui.cell));
@@ -223,50 +226,113 @@
     this.counts[layer] = (this.counts[layer] || 0) + target.getLayers().length;
   };
 
+  // The legend lives in the layer switcher (one control): its labels carry the swatches of the layers,
+  // and what a switch cannot show (zoning colours, choropleth classes, the background) follows below.
   Site.prototype.legend = function () {
     var self = this;
     var cfg = this.cfg;
-    var control = L.control({ position: 'bottomright' });
-    control.onAdd = function () {
-      var root = el('div', 'fl-legend leaflet-bar');
-      var details = el('details');
-      details.open = window.innerWidth >= cfg.collapseWidth;
-      details.appendChild(el('summary', null, cfg.ui.legend));
-      var list = el('ul');
-      function item(swatchClass, colour, label) {
-        var li = el('li');
-        var sw = el('span', 'fl-swatch ' + swatchClass);
-        if (colour) { sw.style.background = colour; }
-        li.appendChild(sw);
-        li.appendChild(document.createTextNode(label));
-        list.appendChild(li);
-      }
-      if (self.shows('candidates')) {
-        cfg.categories.forEach(function (c) { item('', c[1], c[0]); });
-      }
-      if (self.shows('grid')) { item('fl-swatch-grid', null, cfg.ui.grid); }
-      if (self.shows('brownfields')) { item('fl-swatch-brownfield', null, cfg.ui.brownfields); }
-      if (self.shows('zoning')) {
-        Object.keys(cfg.zoningColours).forEach(function (k) { item('', cfg.zoningColours[k], cfg.ui.zoning + ' ' + k); });
-      }
-      item('fl-swatch-boundary', null, cfg.ui.municipalities);
-      if (self.classes) {
-        list.appendChild(el('li', 'fl-legend-head', cfg.ui.choropleth));
-        var lower = 0;
-        CHOROPLETH.forEach(function (colour, i) {
-          var upper = self.classes[i];
-          var text = upper === undefined ? '> ' + self.fmt(lower) : self.fmt(lower) + ' – ' + self.fmt(upper);
-          item('', colour, text + ' ' + cfg.ui.hectares);
-          lower = upper;
-        });
-      }
-      details.appendChild(list);
+    var list = this.map.getContainer().querySelector('.leaflet-control-layers-list');
+    if (!list) { return; }
+    var root = el('div', 'fl-legend-in-control');
+    function head(text) { root.appendChild(el('div', 'fl-legend-head', text)); }
+    function item(colour, label) {
+      var row = el('div', 'fl-legend-item');
+      var sw = el('span', 'fl-swatch');
+      sw.style.background = colour;
+      row.appendChild(sw);
+      row.appendChild(document.createTextNode(label));
+      root.appendChild(row);
+    }
+    function folded(title, entries) {
+      var details = el('details', 'fl-legend-fold');
+      details.appendChild(el('summary', null, title));
+      entries.forEach(function (entry) {
+        var row = el('div', 'fl-legend-item');
+        var sw = el('span', 'fl-swatch');
+        sw.style.background = entry[1];
+        row.appendChild(sw);
+        row.appendChild(document.createTextNode(entry[0]));
+        details.appendChild(row);
+      });
       root.appendChild(details);
+    }
+    if (self.shows('zoning')) {
+      folded(cfg.ui.zoning, Object.keys(cfg.zoningColours).map(function (k) { return [k, cfg.zoningColours[k]]; }));
+    }
+    if (self.classes) {
+      head(cfg.ui.choropleth);
+      var lower = 0;
+      CHOROPLETH.forEach(function (colour, i) {
+        var upper = self.classes[i];
+        var text = upper === undefined ? '> ' + self.fmt(lower) : self.fmt(lower) + ' – ' + self.fmt(upper);
+        item(colour, text + ' ' + cfg.ui.hectares);
+        lower = upper;
+      });
+    }
+    if (cfg.background && cfg.backgroundLegend) { folded(cfg.ui.background, cfg.backgroundLegend); }
+    if (root.childNodes.length) {
+      list.appendChild(el('div', 'leaflet-control-layers-separator'));
+      list.appendChild(root);
+    }
+  };
+
+  // The offline background: the site's own tiles under every layer (background.js).
+  Site.prototype.addBackground = function (map) {
+    var cfg = this.cfg;
+    if (cfg.background && window.FlaechenBackground) {
+      this.background = window.FlaechenBackground.layer(cfg.background).addTo(map);
+    }
+    if (cfg.tiles) {
+      // an online tile server besides: Leaflet shows the attribution as markup, so the text is escaped
+      L.tileLayer(cfg.tiles.url, { attribution: esc(cfg.tiles.attribution) }).addTo(map);
+    }
+    if (cfg.attribution) {
+      var control = map.attributionControl || L.control.attribution().addTo(map);
+      control.setPrefix(false);
+      control.addAttribution(esc(cfg.attribution));
+    }
+  };
+
+  // Jump to a locality (Ortslage) of the municipality: a list in a control, the names as text.
+  Site.prototype.localityControl = function () {
+    var cfg = this.cfg;
+    var map = this.map;
+    var found = cfg.localities || [];
+    if (found.length < 1) { return; }
+    var control = L.control({ position: 'topleft' });
+    control.onAdd = function () {
+      var root = el('div', 'fl-localities leaflet-bar');
+      var select = el('select');
+      select.setAttribute('aria-label', cfg.ui.localities);
+      var first = el('option', null, cfg.ui.localities_choose);
+      first.value = '';
+      select.appendChild(first);
+      found.forEach(function (entry, i) {
+        var option = el('option', null, entry[0]);
+        option.value = String(i);
+        select.appendChild(option);
+      });
+      select.addEventListener('change', function () {
+        var entry = found[Number(select.value)];
+        if (!entry) { return; }
+        var b = entry[1];
+        map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [24, 24], maxZoom: 17, animate: false });
+      });
+      root.appendChild(select);
       L.DomEvent.disableClickPropagation(root);
       L.DomEvent.disableScrollPropagation(root);
       return root;
     };
-    return control;
+    control.addTo(map);
+  };
+
+  // Labels of the aggregate cells only from settlement zoom on (they would crowd the overview).
+  Site.prototype.zoomClasses = function () {
+    var map = this.map;
+    var container = map.getContainer();
+    function update() { container.classList.toggle('fl-near', map.getZoom() >= 13); }
+    map.on('zoomend', update);
+    update();
   };
 
   Site.prototype.localise = function () {
@@ -345,15 +411,13 @@
     var self = this;
     var cfg = this.cfg;
     this.map = map;
-    if (cfg.tiles) {
-      // Leaflet shows the attribution as markup: the configured text is escaped
-      L.tileLayer(cfg.tiles.url, { attribution: esc(cfg.tiles.attribution) }).addTo(map);
-    }
+    this.addBackground(map);
     this.restack();
     map.on('overlayadd', function () { self.restack(); });
     L.control.scale({ imperial: false, maxWidth: 200 }).addTo(map);
     this.localise();
-    this.legend().addTo(map);
+    this.legend();
+    this.localityControl();
 
     var bounds = null;
     var municipalities = this.groups.municipalities;
@@ -366,7 +430,14 @@
     }
     // Not animated: an animated fit would still be running at 'ready' and, when it ends, reset any view
     // change made meanwhile (a reader's first zoom, a test's click target).
-    if (bounds && bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12], animate: false }); }
+    if (cfg.view) {
+      // a municipality page opens on the settlement with the most potentials
+      var v = cfg.view;
+      map.fitBounds([[v[1], v[0]], [v[3], v[2]]], { padding: [24, 24], maxZoom: 16, animate: false });
+    } else if (bounds && bounds.isValid()) {
+      map.fitBounds(bounds, { padding: [12, 12], animate: false });
+    }
+    this.zoomClasses();
     mark('fl-ready');
     this.readyAt = window.performance ? window.performance.now() : null;
     document.documentElement.setAttribute('data-fl-ready', '1');
