@@ -1,7 +1,9 @@
 """The `flaechen` command: a thin layer over the library.
 
 User errors (bad configuration, unreadable sources, wrong CRS …) are printed as clean messages with exit
-code 2, never as tracebacks. Progress goes to stderr; ``--quiet`` silences it.
+code 2, never as tracebacks; a run that finished but lost data exits with 3 (see ``EXIT_CODES``).
+Warnings of GDAL and the libraries become one log line each, never raw output. Progress goes to stderr;
+``--quiet`` silences it.
 """
 
 from __future__ import annotations
@@ -9,19 +11,39 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from flaechen import __version__
-from flaechen.errors import ConfigError, FlaechenError
+from flaechen.errors import AccountingError, ConfigError, FlaechenError
 
 if TYPE_CHECKING:
     from flaechen.config import DistrictConfig
     from flaechen.pipeline import RunResult
 
 log = logging.getLogger("flaechen")
+
+EXIT_OK = 0
+EXIT_BUG = 1
+EXIT_USER_ERROR = 2
+EXIT_DATA_LOST = 3
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES = f"""\
+exit status:
+  {EXIT_OK}    done; every feature of every source is in the dataset or in the issue log
+  {EXIT_BUG}    an internal error (a bug in flaechen): the message says what to report
+  {EXIT_USER_ERROR}    a problem with the configuration, a source, the output folder or the command line:
+       the message names the file, layer, feature or key and the fix; nothing was written
+  {EXIT_DATA_LOST}    the run finished and wrote its outputs, but data was lost: a source holds features
+       that could not be read, or a municipality's parcels were all rejected (see the summary
+       and the issue log); `check` exits with 3 where a run would
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
+"""The exit codes of every command, as printed by ``flaechen --help`` and documented in README.md."""
 
 _STAGE_CLIS = (
     "flaechen.flag.cli",
@@ -88,9 +110,12 @@ def _print_summary(result: RunResult, *, quiet: bool) -> None:
     for name, layer in ds.layers.items():
         print(f"  {name:15s} {len(layer):>9,d} features", file=out)
     acc = ds.accounting
+    unreadable = int(acc["unreadable"].sum())
     print(
-        f"Sources: {len(acc)}; features read {acc['read'].sum():,d}, in the dataset {acc['kept'].sum():,d}, "
-        f"rejected {acc['rejected'].sum():,d} (every source balanced)",
+        f"Sources: {len(acc)}; features held {acc['held'].sum():,d} (by each source's own count), "
+        f"in the dataset {acc['kept'].sum():,d}, rejected {acc['rejected'].sum():,d}, "
+        f"unreadable {unreadable:,d}"
+        + (" (every source balanced, nothing lost)" if not result.losses else " (every source balanced)"),
         file=out,
     )
     summary = summarise(ds.issues)
@@ -145,6 +170,16 @@ def _print_summary(result: RunResult, *, quiet: bool) -> None:
         print(f"Map site: {Path(result.extras['site']).resolve()}", file=out)
 
 
+def _report_losses(losses: list[str]) -> int:
+    """Print what a run lost (even with --quiet) and return the exit status."""
+    if not losses:
+        return EXIT_OK
+    print(f"DATA LOST: the run finished, but {len(losses)} problem(s) lost data:", file=sys.stderr)
+    for line in losses:
+        print(f"  - {line}", file=sys.stderr)
+    return EXIT_DATA_LOST
+
+
 def _load_for_run(config_path: str, out_dir: str) -> DistrictConfig:
     """Load the configuration and check the output folder: every problem of both at once, before any work."""
     from flaechen.config import load_config
@@ -166,23 +201,39 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = _load_for_run(args.config, args.out)
     result = run(config, args.out, progress=Progress(quiet=args.quiet))
     _print_summary(result, quiet=args.quiet)
-    return 0
+    return _report_losses(result.losses)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from flaechen.config import load_config
-    from flaechen.pipeline import check
+    from flaechen.issues import summarise
+    from flaechen.pipeline import check_district
 
     config = load_config(args.config)
-    problems = check(config)
-    if problems:
-        print(f"{args.config}: {len(problems)} problem(s):", file=sys.stderr)
-        for p in problems:
+    report = check_district(config, progress=Progress(quiet=args.quiet))
+    if report.problems:
+        print(f"{args.config}: {len(report.problems)} problem(s):", file=sys.stderr)
+        for p in report.problems:
             print(f"  - {p}", file=sys.stderr)
-        return 2
-    if not args.quiet:
-        print(f"{args.config}: configuration and all {len(config.sources)} sources are readable.")
-    return 0
+        return EXIT_USER_ERROR
+    ds = report.dataset
+    if not args.quiet and ds is not None:
+        acc = ds.accounting
+        print(
+            f"{args.config}: configuration and all {len(config.sources)} sources are readable; "
+            f"{acc['held'].sum():,d} features held, {acc['kept'].sum():,d} would be in the dataset, "
+            f"{acc['rejected'].sum():,d} rejected, {acc['unreadable'].sum():,d} unreadable."
+        )
+        summary = summarise(ds.issues)
+        if not summary.empty:
+            print(f"Issues a run would log: {len(ds.issues):,d}")
+            by_type = summary.groupby(["issue_type", "severity", "responsible"])[["count", "rejected"]].sum()
+            for (issue_type, severity, responsible), row in by_type.sort_values("count", ascending=False).iterrows():
+                print(
+                    f"  {severity:7s} {issue_type:28s} {int(row['count']):>8,d}  rejected {int(row['rejected']):>7,d}"
+                    f"  fix: {responsible}"
+                )
+    return _report_losses(report.losses)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -198,7 +249,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         out, scale=args.scale, seed=args.seed, progress=Progress(quiet=args.quiet), on_first=evaluate_first
     )
     _print_summary(result, quiet=args.quiet)
-    return 0
+    return _report_losses(result.losses)
 
 
 def _print_demo_evaluation(out: Path, inputs: Path, *, quiet: bool) -> None:
@@ -220,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flaechen",
         description="Circular land use for a district: merge municipal geodata, flag and publish reuse candidates.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"flaechen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -268,22 +321,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Warnings not caught for a source's issue log become one log line, never raw library output."""
+    text = " ".join(str(message).split())
+    logging.getLogger("flaechen.warnings").warning("warning (%s): %s", category.__name__, text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `flaechen` command."""
+    """Entry point of the `flaechen` command; returns the exit status (see ``EXIT_CODES``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(getattr(args, "quiet", False))
-    try:
-        return int(args.func(args) or 0)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except FlaechenError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        try:
+            return int(args.func(args) or 0)
+        except AccountingError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BUG
+        except FlaechenError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except OSError as exc:
+            # A file system problem the checks before the work did not foresee (disk full, permissions).
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            print(f"error: {exc.strerror or exc}{where}. Check the folder and the free space.", file=sys.stderr)
+            return EXIT_USER_ERROR
+        except Exception as exc:
+            if os.environ.get("FLAECHEN_DEBUG"):
+                raise
+            print(
+                f"error: internal error {type(exc).__name__}: {' '.join(str(exc).split())[:500]}\n"
+                "This is a bug in flaechen. Please report it with the command and this message; "
+                "FLAECHEN_DEBUG=1 shows the traceback.",
+                file=sys.stderr,
+            )
+            return EXIT_BUG
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -70,7 +70,12 @@ class Harmonised:
 
     frame: gpd.GeoDataFrame
     read: int
+    """Features read (the source's own count less the ``unreadable`` ones)."""
     transformation: TransformationChoice | None
+    held: int = -1
+    """Features the source holds by its own count."""
+    unreadable: int = 0
+    """Features the source holds that could not be read (each in the issue log)."""
 
 
 class _Ctx:
@@ -274,6 +279,118 @@ def _geometry(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = frame.loc[keep].copy()
     out = out.set_geometry(gpd.GeoSeries(geoms[keep], index=out.index, crs=frame.crs))
     return out
+
+
+def _reading(ctx: _Ctx) -> None:
+    """Log what reading found: unreadable features, the library's warnings, an encoding that did not fit."""
+    sf = ctx.sf
+    for u in sf.unreadable:
+        where = (
+            f"feature {u.fid}"
+            if u.fid is not None
+            else (f"the feature at position {u.position}" if u.position is not None else "a feature")
+        )
+        ctx.issues.add(
+            "unreadable-feature",
+            ags=ctx.src.ags,
+            source_id=ctx.src.id,
+            layer=ctx.src.layer,
+            source_fid=u.fid,
+            value=None if u.position is None else f"position {u.position}",
+            message=f"{ctx.where}: GDAL cannot read {where} ({u.message}); the rest of the source was read. "
+            "Ask the municipality for an undamaged delivery.",
+        )
+    for text in sf.warnings:
+        ctx.log_source("read-warning", f"While reading {ctx.where}: {text}", value=text[:200])
+    if sf.encoding_note:
+        ctx.log_source("encoding-mismatch", sf.encoding_note)
+
+
+_GEOGRAPHIC_LIMIT = 1_000.0
+"""No longitude or latitude in degrees lies beyond this (a generous bound that swapped axes also pass)."""
+_PROJECTED_LIMIT = 100_000_000.0
+"""No easting or northing in metres lies beyond this (a zone-prefixed UTM easting is about 3.3e7)."""
+
+
+def _non_finite(geoms: np.ndarray, *, limit: float) -> np.ndarray:
+    """Mask of geometries with a coordinate that is NaN, infinite, or beyond `limit` in absolute value."""
+    bad = np.zeros(len(geoms), dtype=bool)
+    present = ~shapely.is_missing(geoms)
+    if not present.any():
+        return bad
+    coords, index = shapely.get_coordinates(geoms[present], return_index=True)
+    wrong = ~(np.abs(coords) <= limit).all(axis=1)  # NaN compares False
+    bad[np.flatnonzero(present)[np.unique(index[wrong])]] = True
+    return bad
+
+
+def _coordinates(ctx: _Ctx, frame: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
+    """Reject coordinates no CRS has (NaN, infinite, 1e300); drop Z and M values with one log entry."""
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    limit = _GEOGRAPHIC_LIMIT if crs.is_geographic else _PROJECTED_LIMIT
+    bad = _non_finite(geoms, limit=limit)
+    if bad.any():
+        shown = []
+        for g in geoms[bad]:
+            xy = shapely.get_coordinates(g)
+            first = xy[~(np.abs(xy) <= limit).all(axis=1)][0]
+            shown.append(f"({first[0]:.6g}, {first[1]:.6g})")
+        ctx.log(
+            "invalid-coordinates",
+            frame.index[bad],
+            [
+                f"Coordinate {c} in {ctx.where} is not a number, infinite or beyond any value of {crs.name}; "
+                "the feature is rejected. Ask the municipality to correct the geometry."
+                for c in shown
+            ],
+            values=shown,
+        )
+        frame = frame.loc[~bad]
+        geoms = geoms[~bad]
+    has_z = shapely.has_z(geoms)
+    has_m = shapely.has_m(geoms) if hasattr(shapely, "has_m") else np.zeros(len(geoms), dtype=bool)
+    extra = has_z | has_m
+    if extra.any():
+        what = " and ".join(n for n, m in (("Z", has_z), ("M", has_m)) if m.any())
+        ctx.log_source(
+            "z-dropped",
+            f"{int(extra.sum()):,d} features of {ctx.where} carry {what} values; the district dataset is "
+            "two-dimensional, so they were dropped.",
+            value=what,
+        )
+        frame = frame.set_geometry(gpd.GeoSeries(shapely.force_2d(geoms), index=frame.index, crs=frame.crs))
+    return frame
+
+
+def _unclosed_rings(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Apply the geometry policy to rings the source left unclosed (the reader closed them)."""
+    fids = [f for f in ctx.sf.unclosed if f in frame.index]
+    if not fids:
+        return frame
+    policy = ctx.src.geometry_policy
+    reasons = [ctx.sf.unclosed[f] for f in fids]
+    if policy == "raise":
+        raise GeometryError(
+            f"{ctx.src.key} ({ctx.src.path}), layer {ctx.sf.layer_name}, feature {fids[0]} "
+            f"(id {ctx.ids.get(fids[0])!r}): a ring is not closed ({reasons[0]}); {len(fids)} such in all. "
+            'Have the municipality repair it, or set geometry_policy = "fix" (close it and log) '
+            'or "drop" (reject and log) for this source.'
+        )
+    if policy == "drop":
+        ctx.log(
+            "invalid-geometry",
+            fids,
+            "A ring of the geometry is not closed; dropped by policy 'drop'.",
+            values=["unclosed ring"] * len(fids),
+        )
+        return frame.drop(index=fids)
+    ctx.log(
+        "repaired-geometry",
+        fids,
+        "A ring of the geometry was not closed; closed by repeating its first point.",
+        values=["unclosed ring"] * len(fids),
+    )
+    return frame
 
 
 def _diagnose_outside(geoms: np.ndarray, boundary: Any) -> str:
@@ -587,6 +704,8 @@ def harmonise_source(
             value=layer.key,
         )
     n_read = len(frame)
+    held = sf.held if sf.held >= 0 else n_read + len(sf.unreadable)
+    _reading(ctx)
 
     if len(sf.excluded):
         ctx.log("filtered", sf.excluded, f"Excluded by the configuration's filter where = {src.where!r}.")
@@ -615,6 +734,8 @@ def harmonise_source(
 
     source_crs = _source_crs(ctx)
     frame = frame.set_crs(source_crs, allow_override=True)
+    frame = _coordinates(ctx, frame, source_crs)
+    frame = _unclosed_rings(ctx, frame)
     frame = _geometry(ctx, frame)
 
     raw_geoms = np.asarray(frame.geometry.array, dtype=object)
@@ -642,10 +763,19 @@ def harmonise_source(
         frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=settings.crs))
     else:
         frame = frame.to_crs(settings.crs) if len(frame) else frame.set_crs(settings.crs, allow_override=True)
+    untransformable = _non_finite(np.asarray(frame.geometry.array, dtype=object), limit=np.inf)
+    if untransformable.any():
+        ctx.log(
+            "invalid-coordinates",
+            frame.index[untransformable],
+            f"The coordinates cannot be transformed from {source_crs.name} into the district CRS.",
+        )
+        raw_geoms = raw_geoms[~untransformable]
+        frame = frame.loc[~untransformable]
 
     checked = _outside(ctx, frame, boundary, settings, raw_geoms)
     if checked is None:
-        return Harmonised(empty_layer(layer, settings.crs), n_read, choice)
+        return Harmonised(empty_layer(layer, settings.crs), n_read, choice, held, len(sf.unreadable))
     frame = checked
 
     attrs, reject = _attributes(ctx, frame, layer, schema, scheme=settings.code_scheme)
@@ -678,7 +808,7 @@ def harmonise_source(
 
     if layer.name == "parcels" and len(result):
         _area_findings(ctx, result, settings.area_tolerance)
-    return Harmonised(result, n_read, choice)
+    return Harmonised(result, n_read, choice, held, len(sf.unreadable))
 
 
 def register_key(ids: pd.Series) -> pd.Series:

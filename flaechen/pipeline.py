@@ -27,7 +27,7 @@ from pyproj import CRS
 
 from flaechen.atomic import atomic_write
 from flaechen.codes import normalise_codes
-from flaechen.config import BoundaryConfig, DistrictConfig, SourceConfig
+from flaechen.config import BoundaryConfig, DistrictConfig, MunicipalityConfig, SourceConfig
 from flaechen.crs import use_grid_dirs
 from flaechen.errors import AccountingError, FlaechenError, SourceError
 from flaechen.gpkg import write_gpkg
@@ -43,8 +43,7 @@ from flaechen.harmonise import (
 from flaechen.issues import IssueLog, spreadsheet_safe
 from flaechen.layers import CANONICAL_LAYERS, load_schema
 from flaechen.merge import concat_layer, place_point_sites, resolve_border_duplicates
-from flaechen.read import SourceFrame, check_plans, check_where, expand_source, inspect_source, read_source
-from flaechen.xplan import xplan_version
+from flaechen.read import SourceFrame, expand_source, inspect_source, read_source  # noqa: F401 - inspect_source: patched by tests
 
 log = logging.getLogger(__name__)
 
@@ -85,83 +84,28 @@ class RunResult:
     gpkg: Path
     issues_csv: Path
     extras: dict[str, Any] = field(default_factory=dict)
+    losses: list[str] = field(default_factory=list)
+    """What the run lost (:func:`data_losses`): the command then finishes with exit status 3."""
 
 
 def _read_boundaries(
-    config: DistrictConfig, issues: IssueLog, crs: CRS
+    config: DistrictConfig, issues: IssueLog, crs: CRS, *, problems: list[str] | None = None
 ) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
-    """Municipality boundaries from [boundaries] and/or per-municipality boundary sources."""
+    """Municipality boundaries from [boundaries] and/or per-municipality boundary sources.
+
+    With `problems`, a boundary source that fails is recorded there and the others are still read.
+    """
     wanted = {m.ags: m for m in config.municipalities}
     rows: list[dict[str, Any]] = []
     accounting: list[dict[str, Any]] = []
     for b, codes in _boundary_groups(config):
-        sf = read_source(b)
-        frame = sf.frame
-        file_crs = CRS.from_user_input(b.crs) if b.crs else sf.file_crs
-        if file_crs is None:
-            raise SourceError(f"{b.key} ({b.path}): no CRS in the file; declare crs for the boundaries")
-        if b.ags_field is None:
-            # a municipality's own boundary file: every feature (the filter aside) is part of its boundary
-            text = pd.Series(codes[0], index=frame.index, dtype="string")
-            text[frame.index.isin(sf.excluded)] = pd.NA
-            padded = np.zeros(len(frame), dtype=bool)
-        else:
-            text, padded, _ = normalise_codes(frame[b.ags_field], scheme=config.code_scheme)
-        if padded.any():
-            issues.add_many(
-                "repaired-value",
-                ags=list(text[padded].astype(str)),
-                source_id=BOUNDARY_SOURCE_ID,
-                layer="municipalities",
-                source_fids=frame.index[padded].tolist(),
-                field="ags",
-                values=[s[1:] for s in text[padded].astype(str)],
-                messages=AGS_RESTORED,
-            )
-        geoms = shapely.make_valid(np.asarray(gpd.GeoSeries(frame.geometry.values, crs=file_crs).to_crs(crs).array))
-        used = np.zeros(len(frame), dtype=bool)
-        for code in codes:
-            hit = (text == code).fillna(False).to_numpy()
-            if not hit.any():
-                raise SourceError(
-                    f"{b.key} ({b.path}): no feature with {b.ags_field} = {code!r} for municipality "
-                    f"{wanted[code].name}; fix the AGS in the configuration or the boundary file."
-                )
-            used |= hit
-            geom = shapely.union_all(np.asarray(geoms[hit], dtype=object))
-            rows.append(
-                {
-                    "ags": code,
-                    "name": wanted[code].name,
-                    "population": wanted[code].population,
-                    "source_id": BOUNDARY_SOURCE_ID,
-                    "source_layer": sf.layer_name,
-                    "source_fid": int(frame.index[hit][0]),
-                    "source_hash": sf.content_hash,
-                    "geometry": geom,
-                }
-            )
-        unused = ~used
-        if unused.any():
-            issues.add_many(
-                "filtered",
-                ags=list(text[unused].fillna("").astype(str)),
-                source_id=BOUNDARY_SOURCE_ID,
-                layer="municipalities",
-                source_fids=frame.index[unused].tolist(),
-                feature_ids=list(text[unused].fillna("").astype(str)),
-                messages="Boundary of a municipality that is not part of the district configuration.",
-            )
-        accounting.append(
-            {
-                "source_id": BOUNDARY_SOURCE_ID,
-                "layer": "municipalities",
-                "path": str(b.path),
-                "read": len(frame),
-                "kept": int(used.sum()),
-                "rejected": int(unused.sum()),
-            }
-        )
+        if problems is None:
+            _read_boundary(b, codes, wanted, issues, crs, rows, accounting, code_scheme=config.code_scheme)
+            continue
+        try:
+            _read_boundary(b, codes, wanted, issues, crs, rows, accounting, code_scheme=config.code_scheme)
+        except FlaechenError as exc:
+            problems.append(str(exc))
     for m in config.municipalities:
         if m.without_boundary:
             rows.append(
@@ -187,6 +131,8 @@ def _read_boundaries(
                 ),
             )
     layer = load_schema().layer("municipalities")
+    if not rows:
+        return empty_layer(layer, crs), accounting
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     gdf["geometry"] = shapely_to_multi(np.asarray(gdf.geometry.array, dtype=object))
     for f in layer.fields:
@@ -201,6 +147,136 @@ def _read_boundaries(
     return gdf[canonical_columns(layer)], accounting
 
 
+def _read_boundary(
+    b: BoundaryConfig,
+    codes: list[str],
+    wanted: Mapping[str, MunicipalityConfig],
+    issues: IssueLog,
+    crs: CRS,
+    rows: list[dict[str, Any]],
+    accounting: list[dict[str, Any]],
+    *,
+    code_scheme: str,
+) -> None:
+    """Read one boundary source into `rows` (one per municipality it serves) and `accounting`."""
+    sf = read_source(b)
+    frame = sf.frame
+    _log_boundary_reading(issues, b, sf)
+    file_crs = CRS.from_user_input(b.crs) if b.crs else sf.file_crs
+    if file_crs is None:
+        raise SourceError(f"{b.key} ({b.path}): no CRS in the file; declare crs for the boundaries")
+    if b.ags_field is None:
+        # a municipality's own boundary file: every feature (the filter aside) is part of its boundary
+        text = pd.Series(codes[0], index=frame.index, dtype="string")
+        text[frame.index.isin(sf.excluded)] = pd.NA
+        padded = np.zeros(len(frame), dtype=bool)
+    else:
+        text, padded, _ = normalise_codes(frame[b.ags_field], scheme=code_scheme)
+    if padded.any():
+        issues.add_many(
+            "repaired-value",
+            ags=list(text[padded].astype(str)),
+            source_id=BOUNDARY_SOURCE_ID,
+            layer="municipalities",
+            source_fids=frame.index[padded].tolist(),
+            field="ags",
+            values=[s[1:] for s in text[padded].astype(str)],
+            messages=AGS_RESTORED,
+        )
+    geoms = shapely.make_valid(np.asarray(gpd.GeoSeries(frame.geometry.values, crs=file_crs).to_crs(crs).array))
+    used = np.zeros(len(frame), dtype=bool)
+    for code in codes:
+        hit = (text == code).fillna(False).to_numpy()
+        if not hit.any():
+            raise SourceError(
+                f"{b.key} ({b.path}): no feature with {b.ags_field} = {code!r} for municipality "
+                f"{wanted[code].name}; fix the AGS in the configuration or the boundary file."
+            )
+        used |= hit
+        if hit.sum() > 1 and b.ags_field is not None:
+            areas = ", ".join(f"{a / 10_000:,.1f} ha" for a in shapely.area(geoms[hit]))
+            issues.add_many(
+                "duplicate-boundary",
+                ags=code,
+                source_id=BOUNDARY_SOURCE_ID,
+                layer="municipalities",
+                source_fids=frame.index[hit].tolist(),
+                feature_ids=[code] * int(hit.sum()),
+                field=b.ags_field,
+                values=[code] * int(hit.sum()),
+                messages=f"{b.path.name}: {int(hit.sum())} features carry {b.ags_field} = {code} "
+                f"({wanted[code].name}; areas {areas}); their union is the municipality's boundary. "
+                "If one belongs to another municipality, correct its AGS in the boundary file.",
+            )
+        geom = shapely.union_all(np.asarray(geoms[hit], dtype=object))
+        rows.append(
+            {
+                "ags": code,
+                "name": wanted[code].name,
+                "population": wanted[code].population,
+                "source_id": BOUNDARY_SOURCE_ID,
+                "source_layer": sf.layer_name,
+                "source_fid": int(frame.index[hit][0]),
+                "source_hash": sf.content_hash,
+                "geometry": geom,
+            }
+        )
+    unused = ~used
+    if unused.any():
+        issues.add_many(
+            "filtered",
+            ags=list(text[unused].fillna("").astype(str)),
+            source_id=BOUNDARY_SOURCE_ID,
+            layer="municipalities",
+            source_fids=frame.index[unused].tolist(),
+            feature_ids=list(text[unused].fillna("").astype(str)),
+            messages="Boundary of a municipality that is not part of the district configuration.",
+        )
+    accounting.append(
+        {
+            "source_id": BOUNDARY_SOURCE_ID,
+            "layer": "municipalities",
+            "path": str(b.path),
+            "held": len(frame) + len(sf.unreadable),
+            "read": len(frame),
+            "kept": int(used.sum()),
+            "rejected": int(unused.sum()),
+            "unreadable": len(sf.unreadable),
+        }
+    )
+
+
+def _log_boundary_reading(issues: IssueLog, b: BoundaryConfig, sf: SourceFrame) -> None:
+    where = f"{b.path.name}, layer {sf.layer_name}"
+    for u in sf.unreadable:
+        issues.add(
+            "unreadable-feature",
+            ags=None,
+            source_id=BOUNDARY_SOURCE_ID,
+            layer="municipalities",
+            source_fid=u.fid,
+            value=None if u.position is None else f"position {u.position}",
+            message=f"{where}: GDAL cannot read a boundary feature ({u.message}).",
+        )
+    for text in sf.warnings:
+        issues.add(
+            "read-warning",
+            ags=None,
+            source_id=BOUNDARY_SOURCE_ID,
+            layer="municipalities",
+            value=text[:200],
+            message=f"While reading {where}: {text}",
+        )
+    if sf.encoding_note:
+        issues.add(
+            "encoding-mismatch",
+            ags=None,
+            source_id=BOUNDARY_SOURCE_ID,
+            layer="municipalities",
+            message=sf.encoding_note,
+        )
+
+
 def _boundary_groups(config: DistrictConfig) -> list[tuple[BoundaryConfig, list[str]]]:
     """Each boundary source with the AGS of the municipalities it serves."""
     groups: dict[str, tuple[BoundaryConfig, list[str]]] = {}
@@ -213,11 +289,22 @@ def _boundary_groups(config: DistrictConfig) -> list[tuple[BoundaryConfig, list[
     return list(groups.values())
 
 
-def _expanded_sources(config: DistrictConfig, issues: IssueLog) -> list[SourceConfig]:
-    """Every source to read: a source with ``source_layers`` stands for one source per matched layer."""
+def _expanded_sources(
+    config: DistrictConfig, issues: IssueLog, *, problems: list[str] | None = None
+) -> list[SourceConfig]:
+    """Every source to read: a source with ``source_layers`` stands for one source per matched layer.
+
+    With `problems`, a source whose layers cannot be listed is recorded there and left out.
+    """
     out: list[SourceConfig] = []
     for src in config.sources:
-        expanded, skipped = expand_source(src)
+        try:
+            expanded, skipped = expand_source(src)
+        except FlaechenError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
+            continue
         out.extend(expanded)
         if skipped:
             issues.add(
@@ -297,13 +384,22 @@ def _harmonise_district_source(
                 "the district; not read. Add the municipality to the configuration if it belongs to the district."
             ),
         )
+    _log_district_source_reading(issues, src, sf)
     frames: list[gpd.GeoDataFrame] = []
     transformation = None
     for ags in wanted:
         part = (codes == ags).fillna(False).to_numpy() & ~excluded
         if not part.any():
             continue
-        sub = dataclasses.replace(sf, frame=frame.loc[part], excluded=np.array([], dtype=np.int64))
+        # what reading found about the whole file is logged once, below, not once per municipality
+        sub = dataclasses.replace(
+            sf,
+            frame=frame.loc[part],
+            excluded=np.array([], dtype=np.int64),
+            unreadable=(),
+            warnings=(),
+            encoding_note=None,
+        )
         result = harmonise_source(
             sub,
             dataclasses.replace(src, ags=ags),
@@ -316,11 +412,51 @@ def _harmonise_district_source(
         frames.append(result.frame)
         transformation = transformation or result.transformation
     merged = concat_layer(frames, crs=settings.crs) if frames else empty_layer(schema.layer(src.layer), settings.crs)
-    return Harmonised(merged, len(frame), transformation)
+    held = sf.held if sf.held >= 0 else len(frame) + len(sf.unreadable)
+    return Harmonised(merged, len(frame), transformation, held, len(sf.unreadable))
 
 
-def build_district(config: DistrictConfig, *, progress: Progress | None = None) -> DistrictDataset:
+def _log_district_source_reading(issues: IssueLog, src: SourceConfig, sf: SourceFrame) -> None:
+    """What reading a district-wide file found (unreadable features, warnings, encoding): logged once."""
+    where = f"{src.path.name}, layer {sf.layer_name}"
+    for u in sf.unreadable:
+        issues.add(
+            "unreadable-feature",
+            ags=None,
+            source_id=src.id,
+            layer=src.layer,
+            source_fid=u.fid,
+            value=None if u.position is None else f"position {u.position}",
+            message=f"{where}: GDAL cannot read a feature ({u.message}); the rest of the file was read.",
+        )
+    for text in sf.warnings:
+        issues.add(
+            "read-warning",
+            ags=None,
+            source_id=src.id,
+            layer=src.layer,
+            value=text[:200],
+            message=f"While reading {where}: {text}",
+        )
+    if sf.encoding_note:
+        issues.add("encoding-mismatch", ags=None, source_id=src.id, layer=src.layer, message=sf.encoding_note)
+
+
+def build_district(
+    config: DistrictConfig, *, progress: Progress | None = None, problems: list[str] | None = None
+) -> DistrictDataset:
     """Read, harmonise and merge every declared source into the district dataset.
+
+    Parameters
+    ----------
+    config
+        The district configuration.
+    progress
+        Called as ``progress(step, done, total)`` on long steps.
+    problems
+        Where given, a source that fails (unreadable, wrong CRS, invalid geometry under ``raise`` …) is
+        recorded here and left out, and the others are still read: :func:`check` finds every problem
+        at once. Without it, the first failing source raises.
 
     Raises
     ------
@@ -340,30 +476,36 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
         code_scheme=config.code_scheme,
     )
     issues = IssueLog()
-    municipalities, accounting = _read_boundaries(config, issues, crs)
+    municipalities, accounting = _read_boundaries(config, issues, crs, problems=problems)
     boundaries = dict(zip(municipalities["ags"], municipalities.geometry.array, strict=True))
 
     per_layer: dict[str, list[gpd.GeoDataFrame]] = {name: [] for name in CANONICAL_LAYERS if name != "municipalities"}
     source_rows: list[dict[str, Any]] = []
-    read_counts: dict[str, int] = {}
-    sources = _expanded_sources(config, issues)
+    read_counts: dict[str, tuple[int, int, int]] = {}
+    sources = _expanded_sources(config, issues, problems=problems)
     for i, src in enumerate(sources):
         progress("read and harmonise", i, len(sources))
-        sf = read_source(src)
-        if src.ags_field:
-            result = _harmonise_district_source(sf, src, config, schema, settings, boundaries, issues)
-        else:
-            result = harmonise_source(
-                sf,
-                src,
-                layer=schema.layer(src.layer),
-                schema=schema,
-                settings=settings,
-                boundary=boundaries.get(src.ags),
-                issues=issues,
-            )
+        try:
+            sf = read_source(src)
+            if src.ags_field:
+                result = _harmonise_district_source(sf, src, config, schema, settings, boundaries, issues)
+            else:
+                result = harmonise_source(
+                    sf,
+                    src,
+                    layer=schema.layer(src.layer),
+                    schema=schema,
+                    settings=settings,
+                    boundary=boundaries.get(src.ags),
+                    issues=issues,
+                )
+        except FlaechenError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
+            continue
         per_layer[src.layer].append(result.frame)
-        read_counts[src.id] = result.read
+        read_counts[src.id] = (result.held, result.read, result.unreadable)
         t = result.transformation
         source_rows.append(
             {
@@ -401,35 +543,62 @@ def build_district(config: DistrictConfig, *, progress: Progress | None = None) 
     progress("merge", 1, 1)
 
     issue_frame = issues.to_frame()
-    accounting_frame = _accounting(sources, read_counts, layers, issue_frame, accounting)
+    read = [src for src in sources if src.id in read_counts]
+    accounting_frame = _accounting(read, read_counts, layers, issue_frame, accounting)
     unbalanced = accounting_frame[~accounting_frame["balanced"]]
     if not unbalanced.empty:
         lines = [
-            f"{r.source_id}: read {r.read}, in dataset {r.kept}, rejected {r.rejected}" for r in unbalanced.itertuples()
+            f"{r.source_id}: the source holds {r.held}, in dataset {r.kept}, rejected {r.rejected}, "
+            f"unreadable {r.unreadable}"
+            for r in unbalanced.itertuples()
         ]
-        raise AccountingError("features were lost (read != in dataset + rejected):\n  " + "\n  ".join(lines))
+        raise AccountingError(
+            "features were lost (held != in dataset + rejected + unreadable). This is a bug in flaechen; "
+            "please report it with the issue log:\n  " + "\n  ".join(lines)
+        )
     return DistrictDataset(
         crs=crs,
         layers=layers,
         issues=issue_frame,
         accounting=accounting_frame,
         quality=_quality(config, layers["parcels"], issue_frame),
-        sources=pd.DataFrame(source_rows),
+        sources=pd.DataFrame(
+            source_rows,
+            columns=[
+                "source_id",
+                "ags",
+                "layer",
+                "path",
+                "source_layer",
+                "content_hash",
+                "features",
+                "transformation",
+                "accuracy_m",
+                "missing_grids",
+            ],
+        ),
     )
 
 
 def _accounting(
     sources: Sequence[SourceConfig],
-    read_counts: Mapping[str, int],
+    read_counts: Mapping[str, tuple[int, int, int]],
     layers: Mapping[str, gpd.GeoDataFrame],
     issues: pd.DataFrame,
     boundary_rows: list[dict[str, Any]],
 ) -> pd.DataFrame:
+    """Balance every source against its own count: held = in the dataset + rejected + unreadable.
+
+    ``held`` is what the source holds by its own count (the layer's feature count, not what the reader
+    returned), ``read`` what could be read of it; ``rejected`` counts the features read that the issue log
+    rejects, ``unreadable`` those that could not be read (each in the log as ``unreadable-feature``).
+    """
     rows = list(boundary_rows)
-    rejected = issues[issues["rejected"].fillna(False)]
+    rejected = issues[issues["rejected"].fillna(False) & (issues["issue_type"] != "unreadable-feature")]
     # issues that stand for many features at once carry their count as value (one entry per AGS)
     counted = rejected["issue_type"].isin(COUNTED_ISSUES)
     for src in sources:
+        held, read, unreadable = read_counts[src.id]
         kept = int((layers[src.layer]["source_id"] == src.id).sum())
         mine = rejected["source_id"] == src.id
         rej = rejected.loc[mine & ~counted, "source_fid"].dropna().nunique()
@@ -439,14 +608,49 @@ def _accounting(
                 "source_id": src.id,
                 "layer": src.layer,
                 "path": str(src.path),
-                "read": read_counts[src.id],
+                "held": held,
+                "read": read,
                 "kept": kept,
                 "rejected": int(rej),
+                "unreadable": unreadable,
             }
         )
     frame = pd.DataFrame(rows)
-    frame["balanced"] = frame["read"] == frame["kept"] + frame["rejected"]
+    frame["balanced"] = (frame["held"] == frame["kept"] + frame["rejected"] + frame["unreadable"]) & (
+        frame["read"] == frame["held"] - frame["unreadable"]
+    )
     return frame
+
+
+def data_losses(dataset: DistrictDataset) -> list[str]:
+    """What a run lost: sources with features that could not be read, municipalities whose parcels were all
+    rejected. Each entry is one sentence for the terminal; an empty list means nothing was lost.
+    """
+    losses: list[str] = []
+    acc = dataset.accounting
+    for r in acc[acc["unreadable"] > 0].itertuples():
+        losses.append(
+            f"{r.source_id} ({Path(r.path).name}): {r.unreadable:,d} of {r.held:,d} features could not be read "
+            "(issue type unreadable-feature); ask the municipality for an undamaged delivery."
+        )
+    parcels = acc[acc["layer"] == "parcels"]
+    kept_by_ags = dataset.layers["parcels"]["ags"].value_counts()
+    for ags in (
+        dataset.sources.loc[dataset.sources["layer"] == "parcels", "ags"].unique() if len(dataset.sources) else []
+    ):
+        ids = set(
+            dataset.sources.loc[(dataset.sources["ags"] == ags) & (dataset.sources["layer"] == "parcels"), "source_id"]
+        )
+        delivered = parcels[parcels["source_id"].isin(ids)]
+        if delivered["held"].sum() > 0 and kept_by_ags.get(ags, 0) == 0:
+            types = dataset.issues[dataset.issues["source_id"].isin(ids) & dataset.issues["rejected"].fillna(False)][
+                "issue_type"
+            ].value_counts()
+            why = ", ".join(f"{t} {n:,d}" for t, n in types.items()) or "see the issue log"
+            losses.append(
+                f"municipality {ags}: all {int(delivered['held'].sum()):,d} delivered parcels were rejected ({why})."
+            )
+    return losses
 
 
 def _quality(config: DistrictConfig, parcels: gpd.GeoDataFrame, issues: pd.DataFrame) -> pd.DataFrame:
@@ -608,34 +812,42 @@ def run(
             gpkg, out_dir, profile=config.publish, base_dir=config.base_dir, district_name=config.name
         )
         progress("publish the map site", 1, 1)
-    return RunResult(dataset=dataset, out_dir=Path(out_dir), gpkg=gpkg, issues_csv=csv_path, extras=extras)
+    return RunResult(
+        dataset=dataset,
+        out_dir=Path(out_dir),
+        gpkg=gpkg,
+        issues_csv=csv_path,
+        extras=extras,
+        losses=data_losses(dataset),
+    )
+
+
+@dataclass
+class CheckReport:
+    """What :func:`check_district` found."""
+
+    problems: list[str]
+    """Problems that stop a run (configuration, unreadable sources, CRS, geometry under ``raise``)."""
+    dataset: DistrictDataset | None = None
+    """The dataset a run would build from the sources that can be read (issue log, accounting)."""
+    losses: list[str] = field(default_factory=list)
+    """What a run would lose (:func:`data_losses`)."""
+
+
+def check_district(config: DistrictConfig, *, progress: Progress | None = None) -> CheckReport:
+    """Check the configuration and read every feature of every source, without writing anything.
+
+    Finds every problem reading can find — each source's failure, unreadable features, encodings,
+    coordinates, invalid geometries, filters — and reports all at once.
+    """
+    problems: list[str] = []  # the configuration itself is validated whole by load_config
+    dataset = build_district(config, progress=progress, problems=problems)
+    return CheckReport(problems=problems, dataset=dataset, losses=data_losses(dataset))
 
 
 def check(config: DistrictConfig) -> list[str]:
-    """Open every declared source and check it against its settings without reading features or writing.
+    """Check the configuration and read every source; returns every problem that would stop a run.
 
-    The configuration itself is already validated whole (:func:`flaechen.config.load_config`).
-    Returns every problem found (an empty list when all is well).
+    An empty list when a run can go ahead. See :func:`check_district` for the issue log and losses too.
     """
-    problems: list[str] = []
-    for b, _ in _boundary_groups(config):
-        try:
-            inspect_source(b)
-            check_where(b)
-        except FlaechenError as exc:
-            problems.append(str(exc))
-    for declared in config.sources:
-        try:
-            expanded, _ = expand_source(declared)
-        except FlaechenError as exc:
-            problems.append(str(exc))
-            continue
-        for src in expanded:
-            try:
-                inspect_source(src)
-                check_where(src)
-                if src.plans and src.layer == "zoning" and xplan_version(src.path):
-                    check_plans(src)
-            except FlaechenError as exc:
-                problems.append(str(exc))
-    return problems
+    return check_district(config).problems

@@ -3,14 +3,24 @@
 This is the input edge of the pipeline: it turns a :class:`~flaechen.config.SourceConfig` into a raw
 GeoDataFrame indexed by the source's feature id (GDAL FID), with the file's CRS and a content hash, and
 turns every way a delivery can be unreadable into one clear :class:`~flaechen.errors.SourceError`.
+
+Nothing is lost in silence: the reader counts what the source holds by itself (the layer's feature
+count, forced where the driver does not know it) and compares it with what it read. A read that stops
+early (a corrupt page in a GeoPackage, a record GDAL cannot parse) is resumed past the bad feature, and
+every feature that could not be read is returned in ``SourceFrame.unreadable`` with its position or FID
+and GDAL's message. Geometries GEOS cannot parse (an unclosed ring) are returned repaired where that is
+possible (``SourceFrame.unclosed``) so the geometry policy decides about them; warnings GDAL and the
+libraries emit while reading are collected in ``SourceFrame.warnings`` instead of reaching the terminal.
 """
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import fnmatch
 import hashlib
 import logging
+import re
 import shutil
 import tempfile
 import warnings
@@ -27,7 +37,7 @@ import pandas as pd
 import pyogrio
 import pyogrio.raw
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError, FieldError
+from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 
 from flaechen.config import BoundaryConfig, SourceConfig
@@ -43,6 +53,24 @@ _GML_SUFFIXES = {".gml", ".xml"}
 _SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 Declared = SourceConfig | BoundaryConfig
+
+
+_SQL_DRIVERS = {"GPKG", "SQLite"}
+"""Drivers whose FIDs are SQLite rowids: a damaged file is read on by FID, not by position."""
+
+_GIVE_UP_AFTER = 3
+"""Consecutive positions GDAL cannot read before the rest of a sequential source counts as unreadable."""
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A feature the source holds but GDAL could not read."""
+
+    message: str
+    """What GDAL (or GEOS) said."""
+    fid: int | None = None
+    position: int | None = None
+    """0-based position in the layer (sequential formats, where no FID is known)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +89,16 @@ class SourceFrame:
     """FIDs of areas of XPlanGML plans the source's ``plans`` does not select."""
     missing_fields: tuple[tuple[str, str], ...] = ()
     """(canonical field, source field) of inherited mappings the layer lacks: left empty, logged once."""
+    held: int = -1
+    """How many features the source holds by its own count (-1: as many as were read)."""
+    unreadable: tuple[Unreadable, ...] = ()
+    """Features the source holds that could not be read."""
+    unclosed: dict[int, str] = field(default_factory=dict)
+    """FIDs whose geometry had an unclosed ring, with GEOS's message; ``frame`` holds them closed."""
+    warnings: tuple[str, ...] = ()
+    """Warnings GDAL and the libraries emitted while reading (each once, with a count)."""
+    encoding_note: str | None = None
+    """Set where the declared text encoding did not fit the data and another one was used."""
     linearised: Linearisation | None = None
     """Where the source holds circular arcs: what their linearisation did."""
 
@@ -325,62 +363,399 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _gdal_message(exc: BaseException) -> str:
+    """GDAL's message without the SQL statement and function names quoted in front of it."""
+    text = " ".join(str(exc).split())
+    if text.startswith("Failed to prepare SQL") and ": " in text:
+        text = text.rsplit(": ", 1)[-1]
+    text = re.sub(r"^In \w+\(\):\s*", "", text)
+    text = re.sub(r"^sqlite3_step\(.*\)\s*:\s*", "SQLite: ", text)
+    return text or type(exc).__name__
+
+
+@contextmanager
+def captured_warnings(into: list[str]) -> Iterator[None]:
+    """Collect the warnings raised inside (GDAL's through pyogrio, shapely's, numpy's, pandas') into `into`.
+
+    Each distinct message is recorded once, with a count where it repeated, so the caller can put them
+    into the issue log naming the source instead of letting them reach the terminal.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    counts: dict[str, int] = {}
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        counts[text] = counts.get(text, 0) + 1
+    into.extend(text if n == 1 else f"{text} ({n} times)" for text, n in counts.items())
+
+
+def check_encoding(src: Declared) -> None:
+    """Raise a :class:`~flaechen.errors.SourceError` for an encoding name that does not exist."""
+    if src.encoding is None:
+        return
+    try:
+        codecs.lookup(src.encoding)
+    except LookupError:
+        close = difflib.get_close_matches(src.encoding.lower(), ["utf-8", "cp1252", "iso-8859-1", "cp850"], n=1)
+        raise SourceError(
+            f"{src.key}.encoding: {src.encoding!r} is not a known text encoding"
+            + (f"; did you mean {close[0]!r}?" if close else "")
+            + ' Use e.g. "cp1252" (Windows, most German Shapefiles) or "utf-8".'
+        ) from None
+
+
+def _is_utf8(name: str) -> bool:
+    return codecs.lookup(name).name == "utf-8"
+
+
+def _declared_encoding(src: Declared) -> str | None:
+    """The encoding the configuration or the Shapefile's .cpg declares."""
+    if src.encoding:
+        return src.encoding
+    cpg = src.path.with_suffix(".cpg")
+    if cpg.is_file():
+        name = cpg.read_text(encoding="ascii", errors="replace").strip()
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            return None
+        return name
+    return None
+
+
+def _choose_encoding(src: Declared, layer: str | None, info: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The encoding to read a Shapefile's .dbf with, checked against its bytes.
+
+    The text is read once byte for byte (ISO-8859-1 maps every byte) and tested: text that is valid UTF-8
+    with non-ASCII characters is UTF-8 whatever was declared; text declared UTF-8 that is not is read as
+    cp1252 (Windows, the usual encoding of German Shapefiles). Returns the encoding and a note where it
+    differs from the declaration.
+    """
+    declared = _declared_encoding(src)
+    if src.path.suffix.lower() != ".shp" or not src.path.with_suffix(".dbf").is_file():
+        return src.encoding, None
+    text_fields = [str(f) for f, t in zip(info["fields"], info["dtypes"], strict=True) if t == "object"]
+    if not text_fields:
+        return src.encoding, None
+    try:
+        with captured_warnings([]):
+            raw = pyogrio.read_dataframe(
+                src.path, layer=layer, encoding="ISO-8859-1", columns=text_fields, read_geometry=False
+            )
+    except Exception:  # the real read reports what is wrong with the file
+        return src.encoding, None
+    non_ascii: list[bytes] = []
+    for column in raw.columns:
+        values = raw[column].dropna().astype(str)
+        values = values[values.str.contains(r"[^\x00-\x7f]", regex=True)]
+        non_ascii.extend(v.encode("latin-1") for v in values)
+    if not non_ascii:
+        return src.encoding, None
+
+    def utf8(b: bytes) -> bool:
+        try:
+            b.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # A fixed-width .dbf field may cut the last character of UTF-8 text in half.
+            return exc.start >= len(b) - 3 and exc.reason == "unexpected end of data"
+        return True
+
+    is_utf8 = all(utf8(b) for b in non_ascii)
+    example = next(iter(non_ascii))
+    dbf = src.path.with_suffix(".dbf").name
+    if is_utf8 and (declared is None or not _is_utf8(declared)):
+        shown = example.decode(declared or "ISO-8859-1", errors="replace")
+        return "UTF-8", (
+            f"{dbf} is declared {declared or 'nothing (GDAL would assume ISO-8859-1)'} but holds UTF-8 text "
+            f'({shown!r} would be garbled); read as UTF-8. Set encoding = "utf-8" for {src.key}.'
+        )
+    if not is_utf8 and declared is not None and _is_utf8(declared):
+        return "CP1252", (
+            f"{dbf} is declared UTF-8 but its text is not UTF-8 (e.g. {example!r}); read as cp1252 "
+            f'(Windows). Check the text, and set encoding = "cp1252" (or the right one) for {src.key}.'
+        )
+    return src.encoding, None
+
+
+def _fid_column(info: dict[str, Any]) -> str:
+    name = str(info.get("fid_column") or "")
+    return f'"{name}"' if name else "FID"
+
+
+def _frame(
+    path: Path, *, layer: str | None, encoding: str | None, options: dict[str, Any], **kwargs: Any
+) -> gpd.GeoDataFrame:
+    """A (part of a) layer as a GeoDataFrame indexed by FID; geometries GEOS cannot parse come back empty."""
+    kwargs.setdefault("on_invalid", "ignore")
+    return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, fid_as_index=True, **options, **kwargs)
+
+
+def _salvage_by_fid(
+    path: Path, *, layer: str, encoding: str | None, options: dict[str, Any], info: dict[str, Any], held: int
+) -> tuple[list[gpd.GeoDataFrame], list[Unreadable]]:
+    """Read a damaged SQLite-based source (GeoPackage) on by FID past every feature SQLite cannot read.
+
+    The FIDs are read in windows; a read that fails or stops short at a damaged page narrows the window
+    down to single FIDs, each probed alone with SQL: an error means the feature is there but cannot be
+    read, a count of 0 that there is no such FID.
+    """
+    fid = _fid_column(info)
+    table = '"' + layer.replace('"', '""') + '"'
+
+    def scalar(sql: str) -> int | None:
+        try:
+            with captured_warnings([]):
+                value = pyogrio.read_dataframe(path, sql=sql, read_geometry=False).iloc[0, 0]
+        except Exception:
+            return None
+        return None if pd.isna(value) else int(value)
+
+    def window(low: int, high: int) -> gpd.GeoDataFrame | None:
+        try:
+            with captured_warnings([]):
+                return _frame(
+                    path, layer=layer, encoding=encoding, options=options, where=f"{fid} >= {low} AND {fid} <= {high}"
+                )
+        except Exception:
+            return None
+
+    first = scalar(f"SELECT MIN({fid}) AS v FROM {table}")
+    last = scalar(f"SELECT MAX({fid}) AS v FROM {table}")
+    k = 1 if first is None else first
+    full = 4096
+    width = full
+    parts: list[gpd.GeoDataFrame] = []
+    lost: list[Unreadable] = []
+    read = 0
+    while (k <= last) if last is not None else (read + len(lost) < held):
+        end = k + width - 1 if last is None else min(k + width - 1, last)
+        part = window(k, end)
+        if part is not None and len(part):
+            parts.append(part)
+            read += len(part)
+            k, width = int(part.index.max()) + 1, full
+            continue
+        if part is not None and scalar(f"SELECT COUNT(*) AS v FROM {table} WHERE {fid} >= {k} AND {fid} <= {end}") == 0:
+            k, width = end + 1, full  # no features there
+            continue
+        if width > 1:
+            width = max(1, width // 16)
+            continue
+        try:
+            with captured_warnings([]):
+                probe = pyogrio.read_dataframe(
+                    path, sql=f"SELECT COUNT(*) AS v FROM {table} WHERE {fid} = {k}", read_geometry=False
+                )
+            exists = int(probe.iloc[0, 0]) > 0
+        except Exception as exc:  # SQLite says the page is damaged
+            lost.append(Unreadable(fid=k, message=_gdal_message(exc)))
+        else:
+            if exists:
+                try:
+                    with captured_warnings([]):
+                        one = _frame(path, layer=layer, encoding=encoding, options=options, fids=[k])
+                    parts.append(one)
+                    read += len(one)
+                except Exception as exc:
+                    lost.append(Unreadable(fid=k, message=_gdal_message(exc)))
+        k += 1
+    short = held - read - len(lost)
+    if short > 0:
+        # SQLite may not even find a feature on a damaged page. In the usual dense numbering the FIDs
+        # between the first and last that were neither read nor probed as damaged are those features.
+        seen = {u.fid for u in lost}.union(*(set(p.index.tolist()) for p in parts))
+        gaps = [] if first is None or last is None or last - first > 10_000_000 else range(first, last + 1)
+        missing = [f for f in gaps if f not in seen]
+        message = "the layer counts this feature, but SQLite cannot find it (a damaged page)"
+        if len(missing) == short:
+            lost.extend(Unreadable(fid=f, message=message) for f in missing)
+        else:
+            lost.extend(Unreadable(message=f"{message}; its FID is not known") for _ in range(short))
+    return parts, lost
+
+
+def _salvage_by_position(
+    path: Path, *, layer: str | None, encoding: str | None, options: dict[str, Any], held: int
+) -> tuple[list[gpd.GeoDataFrame], list[Unreadable]]:
+    """Read a source on by position past every feature GDAL cannot read (sequential formats)."""
+    parts: list[gpd.GeoDataFrame] = []
+    lost: list[Unreadable] = []
+    position = 0
+    failures = 0
+    while position < held:
+        message = "GDAL stopped reading here without an error message"
+        try:
+            with captured_warnings([]):
+                part = _frame(path, layer=layer, encoding=encoding, options=options, skip_features=position)
+        except Exception as exc:  # probed below
+            part, message = None, _gdal_message(exc)
+        if part is not None and len(part):
+            parts.append(part)
+            position += len(part)
+            failures = 0
+            continue
+        try:
+            with captured_warnings([]):
+                one = _frame(
+                    path, layer=layer, encoding=encoding, options=options, skip_features=position, max_features=1
+                )
+        except Exception as exc:
+            one, message = None, _gdal_message(exc)
+        if one is not None and len(one):
+            parts.append(one)
+            position += 1
+            failures = 0
+            continue
+        failures += 1
+        if failures >= _GIVE_UP_AFTER:
+            lost.extend(
+                Unreadable(
+                    position=p, message=f"GDAL cannot read on from position {position - failures + 1}: {message}"
+                )
+                for p in range(position, held)
+            )
+            break
+        lost.append(Unreadable(position=position, message=message))
+        position += 1
+    return parts, lost
+
+
+def _reparse_geometries(
+    path: Path, frame: gpd.GeoDataFrame, *, layer: str | None, options: dict[str, Any]
+) -> tuple[dict[int, str], list[Unreadable]]:
+    """Look again at features without geometry: an unclosed ring is closed, other garbage is unreadable.
+
+    GDAL passes an unclosed ring on (with a warning); GEOS refuses to parse it, and pyogrio then gives
+    no geometry. The features' WKB is read again and parsed here, so no geometry is lost in silence.
+    """
+    missing = frame.index[frame.geometry.isna().to_numpy()]
+    if len(missing) == 0:
+        return {}, []
+    with captured_warnings([]):
+        if len(missing) > 1000:
+            _, fids, wkb, _ = pyogrio.raw.read(path, layer=layer, columns=[], return_fids=True, **options)
+        else:
+            _, fids, wkb, _ = pyogrio.raw.read(
+                path, layer=layer, columns=[], fids=missing.to_numpy(), return_fids=True, **options
+            )
+    by_fid = dict(zip(np.asarray(fids, dtype=np.int64).tolist(), wkb, strict=True))
+    unclosed: dict[int, str] = {}
+    lost: list[Unreadable] = []
+    for fid in missing.to_numpy().tolist():
+        blob = by_fid.get(fid)
+        if blob is None:
+            continue  # no geometry at all: the geometry check logs it
+        try:
+            with captured_warnings([]):
+                shapely.from_wkb(blob)
+            continue
+        except Exception as exc:  # GEOS's reason is the message
+            reason = _gdal_message(exc)
+        with captured_warnings([]):
+            fixed = shapely.from_wkb(blob, on_invalid="fix")
+        if fixed is not None and not fixed.is_empty:
+            frame.loc[fid, frame.geometry.name] = fixed
+            unclosed[fid] = reason
+        else:
+            lost.append(Unreadable(fid=fid, message=f"the geometry cannot be parsed ({reason})"))
+    if lost:
+        frame.drop(index=[u.fid for u in lost], inplace=True)
+    return unclosed, lost
+
+
 def read_source(src: Declared) -> SourceFrame:
-    """Read every feature of a declared source, indexed by its FID (see :func:`_read_source`)."""
-    with _gdal_warnings(_label(src)):
-        return _read_source(src)
-
-
-def _read_source(src: Declared) -> SourceFrame:
-    """Read every feature of a declared source, indexed by its FID.
+    """Read every feature of a declared source, indexed by its FID, and account for what it holds.
 
     Features the configured filter (``where``) excludes are read too, and their FIDs returned in
-    ``excluded``, so the harmonising step can log them: nothing is lost in silence.
+    ``excluded``, so the harmonising step can log them: nothing is lost in silence. The source's own
+    feature count is returned as ``held``; features it holds that GDAL cannot read are in ``unreadable``.
+
+    Raises
+    ------
+    SourceError
+        The file cannot be opened or counted at all, or the filter is invalid.
     """
-    info = inspect_source(src)
+    check_encoding(src)
+    caught: list[str] = []
+    with captured_warnings(caught):
+        info = inspect_source(src)
     layer = info["layer_name"]
     options = _open_options(src)
-    linearised = None
-    try:
+    with captured_warnings(caught):
+        encoding, encoding_note = _choose_encoding(src, layer, info)
         try:
-            frame = pyogrio.read_dataframe(
-                src.path, layer=layer, encoding=src.encoding, fid_as_index=True, use_arrow=True, **options
+            held = int(
+                pyogrio.read_info(src.path, layer=layer, encoding=encoding, force_feature_count=True, **options)[
+                    "features"
+                ]
             )
-        except (NotImplementedError, shapely.errors.GEOSException):
-            # arcs ("Nonlinear geometry types are not currently supported"), or WKB GEOS refuses (an unclosed
-            # ring): flaechen.curves reads the WKB itself, closing rings and linearising arcs, and says so
-            frame, linearised = read_curved(src, layer=layer, options=options, info=info)
+        except (DataSourceError, DataLayerError) as exc:
+            raise _unreadable(src, exc) from None
+        linearised = None
+        try:
+            try:
+                frame = _frame(
+                    src.path, layer=layer, encoding=encoding, options=options, use_arrow=True, on_invalid="raise"
+                )
+            except (NotImplementedError, shapely.errors.GEOSException):
+                # arcs ("Nonlinear geometry types are not currently supported"), or WKB GEOS refuses (an
+                # unclosed ring): flaechen.curves reads the WKB itself, closing rings and linearising arcs
+                frame, linearised = read_curved(src, layer=layer, options=options, info=info)
+            complete = len(frame) >= held
+        except Exception as exc:  # GDAL stopped: read on past the bad feature below
+            log.debug("%s: the read stopped (%s); reading on feature by feature", _label(src), exc)
+            frame, complete = None, False
+        unreadable: list[Unreadable] = []
+        if not complete:
+            # A short read is discarded: the Arrow stream may have passed on parts of a damaged page.
+            if info.get("driver") in _SQL_DRIVERS and layer is not None:
+                parts, unreadable = _salvage_by_fid(
+                    src.path, layer=layer, encoding=encoding, options=options, info=info, held=held
+                )
+            else:
+                parts, unreadable = _salvage_by_position(
+                    src.path, layer=layer, encoding=encoding, options=options, held=held
+                )
+            if not parts:
+                raise SourceError(
+                    f"{_label(src)}: GDAL cannot read any of the {held:,d} features the file holds "
+                    f"({unreadable[0].message if unreadable else 'no message'}). "
+                    "Ask the municipality for a new delivery."
+                )
+            frame = pd.concat(parts)
+            frame = frame[~frame.index.duplicated(keep="first")]
+            linearised = None  # the salvaged parts' geometries are checked below
+            if unreadable:
+                log.warning(
+                    "%s: %d of %d features could not be read; read on past them",
+                    getattr(src, "id", src.key),
+                    len(unreadable),
+                    held,
+                )
         if isinstance(src, SourceConfig) and src.x_field and src.y_field:
             frame = points_from_columns(frame, x=src.x_field, y=src.y_field)
         implicit: dict[str, str] = {}
         deselected = np.array([], dtype=np.int64)
         if isinstance(src, SourceConfig) and src.layer == "zoning" and xplan_version(src.path):
             frame, implicit, deselected = _xplan(src, frame, layer=str(layer), options=options)
-        excluded = np.array([], dtype=np.int64)
-        if src.where:
-            # All columns: GDAL evaluates a filter on ignored fields as NULL, so `columns=[]` would
-            # silently exclude every feature.
-            kept = pyogrio.read_dataframe(
-                src.path,
-                layer=layer,
-                encoding=src.encoding,
-                fid_as_index=True,
-                read_geometry=False,
-                where=src.where,
-                **options,
-            ).index
-            excluded = np.setdiff1d(frame.index.to_numpy(), kept.to_numpy())
-    except (FieldError, DataLayerError) as exc:
-        raise SourceError(f"{_label(src)}: the filter where = {src.where!r} is invalid ({exc}). Fix `where`.") from None
-    except DataSourceError as exc:
-        raise _unreadable(src, exc) from None
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise SourceError(
-            f"{_label(src)}: layer {layer!r} has no geometry; name a spatial layer, or the columns of a table "
-            "of points with x_field and y_field."
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise SourceError(
+                f"{_label(src)}: layer {layer!r} has no geometry; name a spatial layer, or the columns of a "
+                "table of points with x_field and y_field."
+            )
+        frame.index = frame.index.astype(np.int64)
+        frame.index.name = "fid"
+        unclosed: dict[int, str] = {}
+        if linearised is None and frame.geometry.isna().any():  # curved sources: parsed by flaechen.curves
+            unclosed, garbage = _reparse_geometries(src.path, frame, layer=layer, options=options)
+            unreadable.extend(garbage)
+        excluded, broken = _excluded(
+            src, frame, layer=layer, encoding=encoding, options=options, info=info, damaged=bool(unreadable)
         )
-    frame.index = frame.index.astype(np.int64)
-    frame.index.name = "fid"
+        if broken:
+            frame = frame.drop(index=[u.fid for u in broken])
+            unreadable.extend(broken)
     file_crs = resolve_crs(info["crs"], where=_label(src)) if info.get("crs") else None
     log.info("read %s: %d features from %s", getattr(src, "id", src.key), len(frame), src.path.name)
     return SourceFrame(
@@ -392,6 +767,11 @@ def _read_source(src: Declared) -> SourceFrame:
         missing_fields=tuple(info.get("missing_fields", ())),
         implicit_fields=MappingProxyType(implicit),
         deselected=deselected,
+        held=max(held, len(frame) + len(unreadable)),
+        unreadable=tuple(unreadable),
+        unclosed=unclosed,
+        warnings=tuple(caught),
+        encoding_note=encoding_note,
         linearised=linearised,
     )
 
@@ -537,3 +917,71 @@ def read_curved(
         unclosed=fids[result.unclosed > 0],
         unparsable=unparsable,
     )
+
+
+def _excluded(
+    src: Declared,
+    frame: gpd.GeoDataFrame,
+    *,
+    layer: str | None,
+    encoding: str | None,
+    options: dict[str, Any],
+    info: dict[str, Any],
+    damaged: bool,
+) -> tuple[np.ndarray, list[Unreadable]]:
+    """FIDs of `frame` the configured filter (``where``) excludes, and features it cannot be evaluated on.
+
+    In a damaged source the filter is evaluated run by run over the FIDs read, so that its own read
+    cannot stop at the damage and exclude the readable features after it.
+    """
+    none = np.array([], dtype=np.int64)
+    if not src.where:
+        return none, []
+    fids = np.sort(frame.index.to_numpy())
+    fid = _fid_column(info)
+    runs: list[tuple[int, int] | None] = [None]
+    if damaged and len(fids):
+        breaks = np.flatnonzero(np.diff(fids) != 1) + 1
+        runs = [(int(r[0]), int(r[-1])) for r in np.split(fids, breaks)]
+
+    def matching(where: str) -> np.ndarray:
+        # All columns: GDAL evaluates a filter on ignored fields as NULL, so `columns=[]` would
+        # silently exclude every feature.
+        with captured_warnings([]):
+            found = pyogrio.read_dataframe(
+                src.path,
+                layer=layer,
+                encoding=encoding,
+                fid_as_index=True,
+                read_geometry=False,
+                where=where,
+                **options,
+            )
+        return np.asarray(found.index.to_numpy(), dtype=np.int64)
+
+    def invalid(exc: BaseException) -> SourceError:
+        fields = ", ".join(str(f) for f in info["fields"])
+        return SourceError(
+            f"{_label(src)}: the filter where = {src.where!r} is invalid ({_gdal_message(exc)}). "
+            f"Fields of the layer: {fields}. Fix `where` (OGR SQL, text in single quotes)."
+        )
+
+    kept: list[np.ndarray] = [none]
+    broken: list[Unreadable] = []
+    for run in runs:
+        try:
+            kept.append(
+                matching(src.where if run is None else f"({src.where}) AND {fid} >= {run[0]} AND {fid} <= {run[1]}")
+            )
+        except Exception as exc:
+            if run is None or run[1] - run[0] > 64:
+                raise invalid(exc) from None
+            for f in range(run[0], run[1] + 1):
+                try:
+                    kept.append(matching(f"({src.where}) AND {fid} = {f}"))
+                except Exception as one:
+                    broken.append(Unreadable(fid=f, message=f"the filter cannot be evaluated ({_gdal_message(one)})"))
+    if damaged and len(runs) == len(broken) > 0:
+        raise invalid(Exception(broken[0].message))
+    skip = np.array([u.fid for u in broken], dtype=np.int64)
+    return np.setdiff1d(np.setdiff1d(fids, np.concatenate(kept)), skip), broken

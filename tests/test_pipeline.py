@@ -172,7 +172,7 @@ def test_a_lost_feature_fails_the_run_loudly(tmp_path, monkeypatch):
         return result
 
     monkeypatch.setattr(pipeline, "harmonise_source", lossy)
-    with pytest.raises(AccountingError, match=r"a-buildings: read 2, in dataset 1, rejected 0"):
+    with pytest.raises(AccountingError, match=r"a-buildings: the source holds 2, in dataset 1, rejected 0, unreadable"):
         build_district(load_config(write_mini_district(tmp_path)))
 
 
