@@ -184,7 +184,8 @@ def classify_uses(uses: pd.Series) -> pd.Series:
     text = uses.astype("string")
     classes = normalise_uses(text)
     mapped = classes.map(lambda c: AX_CLASS.get(c, "paper") if isinstance(c, str) else "paper")
-    sub = text.str.split(" / ", n=1).str[1].str.strip().str.lower()  # partition has no column 2 when all are NA
+    # the Unterart after " / " (extract keeps the string dtype also where no value has one)
+    sub = text.str.extract(r" / (.*)$", expand=False).astype("string").str.strip().str.lower()
     grass = classes.eq("AX_Landwirtschaft").fillna(False) & sub.isin(GRASS_SUBTYPES).fillna(False)
     mapped = mapped.where(~grass, "grass")
     return mapped.where(text.notna() & text.str.strip().ne(""), pd.NA).astype("string")

@@ -52,6 +52,12 @@ def test_classify_uses_labels_classes_and_subtypes():
     assert classify_uses(uses).tolist() == ["forest", "water", "housing", "street", "paper", pd.NA]
 
 
+def test_classify_uses_where_no_use_names_an_unterart():
+    # a land_use layer of ALKIS class names (no " / Unterart" anywhere) once crashed the site build
+    uses = pd.Series(["AX_Wohnbauflaeche", "AX_Wald", "AX_Landwirtschaft", None])
+    assert classify_uses(uses).tolist() == ["housing", "forest", "farmland", pd.NA]
+
+
 def test_dominant_use_reads_both_separators():
     # ALKIS vereinfacht of NRW separates pairs with "|", others with ";"
     text = pd.Series(["Weg;12|Wald / Nadelholz;1800|Weg;2", "Wohnbaufläche;412;Straßenverkehr;30"])
