@@ -22,6 +22,8 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from flaechen.outdir import normal_permissions
+
 log = logging.getLogger(__name__)
 
 GPKG_VERSION = "1.2"
@@ -63,6 +65,7 @@ def _atomic(target: Path, fill: Callable[[Path], None]) -> None:
     tmp = Path(tmp_name)
     try:
         fill(tmp)
+        normal_permissions(tmp)  # mkstemp's 0600 would make the dataset private to its writer
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

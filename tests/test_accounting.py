@@ -214,7 +214,7 @@ def test_an_unclosed_ring_is_closed_and_logged_under_fix(tmp_path, shared_real, 
 
 
 def test_an_unclosed_ring_is_an_error_naming_the_feature_under_raise(tmp_path, shared_real, open_ring_plan, capsys):
-    path, gml_id = open_ring_plan
+    path, _ = open_ring_plan
     config = _plan_config(tmp_path, shared_real, path, "raise")
     assert main(["run", str(config), "--out", str(tmp_path / "out"), "--quiet"]) == EXIT_USER_ERROR
     err = capsys.readouterr().err

@@ -35,6 +35,7 @@ from flaechen.export._district import contents, resolve_gpkg
 from flaechen.export.errors import ExportError
 from flaechen.export.styles import available_styles, read_qml
 from flaechen.layers import load_schema
+from flaechen.outdir import normal_permissions
 
 log = logging.getLogger(__name__)
 
@@ -340,6 +341,7 @@ def write_qgis_project(
             entry = zipfile.ZipInfo(f"{target.stem}.qgs", date_time=(2000, 1, 1, 0, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(entry, body.getvalue())
+        normal_permissions(tmp_name)  # mkstemp's 0600: colleagues could not open the project
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
