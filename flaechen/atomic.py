@@ -21,6 +21,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from flaechen.outdir import normal_permissions
+
 _COMPANIONS = ("-wal", "-shm", "-journal")
 
 
@@ -46,6 +48,7 @@ def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object]
     tmp = Path(name)
     try:
         write(tmp)
+        normal_permissions(tmp)  # mkstemp's 0600 would make the output private to its writer
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -72,6 +75,7 @@ def atomic_folder(target: str | os.PathLike[str], fill: Callable[[Path], object]
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
         fill(tmp)
+        normal_permissions(tmp)  # mkdtemp's 0700: colleagues on a shared drive could not open the folder
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}-old-", dir=path.parent))
             os.replace(path, old / path.name)

@@ -14,7 +14,8 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -199,7 +200,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from flaechen.pipeline import run
 
     config = _load_for_run(args.config, args.out)
-    result = run(config, args.out, progress=Progress(quiet=args.quiet))
+    result = run(config, args.out, progress=Progress(quiet=args.quiet), wait=args.wait)
     _print_summary(result, quiet=args.quiet)
     return _report_losses(result.losses)
 
@@ -266,6 +267,22 @@ def _print_demo_evaluation(out: Path, inputs: Path, *, quiet: bool) -> None:
         print_evaluation(ev, file=sys.stdout)
 
 
+def _demo_scale(text: str) -> int:
+    """``--scale``: a whole number of parcels, at least the demo district's minimum."""
+    from flaechen.demo.district import MIN_SCALE
+
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of parcels") from None
+    if value < MIN_SCALE:
+        raise argparse.ArgumentTypeError(
+            f"{value:,} parcels are too few: the demo district's municipalities need at least "
+            f"{MIN_SCALE:,} (e.g. --scale {MIN_SCALE})"
+        )
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `flaechen` command (every command has help text)."""
     parser = argparse.ArgumentParser(
@@ -284,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("config", metavar="DISTRICT_CONFIG", help="the district configuration (TOML or YAML)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for another run that is writing into DIR (default: stop at once with a message)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress and no summary")
     p.set_defaults(func=_cmd_run)
 
@@ -305,7 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
         "register is started afresh each time.",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--scale", type=int, default=20_000, help="number of parcels in the district (default 20000)")
+    p.add_argument(
+        "--scale",
+        type=_demo_scale,
+        default=20_000,
+        help="number of parcels in the district (at least 3000; default 20000)",
+    )
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--quiet", action="store_true", help="no progress and no summary")
     p.set_defaults(func=_cmd_demo)
@@ -334,6 +363,25 @@ def _show_warning(
     logging.getLogger("flaechen.warnings").warning("warning (%s): %s", category.__name__, text)
 
 
+@contextmanager
+def _folder_lock(args: argparse.Namespace) -> Iterator[None]:
+    """Hold the output folder's lock while `flag`, `publish` or `export` change an existing folder.
+
+    ``run`` and ``demo`` take the lock themselves (after checking the folder, before any work).
+    """
+    from flaechen.outdir import OutputFolder
+
+    target = {"flag": "target", "publish": "out_dir", "export": "source"}.get(args.command)
+    path = Path(getattr(args, target)) if target and getattr(args, target, None) else None
+    if path is not None and path.is_file():
+        path = path.parent
+    if path is None or not path.is_dir():
+        yield  # the command itself reports a missing folder
+        return
+    with OutputFolder(path, wait=getattr(args, "wait", 0.0) or 0.0):
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `flaechen` command; returns the exit status (see ``EXIT_CODES``)."""
     parser = build_parser()
@@ -343,7 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("default")
         warnings.showwarning = _show_warning
         try:
-            return int(args.func(args) or 0)
+            with _folder_lock(args):
+                return int(args.func(args) or 0)
         except AccountingError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_BUG

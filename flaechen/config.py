@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -857,7 +858,8 @@ def load_config(path: str | Path) -> DistrictConfig:
     try:
         raw = _read_file(p)
     except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            [Problem(str(p), "", f"cannot be parsed: {exc}", "fix the syntax at the place named")], path=str(p)
-        ) from None
+        fix = "fix the syntax at the place named"
+        if re.search(r"^\s*ags\s*=\s*0\d", p.read_text(encoding="utf-8", errors="replace"), re.M):
+            fix += '; a municipality code with a leading zero must be quoted: ags = "07999001"'
+        raise ConfigError([Problem(str(p), "", f"cannot be parsed: {exc}", fix)], path=str(p)) from None
     return parse_config(raw, path=p)

@@ -84,7 +84,7 @@ class GeometryError(FlaechenError):
 
 
 class OutputError(FlaechenError):
-    """The output folder cannot be written: it is a file, or not writable."""
+    """The output folder cannot be used: it is a file, cannot be written, or another run holds it."""
 
 
 class AccountingError(FlaechenError):

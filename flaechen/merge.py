@@ -259,3 +259,47 @@ def _to_multi(geoms: np.ndarray) -> np.ndarray:
         parts, index = shapely.get_parts(out[single], return_index=True)
         out[single] = shapely.multipolygons(parts, indices=index)
     return out
+
+
+def qualify_duplicate_keys(frame: gpd.GeoDataFrame, *, key: str, layer: str, issues: IssueLog) -> gpd.GeoDataFrame:
+    """Make a layer's key unique across sources: a key two sources both use is qualified by the source id.
+
+    Two plans may both number their areas ``1``, ``2`` …: each is a different area, none is a duplicate
+    (unlike parcels at a border). The first source (in declaration order) keeps its key; in every other
+    source that uses it, the key becomes ``<source_id>:<key>``, and each change is logged as
+    ``qualified-key``, so the key stays unique in the district dataset (e.g. a primary key in PostGIS).
+    """
+    if frame.empty or key not in frame.columns:
+        return frame
+    keys = frame[key].astype("string")
+    sources = frame["source_id"].astype("string")
+    present = keys.notna()
+    owners = pd.DataFrame({"key": keys[present], "source": sources[present]}).drop_duplicates()
+    shared = owners["key"][owners["key"].duplicated(keep=False)].unique()
+    if len(shared) == 0:
+        return frame
+    first = owners[owners["key"].isin(shared)].drop_duplicates("key", keep="first").set_index("key")["source"]
+    clash = (keys.isin(shared) & (sources != keys.map(first))).fillna(False).to_numpy()
+    out = frame.copy()
+    qualified = sources[clash] + ":" + keys[clash]
+    out.loc[clash, key] = qualified
+    rows = out.loc[clash]
+    for source_id, group in rows.groupby("source_id", sort=False):
+        originals = keys[group.index]
+        issues.add_many(
+            "qualified-key",
+            ags=group["ags"].astype("string").tolist() if "ags" in group.columns else None,
+            source_id=str(source_id),
+            layer=layer,
+            source_fids=group["source_fid"].tolist(),
+            feature_ids=group[key].tolist(),
+            field=key,
+            values=originals.tolist(),
+            messages=[
+                f"{key} {k!r} is also used by source {first[k]}; this feature's key is now {q!r} so that "
+                "keys stay unique in the district dataset."
+                for k, q in zip(originals, group[key], strict=True)
+            ],
+        )
+    log.info("%s: %d keys used by more than one source qualified with the source id", layer, int(clash.sum()))
+    return out

@@ -42,7 +42,8 @@ from flaechen.harmonise import (
 )
 from flaechen.issues import IssueLog, spreadsheet_safe
 from flaechen.layers import CANONICAL_LAYERS, load_schema
-from flaechen.merge import concat_layer, place_point_sites, resolve_border_duplicates
+from flaechen.merge import concat_layer, place_point_sites, qualify_duplicate_keys, resolve_border_duplicates
+from flaechen.outdir import OutputFolder
 from flaechen.read import SourceFrame, expand_source, inspect_source, read_source  # noqa: F401 - inspect_source: patched by tests
 
 log = logging.getLogger(__name__)
@@ -536,6 +537,8 @@ def build_district(
             )
         if name == "brownfields" and len(merged):
             merged = place_point_sites(merged, layers["parcels"], issues=issues)
+        if name != "parcels" and schema.layer(name).key:
+            merged = qualify_duplicate_keys(merged, key=schema.layer(name).key, layer=name, issues=issues)
         columns = canonical_columns(schema.layer(name))
         if merged.empty:
             merged = empty_layer(schema.layer(name), crs)
@@ -715,6 +718,7 @@ def run(
     progress: Progress | None = None,
     flag: bool = True,
     publish: bool = True,
+    wait: float = 0.0,
 ) -> RunResult:
     """Build the district dataset from a configuration and write everything into `out_dir`.
 
@@ -722,14 +726,50 @@ def run(
     tables ``summary``, ``rules``, ``parcel_measures``; the commercial areas with their assessment and the
     scenarios, see :mod:`flaechen.plan`; every layer with its QGIS style), ``issues.csv``, the assessment
     sheets, score cards and scenario page, the QGIS project ``district.qgz`` and, with `publish`, the
-    offline map site ``site/``.
+    offline map site ``site/``, and ``run.json`` naming the run and what it wrote.
+
+    The output folder is checked before any work and locked for the run (another run into it stops with a
+    message, or waits up to `wait` seconds); a killed run's temporary files are removed. Where the run
+    fails after writing some outputs (e.g. the map site cannot be built), ``run.json`` says which outputs
+    are new and which are left from an earlier run, and so does the log.
+
+    Raises
+    ------
+    OutputError
+        The output folder is a file, cannot be written, or another run holds it.
     """
+    progress = progress or _no_progress
+    with OutputFolder(out_dir, wait=wait) as folder:  # checked and locked before any source is read
+        written: list[Path] = []
+        try:
+            result = _run(config, out_dir, progress=progress, flag=flag, publish=publish, written=written)
+        except BaseException:
+            if written:
+                folder.write_manifest(written, complete=False)
+                log.error(
+                    "the run stopped after writing %s: %s now holds these beside outputs of an earlier run "
+                    "(see run.json); run again to bring them together",
+                    ", ".join(p.name for p in written),
+                    folder.path,
+                )
+            raise
+        folder.write_manifest(written, complete=True)
+    return result
+
+
+def _run(
+    config: DistrictConfig,
+    out_dir: str | os.PathLike[str],
+    *,
+    progress: Progress,
+    flag: bool,
+    publish: bool,
+    written: list[Path],
+) -> RunResult:
+    """The steps of :func:`run` inside the locked output folder; appends each output to `written`."""
     from flaechen.export import style_gpkg, write_qgis_project
     from flaechen.export.settings import run_exports
-    from flaechen.output import check_output_dir
 
-    progress = progress or _no_progress
-    check_output_dir(out_dir)  # the configuration is validated whole by load_config; the folder before reading
     exports = config.export
     dataset = build_district(config, progress=progress)
     extra_layers: dict[str, gpd.GeoDataFrame] = {}
@@ -778,7 +818,9 @@ def run(
         extra_tables=extra_tables,
         finish=style_gpkg,
     )
+    written += [gpkg, csv_path]
     extras["qgis_project"] = write_qgis_project(gpkg, crs=config.crs, title=config.name)
+    written.append(extras["qgis_project"])
     progress("write district.gpkg", 1, 1)
     if "register" in extras:
         progress("update the register", 0, 1)
@@ -811,6 +853,7 @@ def run(
         extras["site"] = publish_site(
             gpkg, out_dir, profile=config.publish, base_dir=config.base_dir, district_name=config.name
         )
+        written.append(Path(extras["site"]).parent)
         progress("publish the map site", 1, 1)
     return RunResult(
         dataset=dataset,

@@ -168,6 +168,8 @@ def _resolve_layer(src: Declared) -> str | None:
             f"{_label(src)}: file not found. Fix `path` (relative to the configuration's folder) "
             "or put the delivery there."
         )
+    if src.path.suffix.lower() == ".shp":
+        _check_sidecars(src)
     if src.source_layer:
         return src.source_layer
     try:
@@ -180,6 +182,27 @@ def _resolve_layer(src: Declared) -> str | None:
             "name the one to read with `source_layer`."
         )
     return layers[0] if layers else None
+
+
+def _sidecar(path: Path, suffix: str) -> Path | None:
+    """The Shapefile part with `suffix` beside `path`, in any letter case (``.DBF`` from Windows tools)."""
+    for candidate in path.parent.glob(f"{path.stem}.*"):
+        if candidate.suffix.lower() == suffix:
+            return candidate
+    return None
+
+
+def _check_sidecars(src: Declared) -> None:
+    """A Shapefile needs its .shx (index) and .dbf (attributes) beside the .shp; say which one is missing."""
+    missing = [s for s in (".shx", ".dbf") if _sidecar(src.path, s) is None]
+    if missing:
+        what = {".shx": "the index of the shapes", ".dbf": "the attributes"}
+        raise SourceError(
+            f"{_label(src)}: the Shapefile is incomplete: "
+            + ", ".join(f"{src.path.stem}{s} ({what[s]})" for s in missing)
+            + " missing beside it. Ask the municipality for all parts of the delivery "
+            "(.shp, .shx, .dbf, .prj and .cpg)."
+        )
 
 
 def _unreadable(src: Declared, exc: Exception) -> SourceError:
@@ -401,7 +424,7 @@ def check_encoding(src: Declared) -> None:
         raise SourceError(
             f"{src.key}.encoding: {src.encoding!r} is not a known text encoding"
             + (f"; did you mean {close[0]!r}?" if close else "")
-            + ' Use e.g. "cp1252" (Windows, most German Shapefiles) or "utf-8".'
+            + '; use e.g. "cp1252" (Windows, most German Shapefiles) or "utf-8".'
         ) from None
 
 
@@ -413,8 +436,8 @@ def _declared_encoding(src: Declared) -> str | None:
     """The encoding the configuration or the Shapefile's .cpg declares."""
     if src.encoding:
         return src.encoding
-    cpg = src.path.with_suffix(".cpg")
-    if cpg.is_file():
+    cpg = _sidecar(src.path, ".cpg") if src.path.suffix.lower() == ".shp" else None
+    if cpg is not None:
         name = cpg.read_text(encoding="ascii", errors="replace").strip()
         try:
             codecs.lookup(name)
@@ -433,7 +456,8 @@ def _choose_encoding(src: Declared, layer: str | None, info: dict[str, Any]) -> 
     differs from the declaration.
     """
     declared = _declared_encoding(src)
-    if src.path.suffix.lower() != ".shp" or not src.path.with_suffix(".dbf").is_file():
+    dbf = _sidecar(src.path, ".dbf") if src.path.suffix.lower() == ".shp" else None
+    if dbf is None:
         return src.encoding, None
     text_fields = [str(f) for f, t in zip(info["fields"], info["dtypes"], strict=True) if t == "object"]
     if not text_fields:
@@ -463,16 +487,16 @@ def _choose_encoding(src: Declared, layer: str | None, info: dict[str, Any]) -> 
 
     is_utf8 = all(utf8(b) for b in non_ascii)
     example = next(iter(non_ascii))
-    dbf = src.path.with_suffix(".dbf").name
+    dbf_name = dbf.name
     if is_utf8 and (declared is None or not _is_utf8(declared)):
         shown = example.decode(declared or "ISO-8859-1", errors="replace")
         return "UTF-8", (
-            f"{dbf} is declared {declared or 'nothing (GDAL would assume ISO-8859-1)'} but holds UTF-8 text "
+            f"{dbf_name} is declared {declared or 'nothing (GDAL would assume ISO-8859-1)'} but holds UTF-8 text "
             f'({shown!r} would be garbled); read as UTF-8. Set encoding = "utf-8" for {src.key}.'
         )
     if not is_utf8 and declared is not None and _is_utf8(declared):
         return "CP1252", (
-            f"{dbf} is declared UTF-8 but its text is not UTF-8 (e.g. {example!r}); read as cp1252 "
+            f"{dbf_name} is declared UTF-8 but its text is not UTF-8 (e.g. {example!r}); read as cp1252 "
             f'(Windows). Check the text, and set encoding = "cp1252" (or the right one) for {src.key}.'
         )
     return src.encoding, None
