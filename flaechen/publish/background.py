@@ -217,31 +217,41 @@ def dominant_uses(actual_use: pd.Series) -> pd.Series:
 def background_features(path: str | os.PathLike[str]) -> tuple[gpd.GeoDataFrame, str]:
     """Read what the background is drawn from: land use polygons by class, and the buildings.
 
-    Land use comes from layer ``land_use`` where the dataset has it, otherwise from the parcels'
-    ``actual_use`` (the dominant use of each parcel, without its key or owner: only ``actual_use`` and
-    the geometry are read). Parcels with no land use are left out (the paper shows through).
+    Land use comes from layer ``land_use`` for the municipalities that delivered it, and from the parcels'
+    ``actual_use`` for the others (the dominant use of each parcel, without its key or owner: only
+    ``actual_use``, ``ags`` and the geometry are read). Parcels with no land use are left out (the
+    paper shows through).
 
     Returns
     -------
     (GeoDataFrame, str)
         Columns ``class`` and ``geometry`` in the district CRS; and the land use's source
-        (``"land_use"``, ``"parcels"`` or ``"none"``).
+        (``"land_use"``, ``"parcels"``, ``"land_use+parcels"`` or ``"none"``).
     """
     path = Path(path)
     available = {name for name, _ in pyogrio.list_layers(path)}
     frames: list[gpd.GeoDataFrame] = []
-    source = "none"
+    covered: set[str] = set()
+    sources: list[str] = []
     if "land_use" in available and pyogrio.read_info(path, layer="land_use")["features"]:
-        gdf = pyogrio.read_dataframe(path, layer="land_use", columns=["use"])
+        fields = set(pyogrio.read_info(path, layer="land_use")["fields"])
+        gdf = pyogrio.read_dataframe(path, layer="land_use", columns=[c for c in ("ags", "use") if c in fields])
         frames.append(gpd.GeoDataFrame({"class": classify_uses(gdf["use"])}, geometry=gdf.geometry.values, crs=gdf.crs))
-        source = "land_use"
-    elif "parcels" in available:
+        covered = set(gdf["ags"].astype(str)) if "ags" in gdf.columns else {"*"}
+        sources.append("land_use")
+    if "parcels" in available and "*" not in covered:
         fields = set(pyogrio.read_info(path, layer="parcels")["fields"])
         if "actual_use" in fields:
-            gdf = pyogrio.read_dataframe(path, layer="parcels", columns=["actual_use"])
-            classes = classify_uses(dominant_uses(gdf["actual_use"]))
-            frames.append(gpd.GeoDataFrame({"class": classes}, geometry=gdf.geometry.values, crs=gdf.crs))
-            source = "parcels"
+            # the parcels' actual use where a municipality delivered no land use polygons
+            columns = ["actual_use", *(["ags"] if "ags" in fields else [])]
+            gdf = pyogrio.read_dataframe(path, layer="parcels", columns=columns)
+            if covered and "ags" in gdf.columns:
+                gdf = gdf[~gdf["ags"].astype(str).isin(covered).to_numpy()]
+            if len(gdf):
+                classes = classify_uses(dominant_uses(gdf["actual_use"]))
+                frames.append(gpd.GeoDataFrame({"class": classes}, geometry=gdf.geometry.values, crs=gdf.crs))
+                sources.append("parcels")
+    source = "+".join(sources) or "none"
     if "buildings" in available:
         gdf = pyogrio.read_dataframe(path, layer="buildings", columns=[])
         frames.append(

@@ -189,3 +189,21 @@ def test_finest_levels_only_where_houses_stand(small_district: Path, tmp_path: P
         assert len(written) < complete  # the fields far from the house are left to the level below
     options = tiles.layer_options()
     assert options["detailFrom"] == 16 and options["detailBlocks"]["16"]
+
+
+def test_land_use_where_delivered_parcels_elsewhere(tmp_path: Path):
+    """A municipality delivering land use polygons draws from them; the others from their parcels."""
+    path = tmp_path / "district.gpkg"
+    land_use = gpd.GeoDataFrame(
+        {"ags": ["07999001"], "use": ["AX_Wald"]}, geometry=[box(X0, Y0, X0 + 500, Y0 + 500)], crs=CRS
+    )
+    parcels = gpd.GeoDataFrame(
+        {"ags": ["07999001", "07999002"], "actual_use": ["Wohnbaufläche;250000", "Fließgewässer;250000"]},
+        geometry=[box(X0, Y0, X0 + 500, Y0 + 500), box(X0 + 500, Y0, X0 + 1000, Y0 + 500)],
+        crs=CRS,
+    )
+    pyogrio.write_dataframe(land_use, path, layer="land_use")
+    pyogrio.write_dataframe(parcels, path, layer="parcels")
+    features, source = background_features(path)
+    assert source == "land_use+parcels"
+    assert sorted(features["class"]) == ["forest", "water"]  # not the parcel's housing under the forest
