@@ -21,9 +21,38 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from flaechen.outdir import normal_permissions
-
 _COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def _umask() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # no other way to read it: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def normal_permissions(path: str | os.PathLike[str]) -> None:
+    """Give a file (or a folder, recursively) the permissions a new one gets under the user's umask.
+
+    Temporary files are created 0600 and temporary folders 0700, so outputs renamed into place from them
+    would be private to their owner: colleagues on a shared drive could not open them.
+    """
+    mask = _umask()
+    p = Path(path)
+    if p.is_dir():
+        p.chmod(0o777 & ~mask)
+        for root, dirs, files in os.walk(p):
+            for d in dirs:
+                Path(root, d).chmod(0o777 & ~mask)
+            for f in files:
+                Path(root, f).chmod(0o666 & ~mask)
+    elif p.exists():
+        p.chmod(0o666 & ~mask)
 
 
 def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:

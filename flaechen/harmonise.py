@@ -172,9 +172,10 @@ def _linearised(ctx: _Ctx, frame: gpd.GeoDataFrame, lin: Linearisation) -> gpd.G
         policy = ctx.src.geometry_policy
         if policy == "raise":
             raise GeometryError(
-                f"{ctx.src.key} ({ctx.src.path}), layer {ctx.sf.layer_name}, feature {int(unclosed[0])}: a ring "
-                f"does not end where it starts; {len(unclosed)} such features in all. Have the municipality repair "
-                'it, or set geometry_policy = "fix" (close and log) or "drop" (reject and log) for this source.'
+                f"{ctx.src.key} ({ctx.src.path}), layer {ctx.sf.layer_name}, feature {int(unclosed[0])} "
+                f"(id {ctx.ids.get(int(unclosed[0]))!r}): a ring is not closed (it does not end where it starts); "
+                f"{len(unclosed)} such in all. Have the municipality repair it, or set "
+                'geometry_policy = "fix" (close it and log) or "drop" (reject and log) for this source.'
             )
         if policy == "drop":
             ctx.log("invalid-geometry", unclosed, "A ring does not end where it starts; dropped by policy 'drop'.")

@@ -11,7 +11,7 @@ on a drive colleagues share. This module makes that safe:
 - :meth:`OutputFolder.write_manifest` records in ``run.json`` which run wrote which outputs, and whether
   it completed: a run that failed after writing the dataset but before the site says so there (and in
   its log) instead of leaving a new dataset beside an old site in silence;
-- :func:`normal_permissions` gives files written through temporary files (created 0600) the permissions
+- :func:`flaechen.atomic.normal_permissions` gives files written through temporary files (created 0600) the permissions
   of a normal file under the user's umask, so a colleague can open the QGIS project too.
 
 Examples
@@ -31,7 +31,6 @@ import os
 import shutil
 import socket
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +38,7 @@ from types import TracebackType
 from filelock import FileLock, Timeout
 
 from flaechen import __version__
+from flaechen.atomic import atomic_write_text
 from flaechen.errors import OutputError
 from flaechen.output import check_output_dir
 
@@ -65,37 +65,6 @@ LEFTOVER_PATTERNS = (
 """Temporary files and folders a killed run leaves in the output folder (removed by the next run)."""
 
 
-def _umask() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)  # no other way to read it: set and restore at once
-    os.umask(mask)
-    return mask
-
-
-def normal_permissions(path: str | os.PathLike[str]) -> None:
-    """Give a file (or a folder, recursively) the permissions a new one gets under the user's umask.
-
-    Temporary files are created 0600 and temporary folders 0700, so outputs renamed into place from them
-    would be private to their owner: colleagues on a shared drive could not open them.
-    """
-    mask = _umask()
-    p = Path(path)
-    if p.is_dir():
-        p.chmod(0o777 & ~mask)
-        for root, dirs, files in os.walk(p):
-            for d in dirs:
-                Path(root, d).chmod(0o777 & ~mask)
-            for f in files:
-                Path(root, f).chmod(0o666 & ~mask)
-    elif p.exists():
-        p.chmod(0o666 & ~mask)
-
-
 def check_output_folder(path: str | os.PathLike[str]) -> Path:
     """Make sure `path` is (or can become) a folder this process can write to; create it.
 
@@ -108,9 +77,10 @@ def check_output_folder(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     try:
         p.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".flaechen-probe-", dir=p)
-        os.close(fd)
-        os.unlink(probe)
+        probe = p / f".flaechen-probe-{uuid.uuid4().hex}"
+        with probe.open("x"):
+            pass
+        probe.unlink()
     except OSError as exc:
         raise OutputError(
             f"--out: cannot create or write into {p.absolute()} ({exc.strerror}): choose a folder you may write to, "
@@ -245,10 +215,4 @@ class OutputFolder:
                 "The run stopped after writing these outputs; the folder's other outputs are from an earlier "
                 "run. Run again to bring them together."
             )
-        fd, tmp = tempfile.mkstemp(prefix=".run-json-", dir=self.path)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(manifest, fh, indent=2)
-        normal_permissions(tmp)
-        target = self.path / MANIFEST_NAME
-        os.replace(tmp, target)
-        return target
+        return atomic_write_text(self.path / MANIFEST_NAME, json.dumps(manifest, indent=2))

@@ -219,7 +219,7 @@ def test_an_unclosed_ring_is_an_error_naming_the_feature_under_raise(tmp_path, s
     assert main(["run", str(config), "--out", str(tmp_path / "out"), "--quiet"]) == EXIT_USER_ERROR
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert "fnp.gml), layer FP_BebauungsFlaeche, feature 61" in err and "a ring does not end where it starts" in err
+    assert "fnp.gml), layer FP_BebauungsFlaeche, feature 61" in err and "a ring is not closed" in err
     assert main(["check", str(config)]) == EXIT_USER_ERROR
     assert "feature 61" in capsys.readouterr().err
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from mini_district import write_mini_district
 
+from flaechen.atomic import normal_permissions
 from flaechen.cli import EXIT_OK, EXIT_USER_ERROR, main
-from flaechen.outdir import HOLDER_NAME, OutputFolder, normal_permissions
+from flaechen.outdir import HOLDER_NAME, OutputFolder
 
 REPO = Path(__file__).resolve().parent.parent
 
