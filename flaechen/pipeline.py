@@ -618,7 +618,8 @@ def _accounting(
                 "unreadable": unreadable,
             }
         )
-    frame = pd.DataFrame(rows)
+    columns = ["source_id", "layer", "path", "held", "read", "kept", "rejected", "unreadable"]
+    frame = pd.DataFrame(rows, columns=columns)  # typed even where nothing was read (no boundaries, no source)
     frame["balanced"] = (frame["held"] == frame["kept"] + frame["rejected"] + frame["unreadable"]) & (
         frame["read"] == frame["held"] - frame["unreadable"]
     )

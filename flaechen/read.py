@@ -771,7 +771,8 @@ def read_source(src: Declared) -> SourceFrame:
         frame.index = frame.index.astype(np.int64)
         frame.index.name = "fid"
         unclosed: dict[int, str] = {}
-        if linearised is None and frame.geometry.isna().any():  # curved sources: parsed by flaechen.curves
+        points_table = isinstance(src, SourceConfig) and bool(src.x_field)  # no WKB: rows without coordinates
+        if linearised is None and not points_table and frame.geometry.isna().any():  # curves: flaechen.curves
             unclosed, garbage = _reparse_geometries(src.path, frame, layer=layer, options=options)
             unreadable.extend(garbage)
         excluded, broken = _excluded(
