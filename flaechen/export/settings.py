@@ -76,33 +76,46 @@ class ExportSettings(Settings):
     @field_validator("postgis")
     @classmethod
     def _postgis(cls, value: str | None) -> str | None:
-        from flaechen.export.postgis import resolve_target
-
         if value is None:
             return None
         if not value.strip():
             raise invalid("must not be empty", 'give a connection such as "service=kreis"')
-        try:
-            target = resolve_target(value, environ={"PGSERVICE": "checked at export time"})
-        except ExportError as exc:
-            raise invalid(str(exc), 'use "service=NAME", "env" or postgresql://user@host/db') from None
-        if target.password and value != "env":
-            raise invalid(
-                "the connection carries a password",
-                'keep passwords out of the configuration: use a service in pg_service.conf with ~/.pgpass, or "env"',
-            )
-        return value
+        return check_connection(value, checked="checked at export time")
 
     @field_validator("schema_")
     @classmethod
     def _schema(cls, value: str) -> str:
-        from flaechen.export.postgis import check_identifier
+        return check_schema(value, example="flaechen")
 
-        try:
-            check_identifier(value, "schema")
-        except ExportError as exc:
-            raise invalid(str(exc), 'e.g. schema = "flaechen"') from None
-        return value
+
+def check_connection(value: str, *, checked: str) -> str:
+    """Check a PostgreSQL connection setting: resolvable, and no password in the configuration.
+
+    `checked` stands in for the service name, which is looked up later (e.g. "checked at export time").
+    """
+    from flaechen.export.postgis import resolve_target
+
+    try:
+        target = resolve_target(value, environ={"PGSERVICE": checked})
+    except ExportError as exc:
+        raise invalid(str(exc), 'use "service=NAME", "env" or postgresql://user@host/db') from None
+    if target.password and value != "env":
+        raise invalid(
+            "the connection carries a password",
+            'keep passwords out of the configuration: use a service in pg_service.conf with ~/.pgpass, or "env"',
+        )
+    return value
+
+
+def check_schema(value: str, *, example: str) -> str:
+    """Check a PostgreSQL schema name (`example` is suggested in the fix)."""
+    from flaechen.export.postgis import check_identifier
+
+    try:
+        check_identifier(value, "schema")
+    except ExportError as exc:
+        raise invalid(str(exc), f'e.g. schema = "{example}"') from None
+    return value
 
 
 def parse_export_section(section: ExportSettings | Mapping[str, Any] | None) -> ExportSettings:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from flaechen.export.errors import ExportError
+from flaechen.export.settings import check_connection, check_schema
 from flaechen.validation import Settings, invalid, validate
 
 
@@ -97,31 +97,12 @@ class RegisterSettings(Settings):
     @field_validator("connection")
     @classmethod
     def _connection(cls, value: str | None) -> str | None:
-        from flaechen.export.postgis import resolve_target
-
-        if value is None:
-            return None
-        try:
-            target = resolve_target(value, environ={"PGSERVICE": "checked when the register is opened"})
-        except ExportError as exc:
-            raise invalid(str(exc), 'use "service=NAME", "env" or postgresql://user@host/db') from None
-        if target.password and value != "env":
-            raise invalid(
-                "the connection carries a password",
-                'keep passwords out of the configuration: use a service in pg_service.conf with ~/.pgpass, or "env"',
-            )
-        return value
+        return None if value is None else check_connection(value, checked="checked when the register is opened")
 
     @field_validator("schema_")
     @classmethod
     def _schema(cls, value: str) -> str:
-        from flaechen.export.postgis import check_identifier
-
-        try:
-            check_identifier(value, "schema")
-        except ExportError as exc:
-            raise invalid(str(exc), 'e.g. schema = "register"') from None
-        return value
+        return check_schema(value, example="register")
 
     @model_validator(mode="after")
     def _ordered(self) -> RegisterSettings:
