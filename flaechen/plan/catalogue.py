@@ -146,17 +146,7 @@ class Catalogue(_Model):
         for t, s, m in self.walk():
             rows.append(
                 {
-                    "theme_id": t.id,
-                    "theme": t.title,
-                    "subtheme_id": s.id,
-                    "subtheme": s.title,
-                    "measure_id": m.id,
-                    "measure": m.title,
-                    "origin": m.origin,
-                    "description": m.description,
-                    "sdgs": ", ".join(str(n) for n in m.sdgs),
-                    "implementer": m.implementer,
-                    "indicator": m.indicator,
+                    **measure_fields(t, s, m),
                     "level_1": m.levels.get(1, ""),
                     "level_2": m.levels.get(2, ""),
                     "level_3": m.levels.get(3, ""),
@@ -164,6 +154,23 @@ class Catalogue(_Model):
                 }
             )
         return pd.DataFrame(rows).astype("string")
+
+
+def measure_fields(t: Theme, s: SubTheme, m: Measure) -> dict[str, Any]:
+    """The columns describing one measure in the catalogue's form (theme, sub-theme, measure, SDGs …)."""
+    return {
+        "theme_id": t.id,
+        "theme": t.title,
+        "subtheme_id": s.id,
+        "subtheme": s.title,
+        "measure_id": m.id,
+        "measure": m.title,
+        "origin": m.origin,
+        "description": m.description,
+        "sdgs": ", ".join(str(n) for n in m.sdgs),
+        "implementer": m.implementer,
+        "indicator": m.indicator,
+    }
 
 
 def default_catalogue_path() -> Path:

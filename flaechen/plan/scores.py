@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from flaechen.plan.catalogue import MAX_LEVEL, NOT_APPLICABLE, Catalogue
+from flaechen.plan.catalogue import MAX_LEVEL, NOT_APPLICABLE, Catalogue, measure_fields
 
 SOURCE_PERSON = "Erfassung"
 SOURCE_DATA = "Daten"
@@ -111,17 +111,7 @@ def assessment_table(
                     "area_id": area.area_id,
                     "area_name": area.name,
                     "ags": area.ags,
-                    "theme_id": t.id,
-                    "theme": t.title,
-                    "subtheme_id": s.id,
-                    "subtheme": s.title,
-                    "measure_id": m.id,
-                    "measure": m.title,
-                    "origin": m.origin,
-                    "description": m.description,
-                    "sdgs": ", ".join(str(n) for n in m.sdgs),
-                    "implementer": m.implementer,
-                    "indicator": m.indicator,
+                    **measure_fields(t, s, m),
                     "level": level,
                     "level_label": catalogue.not_applicable
                     if na
