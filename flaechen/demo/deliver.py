@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ import pyproj
 import shapely
 import shapely.affinity
 
+from flaechen.config import SourceConfig, load_config
 from flaechen.demo.district import CRS, Truth
 from flaechen.demo.names import HOSTILE_NAMES, MUNICIPALITIES
 from flaechen.demo.xplan import write_bplan
@@ -152,28 +153,12 @@ def _write_csv(gdf: gpd.GeoDataFrame, path: Path) -> None:
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _public(df: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Drop the truth's internal helper columns."""
-    cols = [c for c in df.columns if not c.startswith("_")]
-    return gpd.GeoDataFrame(df[cols].copy(), geometry="geometry", crs=CRS)
-
-
 def _bow_tie(geom: shapely.Geometry) -> shapely.Geometry:
     """The same four corners in the order 0, 1, 3, 2: a self-intersecting (bow-tie) polygon."""
     coords = np.asarray(shapely.get_exterior_ring(geom).coords)[:4]
     return shapely.Polygon(coords[[0, 1, 3, 2]])
 
 
-_OWNERSHIP_DE = {"public": "öffentlich", "private": "privat"}
-_FORMER_USE_DE = {
-    "industry": "Industrie",
-    "commercial": "Gewerbe",
-    "military": "Militär",
-    "rail": "Bahn",
-    "agriculture": "Landwirtschaft",
-    "housing": "Wohnen",
-    "other": "Sonstige",
-}
 _BES_LABEL = {
     1000: "WS",
     1100: "WR",
@@ -204,6 +189,7 @@ class _Ctx:
     truth: Truth
     manifest: Manifest
     gk: pyproj.Transformer
+    sources: Mapping[str, SourceConfig]
 
     def layer(self, name: str, ags: str) -> pd.DataFrame:
         df = getattr(self.truth, name)
@@ -213,6 +199,62 @@ class _Ctx:
         d = self.root / "sources" / slug
         d.mkdir(parents=True, exist_ok=True)
         return d
+
+
+def _invert(values: pd.Series, codes: Mapping[str, Any]) -> pd.Series:
+    """Canonical values back to the delivered ones (the last delivered spelling of a value wins, as the most
+    specific level of the configuration comes last); values stay as they are unless every one inverts."""
+    inverse = {canonical: delivered for delivered, canonical in codes.items()}
+    present = values.dropna()
+    if present.empty or not present.isin(list(inverse)).all():
+        return values
+    return values.map(inverse)
+
+
+def _deliver(
+    ctx: _Ctx,
+    source_id: str,
+    frame: pd.DataFrame,
+    *,
+    keep: tuple[str, ...] = (),
+    values: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> gpd.GeoDataFrame:
+    """The true features as source ``source_id`` delivers them, derived from the demo configuration.
+
+    The configuration maps delivered names and values to canonical ones (``fields``, ``codes``); inverting
+    those mappings gives the delivery: every mapped canonical field under its delivered name, its coded values
+    in their delivered spelling. So ``data/demo/district.toml`` alone declares each municipality's habits.
+
+    Parameters
+    ----------
+    ctx
+        The generator's context (truth, configuration).
+    source_id
+        The ``id`` of the source in ``data/demo/district.toml``.
+    frame
+        True features with canonical column names and a ``geometry`` column in the district CRS.
+    keep
+        Canonical fields delivered under their canonical name (the configuration needs no mapping for them).
+    values
+        Delivered values of mapped fields where the habit is more than a code list (e.g. labels that several
+        codes share, rounded areas); replace the inverted truth.
+    extra
+        Columns only the delivery has (e.g. a status column a ``where`` filters on), by delivered name.
+    """
+    source = ctx.sources[source_id]
+    columns: dict[str, Any] = {}
+    for canonical, delivered in source.fields.items():
+        if values is not None and canonical in values:
+            columns[delivered] = values[canonical]
+        elif canonical in frame.columns:
+            codes = source.codes.get(canonical)
+            columns[delivered] = _invert(frame[canonical], codes) if codes else frame[canonical]
+    for name in keep:
+        columns[name] = frame[name]
+    columns.update(extra or {})
+    table = pd.DataFrame(columns, index=frame.index)
+    return gpd.GeoDataFrame(table, geometry=frame["geometry"].to_numpy(), crs=CRS)
 
 
 def _pick(df: pd.DataFrame, mask: np.ndarray, k: int = 1, *, offset: int = 0) -> np.ndarray:
@@ -263,24 +305,8 @@ def _hohenmaar(ctx: _Ctx) -> None:
     extra["official_area"] = 0.0
     p = pd.concat([p, extra], ignore_index=True)
     ctx.manifest.add(sid, empty_key, "empty-geometry", "parcel delivered with an empty polygon")
-    out = gpd.GeoDataFrame(
-        {
-            "flstkennz": p["parcel_id"],
-            "gmdschl": p["ags"],
-            "gemaschl": p["gemarkung"],
-            "gemarkung": p["gemarkung_name"],
-            "flur": p["flur"],
-            "flstnrzae": p["zaehler"],
-            "flstnrnen": p["nenner"],
-            "flaeche": p["official_area"],
-            "tntxt": p["actual_use"],
-            "lagebeztxt": p["address"],
-            "eigentuemer": p["owner"],
-            "eigentumsart": p["ownership"].map(_OWNERSHIP_DE),
-        },
-        geometry=p["geometry"].to_numpy(),
-        crs=CRS,
-    )
+    # ALKIS vereinfacht also carries the municipality key and the Gemarkung's name
+    out = _deliver(ctx, sid, p, keep=("flur",), extra={"gmdschl": p["ags"], "gemarkung": p["gemarkung_name"]})
     _write_gpkg(out, gpkg, "flurstuecke")
     b = ctx.layer("buildings", spec.ags)
     # the footprints of a few built lots are missing from the delivery (their addresses have house numbers)
@@ -294,31 +320,12 @@ def _hohenmaar(ctx: _Ctx) -> None:
         "duplicate-id",
         "two buildings share one gml_id; the second is rejected",
     )
-    _write_gpkg(
-        gpd.GeoDataFrame(
-            {
-                "gml_id": b["building_id"],
-                "gmdschl": b["ags"],
-                "funktion": b["function"],
-                "anzahlgs": b["storeys"],
-                "zustand": b["state"],
-            },
-            geometry=b["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        gpkg,
-        "gebaeude",
-    )
-    _write_gpkg(_brownfields_de(ctx.layer("brownfields", spec.ags)), gpkg, "brachflaechen")
+    _write_gpkg(_deliver(ctx, "hohenmaar-gebaeude", b, extra={"gmdschl": b["ags"]}), gpkg, "gebaeude")
+    bf = ctx.layer("brownfields", spec.ags)
+    _write_gpkg(_brownfields(ctx, "hohenmaar-brachflaechen", bf), gpkg, "brachflaechen")
     z = ctx.layer("zoning", spec.ags)
     fnp = z[z["plan_type"] == "FNP"]
-    _write_gpkg(
-        gpd.GeoDataFrame(
-            {"fnp_id": fnp["zoning_id"], "allg_art": fnp["allg_art"]}, geometry=fnp["geometry"].to_numpy(), crs=CRS
-        ),
-        gpkg,
-        "fnp",
-    )
+    _write_gpkg(_deliver(ctx, "hohenmaar-fnp", fnp, keep=("allg_art",)), gpkg, "fnp")
     bp = z[z["plan_type"] == "BPlan"]
     com = bp["_kind"].isin(["com", "military"]).to_numpy()
     for mask, number, name, fname in (
@@ -339,21 +346,9 @@ def _hohenmaar(ctx: _Ctx) -> None:
         )
 
 
-def _brownfields_de(bf: pd.DataFrame) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {
-            "kennung": bf["site_id"],
-            "bezeichnung": bf["name"],
-            "vornutzung": bf["former_use"].map(_FORMER_USE_DE),
-            "brach_seit": bf["since_year"],
-            "altlastverdacht": bf["contamination_suspected"].astype(bool),
-            "eigentuemer": bf["owner"],
-            "eigentumsart": bf["ownership"].map(_OWNERSHIP_DE),
-            "bemerkung": bf["notes"],
-        },
-        geometry=bf["geometry"].to_numpy(),
-        crs=CRS,
-    )
+def _brownfields(ctx: _Ctx, source_id: str, bf: pd.DataFrame, *, flag: type = bool) -> gpd.GeoDataFrame:
+    """A brownfield register as ``source_id`` delivers it; the suspicion flag as bool or 0/1 (``flag=int``)."""
+    return _deliver(ctx, source_id, bf, values={"contamination_suspected": bf["contamination_suspected"].astype(flag)})
 
 
 def _muehlental(ctx: _Ctx) -> None:
@@ -401,45 +396,18 @@ def _muehlental(ctx: _Ctx) -> None:
     for key in hist["parcel_id"]:
         ctx.manifest.add(sid, key, "filtered", "historic record (STATUS = 'historisch') excluded by `where`")
     p = pd.concat([p, same, copy, hist], ignore_index=True)
-    out = gpd.GeoDataFrame(
-        {
-            "KENNZEICH": p["parcel_id"],
-            "GEMARKUNG": p["gemarkung_name"],
-            "FLUR": p["flur"],
-            "ZAEHLER": p["zaehler"],
-            "NENNER": p["nenner"],
-            "FLAECHE": p["official_area"].round().astype(np.int64),
-            "NUTZUNG": p["actual_use"],
-            "EIGENTUEM": p["owner"],
-            "EIGENTART": p["ownership"].map(_OWNERSHIP_DE),
-            "STATUS": p["STATUS"],
-        },
-        geometry=p["geometry"].to_numpy(),
-        crs=CRS,
+    # the Gemarkung by name, whole square metres, and the status column the configuration's `where` reads
+    out = _deliver(
+        ctx,
+        sid,
+        p,
+        values={"gemarkung": p["gemarkung_name"], "official_area": p["official_area"].round().astype(np.int64)},
+        extra={"STATUS": p["STATUS"]},
     )
     _write_shapefile(_to_crs(out, GK_CRS, ctx.gk), d / "flurstuecke.shp", encoding="cp1252", cpg=False)
-    b = ctx.layer("buildings", spec.ags)
-    bo = gpd.GeoDataFrame(
-        {"OBJID": b["building_id"], "FUNKTION": b["function"], "GESCHOSSE": b["storeys"], "ZUSTAND": b["state"]},
-        geometry=b["geometry"].to_numpy(),
-        crs=CRS,
-    )
+    bo = _deliver(ctx, "muehlental-gebaeude", ctx.layer("buildings", spec.ags))
     _write_shapefile(_to_crs(bo, GK_CRS, ctx.gk), d / "gebaeude.shp", encoding="cp1252", cpg=False)
-    bf = ctx.layer("brownfields", spec.ags)
-    bfo = gpd.GeoDataFrame(
-        {
-            "NR": bf["site_id"],
-            "NAME": bf["name"],
-            "VORNUTZUNG": bf["former_use"].map(_FORMER_USE_DE),
-            "SEIT": bf["since_year"],
-            "ALTLAST": bf["contamination_suspected"].astype(int),
-            "EIGENTUEM": bf["owner"],
-            "EIGENTART": bf["ownership"].map(_OWNERSHIP_DE),
-            "BEMERKUNG": bf["notes"],
-        },
-        geometry=bf["geometry"].to_numpy(),
-        crs=CRS,
-    )
+    bfo = _brownfields(ctx, "muehlental-brachen", ctx.layer("brownfields", spec.ags), flag=int)
     _write_shapefile(_to_crs(bfo, GK_CRS, ctx.gk), d / "brachen.shp", encoding="cp1252", cpg=False)
     z = ctx.layer("zoning", spec.ags)
     bp = z[z["plan_type"] == "BPlan"].reset_index(drop=True)
@@ -454,26 +422,10 @@ def _muehlental(ctx: _Ctx) -> None:
         "unknown-code",
         "Baugebiet label 'WX' is not in the configuration's code mapping",
     )
-    bpo = gpd.GeoDataFrame(
-        {
-            "ID": bp["zoning_id"],
-            "PLAN": bp["plan_name"],
-            "BAUGEBIET": labels,
-            "GRZ": bp["grz"],
-            "GFZ": bp["gfz"],
-            "VOLLGESCH": bp["storeys"],
-            "RECHTSST": bp["rechtsstand"],
-        },
-        geometry=bp["geometry"].to_numpy(),
-        crs=CRS,
-    )
+    bpo = _deliver(ctx, "muehlental-bplan", bp, values={"bes_art": labels})
     _write_shapefile(_to_crs(bpo, GK_CRS, ctx.gk), d / "bplan.shp", encoding="cp1252", cpg=False)
     fnp = z[z["plan_type"] == "FNP"]
-    fo = gpd.GeoDataFrame(
-        {"ID": fnp["zoning_id"], "BAUFLAECHE": _label(fnp["allg_art"], _ALLG_LABEL)},
-        geometry=fnp["geometry"].to_numpy(),
-        crs=CRS,
-    )
+    fo = _deliver(ctx, "muehlental-fnp", fnp, values={"allg_art": _label(fnp["allg_art"], _ALLG_LABEL)})
     _write_shapefile(_to_crs(fo, GK_CRS, ctx.gk), d / "fnp.shp", encoding="cp1252", cpg=False)
 
 
@@ -487,24 +439,7 @@ def _kelberath(ctx: _Ctx) -> None:
     p["parcel_id"] = p["parcel_id"].astype(object)
     p.loc[null, "parcel_id"] = None
     ctx.manifest.add(sid, None, "missing-value", "parcel without Flurstückskennzeichen")
-    _write_geojson(
-        gpd.GeoDataFrame(
-            {
-                "kennzeichen": p["parcel_id"],
-                "gemarkung": p["gemarkung"],
-                "flur": p["flur"],
-                "zaehler": p["zaehler"],
-                "nenner": p["nenner"],
-                "amtliche_flaeche": p["official_area"],
-                "nutzung": p["actual_use"],
-                "eigentuemer": p["owner"],
-                "eigentum": p["ownership"],
-            },
-            geometry=p["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        d / "flurstuecke.geojson",
-    )
+    _write_geojson(_deliver(ctx, sid, p, keep=("flur",)), d / "flurstuecke.geojson")
     b = ctx.layer("buildings", spec.ags)
     nid = f"DERP{spec.ags[-3:]}999999999"
     extra = b.iloc[[0]].copy()
@@ -512,16 +447,9 @@ def _kelberath(ctx: _Ctx) -> None:
     extra["geometry"] = None
     b = pd.concat([b, extra], ignore_index=True)
     ctx.manifest.add("kelberath-gebaeude", nid, "empty-geometry", "building feature with a null geometry")
-    _write_geojson(
-        gpd.GeoDataFrame(
-            {"id": b["building_id"], "funktion": b["function"], "geschosse": b["storeys"], "zustand": b["state"]},
-            geometry=b["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        d / "gebaeude.geojson",
-    )
+    _write_geojson(_deliver(ctx, "kelberath-gebaeude", b), d / "gebaeude.geojson")
     bf = ctx.layer("brownfields", spec.ags)
-    _write_geojson(_public(bf), d / "brachflaechen.geojson")
+    _write_geojson(_brownfields(ctx, "kelberath-brachflaechen", bf), d / "brachflaechen.geojson")
     z = ctx.layer("zoning", spec.ags)
     bad = int(_pick(z, (z["plan_type"] == "BPlan").to_numpy(), 1)[0])
     z["bes_art"] = z["bes_art"].astype("Int32")
@@ -532,24 +460,8 @@ def _kelberath(ctx: _Ctx) -> None:
         "unknown-code",
         "besondereArtDerBaulNutzung 1234 is not in the code list",
     )
-    _write_geojson(
-        gpd.GeoDataFrame(
-            {
-                "id": z["zoning_id"],
-                "planart": z["plan_type"],
-                "planname": z["plan_name"],
-                "allg_art": z["allg_art"],
-                "bes_art": z["bes_art"],
-                "grz": z["grz"],
-                "gfz": z["gfz"],
-                "z": z["storeys"],
-                "rechtsstand": z["rechtsstand"],
-            },
-            geometry=z["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        d / "bauleitplanung.geojson",
-    )
+    keep = ("allg_art", "bes_art", "grz", "gfz", "rechtsstand")
+    _write_geojson(_deliver(ctx, "kelberath-bauleitplanung", z, keep=keep), d / "bauleitplanung.geojson")
 
 
 def _wiesenau(ctx: _Ctx) -> None:
@@ -565,42 +477,13 @@ def _wiesenau(ctx: _Ctx) -> None:
         "invalid-geometry",
         "bow-tie parcel; this source's geometry_policy is drop",
     )
-    _write_csv(
-        gpd.GeoDataFrame(
-            {
-                "flurstueckskennzeichen": p["parcel_id"],
-                "gemarkung": p["gemarkung"],
-                "flur": p["flur"],
-                "zaehler": p["zaehler"],
-                "nenner": p["nenner"],
-                "flaeche_m2": p["official_area"],
-                "nutzung": p["actual_use"],
-                "eigentuemer": p["owner"],
-                "eigentumsart": p["ownership"].map(_OWNERSHIP_DE),
-            },
-            geometry=p["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        d / "flurstuecke.csv",
-    )
-    b = ctx.layer("buildings", spec.ags)
-    _write_csv(
-        gpd.GeoDataFrame(
-            {"objid": b["building_id"], "funktion": b["function"], "geschosse": b["storeys"], "zustand": b["state"]},
-            geometry=b["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        d / "gebaeude.csv",
-    )
-    _write_csv(_brownfields_de(ctx.layer("brownfields", spec.ags)), d / "brachflaechen.csv")
+    _write_csv(_deliver(ctx, "wiesenau-flurstuecke", p, keep=("flur",)), d / "flurstuecke.csv")
+    _write_csv(_deliver(ctx, "wiesenau-gebaeude", ctx.layer("buildings", spec.ags)), d / "gebaeude.csv")
+    bf = ctx.layer("brownfields", spec.ags)
+    _write_csv(_brownfields(ctx, "wiesenau-brachflaechen", bf), d / "brachflaechen.csv")
     z = ctx.layer("zoning", spec.ags)
     fnp = z[z["plan_type"] == "FNP"]
-    _write_csv(
-        gpd.GeoDataFrame(
-            {"id": fnp["zoning_id"], "allg_art": fnp["allg_art"]}, geometry=fnp["geometry"].to_numpy(), crs=CRS
-        ),
-        d / "fnp.csv",
-    )
+    _write_csv(_deliver(ctx, "wiesenau-fnp", fnp, keep=("allg_art",)), d / "fnp.csv")
     bp = z[z["plan_type"] == "BPlan"]
     write_bplan(
         d / "bplan_12_im_wiesengrund.gml",
@@ -629,45 +512,11 @@ def _steinbuechel(ctx: _Ctx) -> None:
     p["parcel_id"] = p["parcel_id"].astype(object)
     p.loc[null, "parcel_id"] = None
     ctx.manifest.add(sid, None, "missing-value", "parcel without key")
-    _write_gpkg(
-        gpd.GeoDataFrame(
-            {
-                "kennzeichen": p["parcel_id"],
-                "gemarkung_nr": p["gemarkung"],
-                "flur_nr": p["flur"],
-                "flstnr_z": p["zaehler"],
-                "flstnr_n": p["nenner"],
-                "nummer": p["zaehler"] + np.where(p["nenner"].isna(), "", "/" + p["nenner"].fillna("")),
-                "amtl_flaeche": p["official_area"],
-                "nutzungsart": p["actual_use"],
-                "eigentuemer_name": p["owner"],
-                "eigentum": p["ownership"].map({"public": "O", "private": "P"}),
-            },
-            geometry=p["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        gpkg,
-        "liegenschaften",
-    )
+    # the parcel number also as one text ("12/3"), which the configuration does not read
+    number = p["zaehler"] + np.where(p["nenner"].isna(), "", "/" + p["nenner"].fillna(""))
+    _write_gpkg(_deliver(ctx, sid, p, extra={"nummer": number}), gpkg, "liegenschaften")
     bf = ctx.layer("brownfields", spec.ags)
-    _write_gpkg(
-        gpd.GeoDataFrame(
-            {
-                "site": bf["site_id"],
-                "bezeichnung": bf["name"],
-                "art": bf["former_use"],
-                "seit": bf["since_year"],
-                "altlast": bf["contamination_suspected"].astype(bool),
-                "eigentuemer": bf["owner"],
-                "eigentum": bf["ownership"].map({"public": "O", "private": "P"}),
-                "vermerk": bf["notes"],
-            },
-            geometry=bf["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        gpkg,
-        "brachen",
-    )
+    _write_gpkg(_brownfields(ctx, "steinbuechel-brachen", bf), gpkg, "brachen")
     z = ctx.layer("zoning", spec.ags)
     labels = np.where(
         z["plan_type"] == "FNP",
@@ -682,57 +531,18 @@ def _steinbuechel(ctx: _Ctx) -> None:
         "unknown-code",
         "zoning label 'XY' is not in the configuration's code mapping",
     )
+    fnp = (z["plan_type"] == "FNP").to_numpy()
+    labelled = {"bes_art": np.where(fnp, np.array(None), labels), "allg_art": np.where(fnp, labels, np.array(None))}
     _write_gpkg(
-        gpd.GeoDataFrame(
-            {
-                "objekt_id": z["zoning_id"],
-                "plantyp": z["plan_type"],
-                "plan": z["plan_name"],
-                "gebietsart": np.where(z["plan_type"] == "FNP", np.array(None), labels),
-                "flaechenart": np.where(z["plan_type"] == "FNP", labels, np.array(None)),
-                "grz": z["grz"],
-                "gfz": z["gfz"],
-                "geschosse": z["storeys"],
-                "status": z["rechtsstand"],
-            },
-            geometry=z["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        gpkg,
-        "bauleitplanung",
+        _deliver(ctx, "steinbuechel-bauleitplanung", z, keep=("grz", "gfz"), values=labelled), gpkg, "bauleitplanung"
     )
     b = ctx.layer("buildings", spec.ags)
     # a later supplement: the last buildings again, with the UTM zone number prefixed to the easting
     supp = b.iloc[-3:].copy()
     supp["building_id"] = [f"DERP{spec.ags[-3:]}9{k:08d}" for k in range(len(supp))]
-    _write_geojson(
-        gpd.GeoDataFrame(
-            {
-                "gebaeude_id": b["building_id"],
-                "funktion": b["function"],
-                "geschosse": b["storeys"],
-                "zustand": b["state"],
-            },
-            geometry=b["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        d / "gebaeude.geojson",
-    )
-    supp_geom = shapely.transform(supp.geometry.to_numpy(), lambda xy: xy + np.array([32_000_000.0, 0.0]))
-    _write_gpkg(
-        gpd.GeoDataFrame(
-            {
-                "gebaeude_id": supp["building_id"],
-                "funktion": supp["function"],
-                "geschosse": supp["storeys"],
-                "zustand": supp["state"],
-            },
-            geometry=supp_geom,
-            crs=CRS,
-        ),
-        d / "gebaeude_nachtrag.gpkg",
-        "gebaeude",
-    )
+    _write_geojson(_deliver(ctx, "steinbuechel-gebaeude", b), d / "gebaeude.geojson")
+    supp["geometry"] = shapely.transform(supp.geometry.to_numpy(), lambda xy: xy + np.array([32_000_000.0, 0.0]))
+    _write_gpkg(_deliver(ctx, "steinbuechel-gebaeude-nachtrag", supp), d / "gebaeude_nachtrag.gpkg", "gebaeude")
     for key in supp["building_id"]:
         ctx.manifest.add(
             "steinbuechel-gebaeude-nachtrag",
@@ -748,47 +558,22 @@ def _lindenhoeh(ctx: _Ctx) -> None:
     spec = MUNICIPALITIES[5]
     d = ctx.folder(spec.slug)
     p = ctx.layer("parcels", spec.ags)
-    _write_shapefile(
-        gpd.GeoDataFrame(
-            {
-                "flstkennz": p["parcel_id"],
-                "gemaschl": p["gemarkung"],
-                "flur": p["flur"],
-                "flstnrzae": p["zaehler"],
-                "flstnrnen": p["nenner"],
-                "flaeche": p["official_area"],
-                "tntxt": p["actual_use"],
-                "eigentuem": p["owner"],
-                "eigentart": p["ownership"].map(_OWNERSHIP_DE),
-            },
-            geometry=p["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        d / "flurstuecke.shp",
-        encoding="UTF-8",
-        cpg=True,
-    )
-    b = ctx.layer("buildings", spec.ags)
-    _write_geojson(
-        gpd.GeoDataFrame(
-            {"gml_id": b["building_id"], "funktion": b["function"], "anzahlgs": b["storeys"], "zustand": b["state"]},
-            geometry=b["geometry"].to_numpy(),
-            crs=CRS,
-        ),
-        d / "gebaeude.geojson",
-    )
+    flurstuecke = _deliver(ctx, "lindenhoeh-flurstuecke", p, keep=("flur",))
+    _write_shapefile(flurstuecke, d / "flurstuecke.shp", encoding="UTF-8", cpg=True)
+    _write_geojson(_deliver(ctx, "lindenhoeh-gebaeude", ctx.layer("buildings", spec.ags)), d / "gebaeude.geojson")
     # no plan: Lindenhöh has neither B-Plan nor FNP (building land by §34 BauGB only); its actual use comes
     # as separate polygons (ALKIS tatsächliche Nutzung, neighbours of one class merged), the class as label
-    _write_gpkg(_land_use_polygons(p, spec.ags), d / "nutzung.gpkg", "nutzung")
+    nutzung = _deliver(ctx, "lindenhoeh-nutzung", _land_use_polygons(p, spec.ags))
+    _write_gpkg(nutzung, d / "nutzung.gpkg", "nutzung")
     bf = ctx.layer("brownfields", spec.ags)
-    _write_csv(_brownfields_de(bf), d / "brachflaechen.csv")
+    _write_csv(_brownfields(ctx, "lindenhoeh-brachflaechen", bf), d / "brachflaechen.csv")
     # a supplement whose coordinates are Gauß-Krüger values, declared as EPSG:25832
     supp = bf.iloc[:2].copy()
     supp["site_id"] = [f"BF-{spec.ags}-N{k + 1}" for k in range(len(supp))]
     supp["name"] = [f"Nachtrag: {n}" for n in supp["name"]]
     supp_gk = gpd.GeoDataFrame(supp, geometry="geometry", crs=CRS)
     supp_gk["geometry"] = _transform(supp_gk.geometry.to_numpy(), ctx.gk)
-    _write_csv(_brownfields_de(supp_gk), d / "brachen_nachtrag.csv")
+    _write_csv(_brownfields(ctx, "lindenhoeh-brachen-nachtrag", supp_gk), d / "brachen_nachtrag.csv")
     for key in supp["site_id"]:
         ctx.manifest.add(
             "lindenhoeh-brachen-nachtrag",
@@ -807,9 +592,9 @@ def _land_use_polygons(parcels: pd.DataFrame, ags: str) -> gpd.GeoDataFrame:
         merged = shapely.union_all(geoms[label == use], grid_size=0.001)
         for part in shapely.get_parts(merged):
             if shapely.get_type_id(part) == 3 and part.area > 1.0:
-                rows.append({"nutzart": use, "geometry": part})
+                rows.append({"use": use, "geometry": part})
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
-    frame.insert(0, "objid", [f"DERP{ags[-3:]}N{i:07d}" for i in range(len(frame))])
+    frame.insert(0, "land_use_id", [f"DERP{ags[-3:]}N{i:07d}" for i in range(len(frame))])
     return frame
 
 
@@ -823,7 +608,7 @@ WRITERS: tuple[Callable[[_Ctx], None], ...] = (
 )
 
 
-def write_sources(root: Path, truth: Truth) -> Manifest:
+def write_sources(root: Path, truth: Truth, *, config_path: Path) -> Manifest:
     """Write every source file under ``root / "sources"`` and return the planted defects.
 
     Parameters
@@ -832,10 +617,15 @@ def write_sources(root: Path, truth: Truth) -> Manifest:
         The demo folder (the one holding ``district.toml``).
     truth
         The true district from :func:`flaechen.demo.district.build_truth`.
+    config_path
+        The demo configuration: each source is written the way its ``fields`` and ``codes`` say it is
+        delivered.
     """
     gk, description = gk_transformer()
     manifest = Manifest(transformation=description)
-    ctx = _Ctx(root, truth, manifest, gk)
+    config = load_config(config_path)
+    sources = {s.id: s for m in config.municipalities for s in m.sources}
+    ctx = _Ctx(root, truth, manifest, gk, sources)
     (root / "sources").mkdir(parents=True, exist_ok=True)
     boundaries = truth.municipalities.copy()
     _write_geojson(boundaries, root / "sources" / "gemeinden.geojson")

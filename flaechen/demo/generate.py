@@ -138,7 +138,7 @@ def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path
         shutil.rmtree(out_dir / "sources")
     logger.info("building the demo district: %d parcels, seed %d", scale, seed)
     truth = build_truth(scale=scale, seed=seed)
-    manifest = write_sources(out_dir, truth)
+    manifest = write_sources(out_dir, truth, config_path=demo_config_path())
     write_demo_sheets(out_dir, truth, seed=seed)
     shutil.copyfile(demo_config_path(), config)
     write_truth(out_dir / TRUTH_NAME, *planted_truth(truth.parcels, crs=CRS))
