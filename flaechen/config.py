@@ -16,9 +16,13 @@ source's own keys.
 Examples
 --------
 >>> from flaechen.config import load_config
->>> config = load_config("data/demo/district.toml")  # doctest: +SKIP
->>> [m.ags for m in config.municipalities]  # doctest: +SKIP
-['07999001', ...]
+>>> config = load_config("data/demo/district.toml")
+>>> [m.ags for m in config.municipalities]
+['07999001', '07999002', '07999003', '07999004', '07999005', '07999006']
+>>> [s.id for s in config.municipalities[0].sources][:2]
+['hohenmaar-flurstuecke', 'hohenmaar-gebaeude']
+>>> dict(config.municipalities[0].sources[0].fields)["address"]  # the source's own key beside the defaults
+'lagebeztxt'
 """
 
 from __future__ import annotations

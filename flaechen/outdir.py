@@ -16,9 +16,12 @@ on a drive colleagues share. This module makes that safe:
 
 Examples
 --------
->>> with OutputFolder("out/district") as folder:  # doctest: +SKIP
-...     (folder.path / "issues.csv").write_text("…")
-...     folder.write_manifest([folder.path / "issues.csv"], complete=True)
+>>> with OutputFolder("out/district") as folder:
+...     _ = (folder.path / "issues.csv").write_text("…", encoding="utf-8")
+...     _ = folder.write_manifest([folder.path / "issues.csv"], complete=True)
+>>> import json
+>>> json.loads(Path("out/district/run.json").read_text(encoding="utf-8"))["complete"]
+True
 """
 
 from __future__ import annotations

@@ -120,9 +120,12 @@ def generate_demo(out_dir: Path, *, scale: int = 20_000, seed: int = 42) -> Path
 
     Examples
     --------
-    >>> cfg = generate_demo(Path("out/demo"), scale=3_000, seed=1)  # doctest: +SKIP
-    >>> (cfg.parent / "planted_defects.json").is_file()  # doctest: +SKIP
-    True
+    A folder that already holds this generation is left as it is (``flaechen demo`` generated the sources of
+    ``out/demo`` into ``out/demo/input`` with the default seed):
+
+    >>> cfg = generate_demo(Path("out/demo/input"), scale=3_000, seed=42)
+    >>> cfg.name, (cfg.parent / "planted_defects.json").is_file()
+    ('district.toml', True)
     """
     if scale < MIN_SCALE:
         raise ValueError(f"scale must be at least {MIN_SCALE:,} parcels, got {scale:,}")
