@@ -29,3 +29,14 @@ def test_owner_data_is_never_public():
     for layer in schema.layers.values():
         if "owner" in layer.field_names:
             assert not layer.field("owner").public
+
+
+def test_the_municipality_code_has_one_width_in_every_layer():
+    """A 9-character code ([district] municipality_codes, e.g. GSS) must fit every table that carries it:
+    the PostGIS export declares varchar(length)."""
+    schema = load_schema()
+    width = schema.layer("municipalities").field("ags").length
+    assert width == 9
+    carrying = [layer for layer in schema.layers.values() if "ags" in layer.field_names]
+    assert len(carrying) > 10
+    assert {layer.name: layer.field("ags").length for layer in carrying} == {layer.name: width for layer in carrying}
