@@ -146,7 +146,8 @@ def _source_crs(ctx: _Ctx) -> CRS:
 
 
 def _linearised(ctx: _Ctx, frame: gpd.GeoDataFrame, lin: Linearisation) -> gpd.GeoDataFrame:
-    """Log what reading circular arcs did: one entry per source, unreadable and unclosed geometries."""
+    """Log what reading circular arcs did: one entry per source, and the unreadable geometries (unclosed rings
+    go to :func:`_unclosed_rings`, with those of plain geometries)."""
     present = frame.index
     bad = [fid for fid in lin.unparsable if fid in present]
     ctx.log(
@@ -167,26 +168,6 @@ def _linearised(ctx: _Ctx, frame: gpd.GeoDataFrame, lin: Linearisation) -> gpd.G
             "Set arc_max_deviation to change the bound.",
             value=str(int(curved.sum())),
         )
-    unclosed = lin.unclosed[np.isin(lin.unclosed, frame.index.to_numpy())]
-    if len(unclosed):
-        policy = ctx.src.geometry_policy
-        if policy == "raise":
-            raise GeometryError(
-                f"{ctx.src.key} ({ctx.src.path}), layer {ctx.sf.layer_name}, feature {int(unclosed[0])} "
-                f"(id {ctx.ids.get(int(unclosed[0]))!r}): a ring is not closed (it does not end where it starts); "
-                f"{len(unclosed)} such in all. Have the municipality repair it, or set "
-                'geometry_policy = "fix" (close it and log) or "drop" (reject and log) for this source.'
-            )
-        if policy == "drop":
-            ctx.log("invalid-geometry", unclosed, "A ring does not end where it starts; dropped by policy 'drop'.")
-            frame = frame.drop(index=unclosed)
-        else:
-            ctx.log(
-                "repaired-geometry",
-                unclosed,
-                "A ring did not end where it starts; closed by policy 'fix'.",
-                values=["unclosed ring"] * len(unclosed),
-            )
     return frame
 
 
@@ -364,12 +345,17 @@ def _coordinates(ctx: _Ctx, frame: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFra
 
 
 def _unclosed_rings(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Apply the geometry policy to rings the source left unclosed (the reader closed them)."""
-    fids = [f for f in ctx.sf.unclosed if f in frame.index]
+    """Apply the geometry policy to rings the source left unclosed (the reader closed them), whether the
+    geometry was plain (GEOS refused it: ``SourceFrame.unclosed``) or held arcs (``Linearisation.unclosed``)."""
+    unclosed = dict(ctx.sf.unclosed)
+    if ctx.sf.linearised is not None:
+        for fid in ctx.sf.linearised.unclosed:
+            unclosed.setdefault(int(fid), "it does not end where it starts")
+    fids = sorted(f for f in unclosed if f in frame.index)
     if not fids:
         return frame
     policy = ctx.src.geometry_policy
-    reasons = [ctx.sf.unclosed[f] for f in fids]
+    reasons = [unclosed[f] for f in fids]
     if policy == "raise":
         raise GeometryError(
             f"{ctx.src.key} ({ctx.src.path}), layer {ctx.sf.layer_name}, feature {fids[0]} "
@@ -381,14 +367,14 @@ def _unclosed_rings(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         ctx.log(
             "invalid-geometry",
             fids,
-            "A ring of the geometry is not closed; dropped by policy 'drop'.",
+            "A ring of the geometry does not end where it starts; dropped by policy 'drop'.",
             values=["unclosed ring"] * len(fids),
         )
         return frame.drop(index=fids)
     ctx.log(
         "repaired-geometry",
         fids,
-        "A ring of the geometry was not closed; closed by repeating its first point.",
+        "A ring of the geometry did not end where it starts; closed by policy 'fix' (its first point repeated).",
         values=["unclosed ring"] * len(fids),
     )
     return frame
