@@ -370,10 +370,10 @@ def render_background(
     edge_class = np.array([EDGES.get(c, "") for c in classes], dtype=object)
     edges = np.full(len(geoms), None, dtype=object)
     has_edge = edge_class != ""
-    edges[has_edge] = shapely.boundary(geoms[has_edge])
+    edges[has_edge] = _geojson(shapely.boundary(geoms[has_edge]))
     min_zoom_of = {c.key: c.min_zoom for c in CLASSES}
     job = _Job(
-        geoms=geoms,
+        shapes=_geojson(geoms),
         values=values,
         fill_zoom=np.array([min_zoom_of.get(c, 0) for c in classes], dtype=np.int64),
         edges=edges,
@@ -434,9 +434,13 @@ EDGES = {"street": "street_edge", "building": "building_edge"}
 
 @dataclass(frozen=True)
 class _Job:
-    """Everything a block needs, in Web Mercator, sorted in drawing order."""
+    """Everything a block needs, in Web Mercator, sorted in drawing order.
 
-    geoms: np.ndarray
+    ``shapes`` and ``edges`` are GeoJSON-like mappings, converted once for every block and zoom level
+    that draws them (the conversion, not the rasterising, was most of the time).
+    """
+
+    shapes: np.ndarray
     values: np.ndarray
     fill_zoom: np.ndarray
     edges: np.ndarray
@@ -459,6 +463,48 @@ def _init_worker(job: _Job) -> None:
 
 def _render_block_in_worker(task: tuple[int, int, int, int, int]) -> tuple[int, int]:
     return _render_block(_WORKER_JOB["job"], *task)
+
+
+def _geojson(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
+    """GeoJSON-like mappings of `geoms` for :func:`rasterio.features.rasterize`.
+
+    (Multi)polygons and (multi)line strings — every parcel, building and outline — are converted in bulk
+    from one coordinate array (as ``MultiPolygon`` / ``MultiLineString``); anything else through
+    ``__geo_interface__``.
+
+    Examples
+    --------
+    >>> _geojson(np.array([shapely.box(0, 0, 1, 1), shapely.LineString([(0, 0), (1, 1)])]))[1]
+    {'type': 'MultiLineString', 'coordinates': [[[0.0, 0.0], [1.0, 1.0]]]}
+    """
+    out = np.empty(len(geoms), dtype=object)
+    kind = shapely.get_type_id(geoms)
+    polygons = np.isin(kind, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])
+    lines = np.isin(kind, [shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING])
+    for mask, name in ((polygons, "MultiPolygon"), (lines, "MultiLineString")):
+        picked = np.flatnonzero(mask)
+        if not len(picked):
+            continue
+        parts, owner = shapely.get_parts(geoms[picked], return_index=True)
+        if name == "MultiPolygon":
+            rings, ring_part = shapely.get_rings(parts, return_index=True)
+        else:
+            rings, ring_part = parts, np.arange(len(parts))
+        coords = shapely.get_coordinates(rings).tolist()  # one list, sliced per ring below
+        ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+        items: list[list[object]] = [[] for _ in range(len(parts))]
+        start = 0
+        for end, part in zip(ends, ring_part.tolist(), strict=True):
+            items[part].append(coords[start:end])
+            start = end
+        members: list[list[object]] = [[] for _ in range(len(picked))]
+        for item, o in zip(items, owner.tolist(), strict=True):
+            members[o].append(item if name == "MultiPolygon" else item[0])
+        for i, coordinates in zip(picked.tolist(), members, strict=True):
+            out[i] = {"type": name, "coordinates": coordinates}
+    for i in np.flatnonzero(~(polygons | lines)).tolist():
+        out[i] = geoms[i].__geo_interface__
+    return out
 
 
 def _workers(workers: int | None) -> int:
@@ -488,32 +534,49 @@ def _render_block(job: _Job, z: int, x0: int, y0: int, x1: int, y1: int) -> tupl
     left, bottom, right, top = box.bounds
     width, height = (x1 - x0) * TILE_SIZE, (y1 - y0) * TILE_SIZE
     if not job.area.intersects(box):
-        rgb = np.empty((height, width, 3), dtype=np.uint8)
-        rgb[:] = job.palette[0].astype(np.uint8)
+        packed = np.full((height, width), _pack(job.palette[:1])[0], dtype=np.uint32)
     else:
         transform = Affine((right - left) / (width * s), 0.0, left, 0.0, -(top - bottom) / (height * s), top)
         hits = np.sort(job.tree.query(box))
         shapes: list[tuple[shapely.Geometry, int]] = [(job.area, 1)]
         for i in hits[job.fill_zoom[hits] <= z]:
-            shapes.append((job.geoms[i], int(job.values[i])))
+            shapes.append((job.shapes[i], int(job.values[i])))
             if job.edge_zoom[i] <= z:
                 shapes.append((job.edges[i], int(job.edge_values[i])))
         raster = rasterize(shapes, out_shape=(height * s, width * s), transform=transform, fill=0, dtype="uint8")
-        rgb = _colour(raster, job.palette, s)
+        packed = _colour(raster, job.palette, s)
+    # the block's colours found once (not once per tile)
+    codes, found = pd.factorize(packed.ravel())  # by hashing: a sort of the block took longer than its drawing
+    colours = np.asarray(found, dtype=np.uint32)
+    index = codes.reshape(packed.shape)
     files = written = 0
     for tx in range(x0, x1):
         folder = job.out_dir / str(z) / str(tx)
         folder.mkdir(parents=True, exist_ok=True)
         for ty in range(y0, y1):
             px, py = (tx - x0) * TILE_SIZE, (ty - y0) * TILE_SIZE
-            tile = rgb[py : py + TILE_SIZE, px : px + TILE_SIZE]
-            first = tile[0, 0]
-            uniform = bool((tile == first).all())
-            data = _uniform_png((int(first[0]), int(first[1]), int(first[2]))) if uniform else _png(tile)
+            data = _tile_png(index[py : py + TILE_SIZE, px : px + TILE_SIZE], colours)
             (folder / f"{ty}.png").write_bytes(data)
             files += 1
             written += len(data)
     return files, written
+
+
+def _tile_png(index: NDArray[np.intp], colours: NDArray[np.uint32]) -> bytes:
+    """A tile given as indices into its block's colours (``0xRRGGBB``): PNG with the tile's own palette."""
+    present = np.bincount(index.ravel(), minlength=len(colours)) > 0
+    used = colours[present]
+    if len(used) == 1:
+        colour = int(used[0])
+        return _uniform_png((colour >> 16, (colour >> 8) & 255, colour & 255))
+    rgb = np.stack([(used >> 16) & 255, (used >> 8) & 255, used & 255], axis=1).astype(np.uint8)
+    if len(used) > 256:
+        return _png(rgb[(np.cumsum(present) - 1)[index]])
+    image = Image.fromarray((np.cumsum(present) - 1)[index].astype(np.uint8), mode="P")
+    image.putpalette(rgb.tobytes())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
 
 
 @cache
@@ -522,13 +585,46 @@ def _uniform_png(colour: tuple[int, int, int]) -> bytes:
     return _png(np.full((TILE_SIZE, TILE_SIZE, 3), colour, dtype=np.uint8))
 
 
-def _colour(raster: np.ndarray, palette: np.ndarray, supersample: int) -> np.ndarray:
+def _pack(rgb: NDArray[np.integer]) -> NDArray[np.uint32]:
+    """``(n, 3)`` channels → ``0xRRGGBB`` integers."""
+    channels = rgb.astype(np.uint32)
+    packed: NDArray[np.uint32] = channels @ np.array([1 << 16, 1 << 8, 1], dtype=np.uint32)
+    return packed
+
+
+@cache
+def _mix_table(palette: bytes) -> NDArray[np.uint32]:
+    """The mean colour (``0xRRGGBB``) of every 2 × 2 combination of the first 16 palette entries,
+    indexed by the four class values packed 4 bits apart."""
+    colours = np.frombuffer(palette, dtype=np.uint16).reshape(-1, 3)[:16].astype(np.uint32)
+    key = np.arange(1 << 16, dtype=np.uint32)
+    total = sum(colours[(key >> (4 * k)) & 15] for k in range(4))
+    return _pack(total // 4)
+
+
+def _colour(raster: NDArray[np.uint8], palette: NDArray[np.uint16], supersample: int) -> NDArray[np.uint32]:
     """Colour a class raster through the palette and average `supersample` × `supersample` pixels.
 
-    The three channels are packed 10 bits apart into one integer, so that one lookup and one sum serve
-    all three (a sum of up to 4 × 255 fits in 10 bits; larger factors use 16 bits).
+    Returns ``0xRRGGBB`` per output pixel. At the usual factor 2 with at most 16 classes, the four class
+    values of an output pixel form one 16-bit key into a table of their mean colours (one lookup per
+    pixel); otherwise the three channels are packed 10 bits apart into one integer, so that one lookup
+    and one sum serve all three (a sum of up to 4 × 255 fits in 10 bits; larger factors use 16 bits).
+
+    Examples
+    --------
+    >>> palette = np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint16)
+    >>> hex(int(_colour(np.array([[0, 1], [1, 1]], dtype=np.uint8), palette, 2)[0, 0]))
+    '0xbfbfbf'
     """
     s = supersample
+    if s == 1:
+        return _pack(palette)[raster]
+    if s == 2 and int(raster.max()) < 16:
+        quads = [raster[i::2, j::2].astype(np.uint16) << (4 * (2 * i + j)) for i in range(2) for j in range(2)]
+        padded = np.zeros((16, 3), dtype=np.uint16)
+        padded[: min(16, len(palette))] = palette[:16]
+        mixed: NDArray[np.uint32] = _mix_table(padded.tobytes())[quads[0] | quads[1] | quads[2] | quads[3]]
+        return mixed
     bits = 10 if s * s * 255 < 1024 else 16
     dtype = np.uint64
     channels: NDArray[np.uint64] = palette.astype(np.uint64)
@@ -542,7 +638,7 @@ def _colour(raster: np.ndarray, palette: np.ndarray, supersample: int) -> np.nda
     out = np.empty((*total.shape, 3), dtype=np.uint8)
     for channel in range(3):
         out[..., channel] = ((total >> dtype(channel * bits)) & mask) // (s * s)
-    return out
+    return _pack(out.reshape(-1, 3)).reshape(total.shape)
 
 
 def _png(tile: np.ndarray) -> bytes:
