@@ -113,6 +113,36 @@ class BoundaryConfig:
     where: str | None = None
     key: str = "boundaries"
 
+    def as_source(self, *, source_id: str, ags: str = "") -> SourceConfig:
+        """This boundary file as a source of layer ``municipalities``, read and harmonised as every source is.
+
+        With an ``ags_field`` the file serves several municipalities (a district-wide source); without one it
+        is the boundary of the municipality `ags` (every feature, after ``where``, is part of it).
+
+        Examples
+        --------
+        >>> b = BoundaryConfig(path=Path("gemeinden.geojson"), ags_field="AGS", where="LAND = '05'")
+        >>> src = b.as_source(source_id="boundaries")
+        >>> src.layer, dict(src.fields), src.ags_field, src.where
+        ('municipalities', {'ags': 'AGS'}, 'AGS', "LAND = '05'")
+        """
+        fields = {name: column for name, column in (("ags", self.ags_field), ("name", self.name_field)) if column}
+        return SourceConfig(
+            id=source_id,
+            layer="municipalities",
+            path=self.path,
+            ags=ags,
+            source_layer=self.source_layer,
+            own_fields=frozenset(fields),
+            crs=self.crs,
+            encoding=self.encoding,
+            open_options=self.open_options,
+            fields=MappingProxyType(fields),
+            where=self.where,
+            ags_field=self.ags_field,
+            key=self.key,
+        )
+
 
 @dataclass(frozen=True)
 class MunicipalityConfig:

@@ -50,6 +50,8 @@ POINT_LAYERS = ("brownfields",)
 _TRUE = {"1", "true", "t", "yes", "y", "ja", "j", "wahr", "x"}
 _FALSE = {"0", "false", "f", "no", "n", "nein", "falsch", ""}
 _AGS_RE = re.compile(r"^\d{8}$")
+BOUNDARY_LAYER = "municipalities"
+"""The layer of municipality boundaries: features of one AGS are its parts, united rather than rejected."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ class Harmonised:
     """Features the source holds by its own count."""
     unreadable: int = 0
     """Features the source holds that could not be read (each in the issue log)."""
+    united: int = 0
+    """Features united with another of the same key into one (the parts of a municipality's boundary): in the
+    dataset, though not as a row of their own."""
 
 
 class _Ctx:
@@ -766,9 +771,32 @@ def harmonise_source(
     frame = checked
 
     attrs, reject = _attributes(ctx, frame, layer, schema, scheme=settings.code_scheme)
-    keys = attrs[layer.key]
+    if layer.name != BOUNDARY_LAYER:  # a municipality's boundary parts are united below, not rejected
+        reject |= _duplicate_keys(ctx, frame, attrs[layer.key], layer, reject)
+
+    keep = ~reject
+    out = attrs.loc[keep].copy()
+    geoms = np.asarray(frame.geometry.array, dtype=object)[keep]
+    out["source_id"] = pd.Series(src.id, index=out.index, dtype="string")
+    out["source_layer"] = pd.Series(sf.layer_name, index=out.index, dtype="string")
+    out["source_fid"] = pd.Series(out.index.to_numpy(), index=out.index, dtype="Int64")
+    out["source_hash"] = pd.Series(sf.content_hash, index=out.index, dtype="string")
+    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(shapely_to_multi(geoms), index=out.index), crs=settings.crs)
+
+    if layer.name == "parcels" and len(result):
+        _area_findings(ctx, result, settings.area_tolerance)
+    united = 0
+    if layer.name == BOUNDARY_LAYER:
+        result, united = _unite_boundary_parts(ctx, result)
+    return Harmonised(result, n_read, choice, held, len(sf.unreadable), united)
+
+
+def _duplicate_keys(
+    ctx: _Ctx, frame: gpd.GeoDataFrame, keys: pd.Series, layer: LayerDef, reject: np.ndarray
+) -> np.ndarray:
+    """Mask of features whose key an earlier feature of the delivery has (``duplicate-id``; the first is kept)."""
     compared = register_key(keys) if layer.name in POINT_LAYERS else keys
-    dup = compared.duplicated(keep="first").to_numpy() & keys.notna().to_numpy() & ~reject
+    dup: np.ndarray = compared.duplicated(keep="first").to_numpy() & keys.notna().to_numpy() & ~reject
     first = pd.Series(keys.to_numpy(), index=compared.to_numpy()).groupby(level=0).first()
     ctx.log(
         "duplicate-id",
@@ -782,20 +810,44 @@ def harmonise_source(
         field=layer.key,
         values=keys[dup],
     )
-    reject |= dup
+    return dup
 
-    keep = ~reject
-    out = attrs.loc[keep].copy()
-    geoms = np.asarray(frame.geometry.array, dtype=object)[keep]
-    out["source_id"] = pd.Series(src.id, index=out.index, dtype="string")
-    out["source_layer"] = pd.Series(sf.layer_name, index=out.index, dtype="string")
-    out["source_fid"] = pd.Series(out.index.to_numpy(), index=out.index, dtype="Int64")
-    out["source_hash"] = pd.Series(sf.content_hash, index=out.index, dtype="string")
-    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(shapely_to_multi(geoms), index=out.index), crs=settings.crs)
 
-    if layer.name == "parcels" and len(result):
-        _area_findings(ctx, result, settings.area_tolerance)
-    return Harmonised(result, n_read, choice, held, len(sf.unreadable))
+def _unite_boundary_parts(ctx: _Ctx, boundaries: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """One feature per municipality: the features of one AGS are united (the first feature's row is kept).
+
+    A file of several municipalities (``ags_field``) with more than one feature for an AGS gets a
+    ``duplicate-boundary`` warning naming their areas; a municipality's own boundary file is its boundary
+    as a whole, however many features it has. Returns the united frame and how many features were united
+    into another.
+    """
+    if boundaries.empty or boundaries["ags"].is_unique:
+        return boundaries, 0
+    geoms = np.asarray(boundaries.geometry.array, dtype=object)
+    codes = boundaries["ags"].astype(str).to_numpy()
+    first = ~pd.Series(codes).duplicated(keep="first").to_numpy()
+    firsts = np.flatnonzero(first)
+    united = geoms[firsts].copy()
+    for j, i in enumerate(firsts):
+        part = codes == codes[i]
+        if part.sum() < 2:
+            continue
+        united[j] = shapely.union_all(geoms[part])
+        if ctx.src.ags_field:
+            areas = ", ".join(f"{a / 10_000:,.1f} ha" for a in shapely.area(geoms[part]))
+            name = boundaries["name"].iloc[i]
+            ctx.log(
+                "duplicate-boundary",
+                boundaries.index[part],
+                f"{ctx.src.path.name}: {int(part.sum())} features carry {ctx.src.ags_field} = {codes[i]} "
+                f"({name}; areas {areas}); their union is the municipality's boundary. "
+                "If one belongs to another municipality, correct its AGS in the boundary file.",
+                field=ctx.src.ags_field,
+                values=[codes[i]] * int(part.sum()),
+            )
+    out = boundaries.loc[first].copy()
+    out = out.set_geometry(gpd.GeoSeries(shapely_to_multi(united), index=out.index, crs=boundaries.crs))
+    return out, len(boundaries) - len(out)
 
 
 def register_key(ids: pd.Series) -> pd.Series:

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
@@ -27,18 +28,18 @@ from pyproj import CRS
 
 from flaechen.atomic import atomic_write
 from flaechen.codes import normalise_codes
-from flaechen.config import BoundaryConfig, DistrictConfig, MunicipalityConfig, SourceConfig
+from flaechen.config import DistrictConfig, MunicipalityConfig, SourceConfig
 from flaechen.crs import use_grid_dirs
 from flaechen.errors import AccountingError, FlaechenError, SourceError
 from flaechen.gpkg import write_gpkg
 from flaechen.harmonise import (
     AGS_RESTORED,
+    BOUNDARY_LAYER,
     Harmonised,
     HarmoniseSettings,
     canonical_columns,
     empty_layer,
     harmonise_source,
-    shapely_to_multi,
 )
 from flaechen.issues import IssueLog, spreadsheet_safe
 from flaechen.layers import CANONICAL_LAYERS, load_schema
@@ -89,205 +90,87 @@ class RunResult:
     """What the run lost (:func:`data_losses`): the command then finishes with exit status 3."""
 
 
-def _read_boundaries(
-    config: DistrictConfig, issues: IssueLog, crs: CRS, *, problems: list[str] | None = None
-) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
-    """Municipality boundaries from [boundaries] and/or per-municipality boundary sources.
+def _boundary_sources(config: DistrictConfig) -> list[tuple[SourceConfig, list[str]]]:
+    """Each boundary file as a source of layer ``municipalities``, with the AGS of the municipalities it serves.
 
-    With `problems`, a boundary source that fails is recorded there and the others are still read.
+    ``[boundaries]`` is source ``boundaries``; a municipality's own boundary file is ``boundaries-<AGS>``.
     """
-    wanted = {m.ags: m for m in config.municipalities}
-    rows: list[dict[str, Any]] = []
-    accounting: list[dict[str, Any]] = []
-    for b, codes in _boundary_groups(config):
-        if problems is None:
-            _read_boundary(b, codes, wanted, issues, crs, rows, accounting, code_scheme=config.code_scheme)
-            continue
-        try:
-            _read_boundary(b, codes, wanted, issues, crs, rows, accounting, code_scheme=config.code_scheme)
-        except FlaechenError as exc:
-            problems.append(str(exc))
+    shared: list[str] = []
+    own: list[tuple[SourceConfig, list[str]]] = []
     for m in config.municipalities:
         if m.without_boundary:
-            rows.append(
-                {
-                    "ags": m.ags,
-                    "name": m.name,
-                    "population": m.population,
-                    "source_id": BOUNDARY_SOURCE_ID,
-                    "source_layer": None,
-                    "source_fid": None,
-                    "source_hash": None,
-                    "geometry": None,
-                }
-            )
-            issues.add(
-                "no-boundary",
-                ags=m.ags,
-                source_id=BOUNDARY_SOURCE_ID,
-                layer="municipalities",
-                message=(
-                    f"No boundary for {m.name} (boundary = false): its features are not checked against its "
-                    "extent, and it has no geometry in layer municipalities."
-                ),
-            )
-    layer = load_schema().layer("municipalities")
-    if not rows:
-        return empty_layer(layer, crs), accounting
-    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
-    gdf["geometry"] = shapely_to_multi(np.asarray(gdf.geometry.array, dtype=object))
-    for f in layer.fields:
-        gdf[f.name] = gdf[f.name].astype(f.dtype)
-    for col, dtype in (
-        ("source_id", "string"),
-        ("source_layer", "string"),
-        ("source_fid", "Int64"),
-        ("source_hash", "string"),
-    ):
-        gdf[col] = gdf[col].astype(dtype)
-    return gdf[canonical_columns(layer)], accounting
+            continue
+        if m.boundary is None:
+            shared.append(m.ags)
+        else:
+            own.append((m.boundary.as_source(source_id=f"{BOUNDARY_SOURCE_ID}-{m.ags}", ags=m.ags), [m.ags]))
+    if shared:
+        assert config.boundaries is not None  # the configuration guarantees one
+        own.insert(0, (config.boundaries.as_source(source_id=BOUNDARY_SOURCE_ID), shared))
+    return own
 
 
-def _read_boundary(
-    b: BoundaryConfig,
-    codes: list[str],
-    wanted: Mapping[str, MunicipalityConfig],
-    issues: IssueLog,
-    crs: CRS,
-    rows: list[dict[str, Any]],
-    accounting: list[dict[str, Any]],
-    *,
-    code_scheme: str,
+def _for_municipality(src: SourceConfig, m: MunicipalityConfig) -> SourceConfig:
+    """`src` as the delivery of municipality `m`: a boundary source also gets the municipality's own facts."""
+    if src.layer != BOUNDARY_LAYER:
+        return dataclasses.replace(src, ags=m.ags)
+    values = {**src.values, "ags": m.ags, "name": m.name, "population": m.population}
+    return dataclasses.replace(src, ags=m.ags, values=MappingProxyType(values))
+
+
+def _check_boundaries_found(
+    src: SourceConfig, result: Harmonised, serves: Sequence[str], config: DistrictConfig
 ) -> None:
-    """Read one boundary source into `rows` (one per municipality it serves) and `accounting`."""
-    sf = read_source(b)
-    frame = sf.frame
-    _log_boundary_reading(issues, b, sf)
-    file_crs = CRS.from_user_input(b.crs) if b.crs else sf.file_crs
-    if file_crs is None:
-        raise SourceError(f"{b.key} ({b.path}): no CRS in the file; declare crs for the boundaries")
-    if b.ags_field is None:
-        # a municipality's own boundary file: every feature (the filter aside) is part of its boundary
-        text = pd.Series(codes[0], index=frame.index, dtype="string")
-        text[frame.index.isin(sf.excluded)] = pd.NA
-        padded = np.zeros(len(frame), dtype=bool)
-    else:
-        text, padded, _ = normalise_codes(frame[b.ags_field], scheme=code_scheme)
-    if padded.any():
-        issues.add_many(
-            "repaired-value",
-            ags=list(text[padded].astype(str)),
-            source_id=BOUNDARY_SOURCE_ID,
-            layer="municipalities",
-            source_fids=frame.index[padded].tolist(),
-            field="ags",
-            values=[s[1:] for s in text[padded].astype(str)],
-            messages=AGS_RESTORED,
-        )
-    geoms = shapely.make_valid(np.asarray(gpd.GeoSeries(frame.geometry.values, crs=file_crs).to_crs(crs).array))
-    used = np.zeros(len(frame), dtype=bool)
-    for code in codes:
-        hit = (text == code).fillna(False).to_numpy()
-        if not hit.any():
+    """Every municipality a boundary source serves must have its boundary in it, or the source fails."""
+    found = set(result.frame["ags"].dropna().astype(str))
+    for code in serves:
+        if code not in found:
+            where = f"with {src.ags_field} = {code!r} " if src.ags_field else ""
             raise SourceError(
-                f"{b.key} ({b.path}): no feature with {b.ags_field} = {code!r} for municipality "
-                f"{wanted[code].name}; fix the AGS in the configuration or the boundary file."
+                f"{src.key} ({src.path}): no feature {where}for municipality {config.municipality(code).name} "
+                "that passed the filter and the checks (rejected ones are in the issue log); fix the AGS in "
+                "the configuration, the boundary file or its filter (where)."
             )
-        used |= hit
-        if hit.sum() > 1 and b.ags_field is not None:
-            areas = ", ".join(f"{a / 10_000:,.1f} ha" for a in shapely.area(geoms[hit]))
-            issues.add_many(
-                "duplicate-boundary",
-                ags=code,
-                source_id=BOUNDARY_SOURCE_ID,
-                layer="municipalities",
-                source_fids=frame.index[hit].tolist(),
-                feature_ids=[code] * int(hit.sum()),
-                field=b.ags_field,
-                values=[code] * int(hit.sum()),
-                messages=f"{b.path.name}: {int(hit.sum())} features carry {b.ags_field} = {code} "
-                f"({wanted[code].name}; areas {areas}); their union is the municipality's boundary. "
-                "If one belongs to another municipality, correct its AGS in the boundary file.",
-            )
-        geom = shapely.union_all(np.asarray(geoms[hit], dtype=object))
-        rows.append(
-            {
-                "ags": code,
-                "name": wanted[code].name,
-                "population": wanted[code].population,
-                "source_id": BOUNDARY_SOURCE_ID,
-                "source_layer": sf.layer_name,
-                "source_fid": int(frame.index[hit][0]),
-                "source_hash": sf.content_hash,
-                "geometry": geom,
-            }
-        )
-    unused = ~used
-    if unused.any():
-        issues.add_many(
-            "filtered",
-            ags=list(text[unused].fillna("").astype(str)),
-            source_id=BOUNDARY_SOURCE_ID,
-            layer="municipalities",
-            source_fids=frame.index[unused].tolist(),
-            feature_ids=list(text[unused].fillna("").astype(str)),
-            messages="Boundary of a municipality that is not part of the district configuration.",
-        )
-    accounting.append(
-        {
-            "source_id": BOUNDARY_SOURCE_ID,
-            "layer": "municipalities",
-            "path": str(b.path),
-            "held": len(frame) + len(sf.unreadable),
-            "read": len(frame),
-            "kept": int(used.sum()),
-            "rejected": int(unused.sum()),
-            "unreadable": len(sf.unreadable),
-        }
-    )
 
 
-def _log_boundary_reading(issues: IssueLog, b: BoundaryConfig, sf: SourceFrame) -> None:
-    where = f"{b.path.name}, layer {sf.layer_name}"
-    for u in sf.unreadable:
-        issues.add(
-            "unreadable-feature",
-            ags=None,
-            source_id=BOUNDARY_SOURCE_ID,
-            layer="municipalities",
-            source_fid=u.fid,
-            value=None if u.position is None else f"position {u.position}",
-            message=f"{where}: GDAL cannot read a boundary feature ({u.message}).",
-        )
-    for text in sf.warnings:
-        issues.add(
-            "read-warning",
-            ags=None,
-            source_id=BOUNDARY_SOURCE_ID,
-            layer="municipalities",
-            value=text[:200],
-            message=f"While reading {where}: {text}",
-        )
-    if sf.encoding_note:
-        issues.add(
-            "encoding-mismatch",
-            ags=None,
-            source_id=BOUNDARY_SOURCE_ID,
-            layer="municipalities",
-            message=sf.encoding_note,
-        )
-
-
-def _boundary_groups(config: DistrictConfig) -> list[tuple[BoundaryConfig, list[str]]]:
-    """Each boundary source with the AGS of the municipalities it serves."""
-    groups: dict[str, tuple[BoundaryConfig, list[str]]] = {}
+def _without_boundaries(config: DistrictConfig, issues: IssueLog, crs: CRS) -> gpd.GeoDataFrame:
+    """Rows of layer ``municipalities`` for the municipalities declared with ``boundary = false`` (no geometry)."""
+    rows = []
     for m in config.municipalities:
-        if m.without_boundary:
+        if not m.without_boundary:
             continue
-        b = m.boundary or config.boundaries
-        assert b is not None  # the configuration guarantees one
-        groups.setdefault(b.key, (b, []))[1].append(m.ags)
-    return list(groups.values())
+        rows.append({"ags": m.ags, "name": m.name, "population": m.population, "source_id": BOUNDARY_SOURCE_ID})
+        issues.add(
+            "no-boundary",
+            ags=m.ags,
+            source_id=BOUNDARY_SOURCE_ID,
+            layer=BOUNDARY_LAYER,
+            message=(
+                f"No boundary for {m.name} (boundary = false): its features are not checked against its "
+                "extent, and it has no geometry in layer municipalities."
+            ),
+        )
+    layer = load_schema().layer(BOUNDARY_LAYER)
+    frame = empty_layer(layer, crs)
+    if not rows:
+        return frame
+    table = pd.DataFrame(rows).reindex(columns=[c for c in frame.columns if c != "geometry"])
+    for column in table.columns:
+        table[column] = table[column].astype(frame[column].dtype)
+    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries([None] * len(table), crs=crs), crs=crs)
+
+
+def _municipality_layer(
+    config: DistrictConfig, frames: Sequence[gpd.GeoDataFrame], issues: IssueLog, crs: CRS
+) -> gpd.GeoDataFrame:
+    """Layer ``municipalities``: the harmonised boundaries and the municipalities without one, in declared order."""
+    layer = load_schema().layer(BOUNDARY_LAYER)
+    merged = concat_layer([*frames, _without_boundaries(config, issues, crs)], crs=crs)
+    if merged.empty:
+        return empty_layer(layer, crs)
+    order = {m.ags: i for i, m in enumerate(config.municipalities)}
+    merged = merged.iloc[np.argsort(merged["ags"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
+    return merged[canonical_columns(layer)]
 
 
 def _expanded_sources(
@@ -330,11 +213,15 @@ def _harmonise_district_source(
     settings: HarmoniseSettings,
     boundaries: Mapping[str, Any],
     issues: IssueLog,
+    *,
+    serves: Sequence[str] | None = None,
 ) -> Harmonised:
-    """A file for the whole district: each feature goes to the municipality its ``ags_field`` names.
+    """A file for several municipalities: each feature goes to the municipality its ``ags_field`` names.
 
     Features of a code that is no municipality of the district are logged once per code with their count
-    (``outside-district``), features without a code once per feature (``missing-value``).
+    (``outside-district``), features without a code once per feature (``missing-value``). `serves` limits
+    the file to some municipalities (a boundary file for those without their own): features of the others
+    are ``filtered``.
     """
     frame = sf.frame
     codes, padded, _ = normalise_codes(frame[src.ags_field], scheme=config.code_scheme)
@@ -359,7 +246,21 @@ def _harmonise_district_source(
             source_fids=frame.index[excluded].tolist(),
             messages=f"Excluded by the configuration's filter where = {src.where!r}.",
         )
-    wanted = [m.ags for m in config.municipalities]
+    district = [m.ags for m in config.municipalities]
+    wanted = district if serves is None else list(serves)
+    elsewhere = codes.isin(set(district) - set(wanted)).fillna(False).to_numpy() & ~excluded
+    if elsewhere.any():
+        issues.add_many(
+            "filtered",
+            ags=codes[elsewhere].astype(str).tolist(),
+            source_id=src.id,
+            layer=src.layer,
+            source_fids=frame.index[elsewhere].tolist(),
+            feature_ids=codes[elsewhere].astype(str).tolist(),
+            messages=f"Not read from {src.path.name}: the configuration takes this municipality's "
+            f"{src.layer} from elsewhere (its own boundary, or boundary = false).",
+        )
+        excluded = excluded | elsewhere
     missing = codes.isna().to_numpy() & ~excluded
     if missing.any():
         issues.add_many(
@@ -371,7 +272,7 @@ def _harmonise_district_source(
             field=src.ags_field,
             messages=f"No municipality code in {src.ags_field}: the feature belongs to no municipality.",
         )
-    foreign = codes.notna().to_numpy() & ~codes.isin(wanted).fillna(False).to_numpy() & ~excluded
+    foreign = codes.notna().to_numpy() & ~codes.isin(district).fillna(False).to_numpy() & ~excluded
     for code, count in codes[foreign].value_counts().sort_index().items():
         issues.add(
             "outside-district",
@@ -388,6 +289,7 @@ def _harmonise_district_source(
     _log_district_source_reading(issues, src, sf)
     frames: list[gpd.GeoDataFrame] = []
     transformation = None
+    united = 0
     for ags in wanted:
         part = (codes == ags).fillna(False).to_numpy() & ~excluded
         if not part.any():
@@ -403,7 +305,7 @@ def _harmonise_district_source(
         )
         result = harmonise_source(
             sub,
-            dataclasses.replace(src, ags=ags),
+            _for_municipality(src, config.municipality(ags)),
             layer=schema.layer(src.layer),
             schema=schema,
             settings=settings,
@@ -412,9 +314,10 @@ def _harmonise_district_source(
         )
         frames.append(result.frame)
         transformation = transformation or result.transformation
+        united += result.united
     merged = concat_layer(frames, crs=settings.crs) if frames else empty_layer(schema.layer(src.layer), settings.crs)
     held = sf.held if sf.held >= 0 else len(frame) + len(sf.unreadable)
-    return Harmonised(merged, len(frame), transformation, held, len(sf.unreadable))
+    return Harmonised(merged, len(frame), transformation, held, len(sf.unreadable), united)
 
 
 def _log_district_source_reading(issues: IssueLog, src: SourceConfig, sf: SourceFrame) -> None:
@@ -477,36 +380,46 @@ def build_district(
         code_scheme=config.code_scheme,
     )
     issues = IssueLog()
-    municipalities, accounting = _read_boundaries(config, issues, crs, problems=problems)
-    boundaries = dict(zip(municipalities["ags"], municipalities.geometry.array, strict=True))
-
-    per_layer: dict[str, list[gpd.GeoDataFrame]] = {name: [] for name in CANONICAL_LAYERS if name != "municipalities"}
+    per_layer: dict[str, list[gpd.GeoDataFrame]] = {name: [] for name in CANONICAL_LAYERS}
     source_rows: list[dict[str, Any]] = []
-    read_counts: dict[str, tuple[int, int, int]] = {}
+    read_counts: dict[str, tuple[int, int, int, int]] = {}
+    boundary_sources = _boundary_sources(config)
     sources = _expanded_sources(config, issues, problems=problems)
-    for i, src in enumerate(sources):
-        progress("read and harmonise", i, len(sources))
+    total = len(boundary_sources) + len(sources)
+    boundaries: dict[str, Any] = {}
+    planned = [(src, serves) for src, serves in boundary_sources] + [(src, None) for src in sources]
+    for i, (src, serves) in enumerate(planned):
+        if i == len(boundary_sources):
+            # every other source is checked against its municipality's boundary
+            municipalities = _municipality_layer(config, per_layer[BOUNDARY_LAYER], issues, crs)
+            boundaries = dict(zip(municipalities["ags"], municipalities.geometry.array, strict=True))
+        progress("read and harmonise", i, total)
         try:
             sf = read_source(src)
             if src.ags_field:
-                result = _harmonise_district_source(sf, src, config, schema, settings, boundaries, issues)
+                result = _harmonise_district_source(
+                    sf, src, config, schema, settings, boundaries, issues, serves=serves
+                )
             else:
+                mine = _for_municipality(src, config.municipality(src.ags))
                 result = harmonise_source(
                     sf,
-                    src,
+                    mine,
                     layer=schema.layer(src.layer),
                     schema=schema,
                     settings=settings,
                     boundary=boundaries.get(src.ags),
                     issues=issues,
                 )
+            if serves is not None:
+                _check_boundaries_found(src, result, serves, config)
         except FlaechenError as exc:
             if problems is None:
                 raise
             problems.append(str(exc))
             continue
         per_layer[src.layer].append(result.frame)
-        read_counts[src.id] = (result.held, result.read, result.unreadable)
+        read_counts[src.id] = (result.held, result.read, result.unreadable, result.united)
         t = result.transformation
         source_rows.append(
             {
@@ -522,11 +435,16 @@ def build_district(
                 "missing_grids": None if t is None or not t.missing_grids else ", ".join(t.missing_grids),
             }
         )
-    progress("read and harmonise", len(sources), len(sources))
+    if not sources:
+        municipalities = _municipality_layer(config, per_layer[BOUNDARY_LAYER], issues, crs)
+        boundaries = dict(zip(municipalities["ags"], municipalities.geometry.array, strict=True))
+    progress("read and harmonise", total, total)
 
     progress("merge", 0, 1)
     layers: dict[str, gpd.GeoDataFrame] = {"municipalities": municipalities}
     for name, frames in per_layer.items():
+        if name == BOUNDARY_LAYER:
+            continue
         merged = concat_layer(frames, crs=crs)
         if name == "parcels":
             merged = resolve_border_duplicates(
@@ -546,8 +464,8 @@ def build_district(
     progress("merge", 1, 1)
 
     issue_frame = issues.to_frame()
-    read = [src for src in sources if src.id in read_counts]
-    accounting_frame = _accounting(read, read_counts, layers, issue_frame, accounting)
+    read = [src for src in (*(b for b, _ in boundary_sources), *sources) if src.id in read_counts]
+    accounting_frame = _accounting(read, read_counts, layers, issue_frame)
     unbalanced = accounting_frame[~accounting_frame["balanced"]]
     if not unbalanced.empty:
         lines = [
@@ -585,10 +503,9 @@ def build_district(
 
 def _accounting(
     sources: Sequence[SourceConfig],
-    read_counts: Mapping[str, tuple[int, int, int]],
+    read_counts: Mapping[str, tuple[int, int, int, int]],
     layers: Mapping[str, gpd.GeoDataFrame],
     issues: pd.DataFrame,
-    boundary_rows: list[dict[str, Any]],
 ) -> pd.DataFrame:
     """Balance every source against its own count: held = in the dataset + rejected + unreadable.
 
@@ -596,13 +513,13 @@ def _accounting(
     returned), ``read`` what could be read of it; ``rejected`` counts the features read that the issue log
     rejects, ``unreadable`` those that could not be read (each in the log as ``unreadable-feature``).
     """
-    rows = list(boundary_rows)
+    rows = []
     rejected = issues[issues["rejected"].fillna(False) & (issues["issue_type"] != "unreadable-feature")]
     # issues that stand for many features at once carry their count as value (one entry per AGS)
     counted = rejected["issue_type"].isin(COUNTED_ISSUES)
     for src in sources:
-        held, read, unreadable = read_counts[src.id]
-        kept = int((layers[src.layer]["source_id"] == src.id).sum())
+        held, read, unreadable, united = read_counts[src.id]
+        kept = int((layers[src.layer]["source_id"] == src.id).sum()) + united
         mine = rejected["source_id"] == src.id
         rej = rejected.loc[mine & ~counted, "source_fid"].dropna().nunique()
         rej += int(pd.to_numeric(rejected.loc[mine & counted, "value"]).sum())

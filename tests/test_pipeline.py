@@ -53,7 +53,7 @@ def test_every_source_balances_read_against_kept_plus_rejected(mini):
         ("border-duplicate", "b-parcels", "079102001000600000__", True),
         ("unknown-code", "b-zoning", "z3", False),
         ("area-deviation", "b-parcels", "079102001000030000__", False),
-        ("filtered", "boundaries", "07999199", True),
+        ("outside-district", "boundaries", None, True),  # a municipality of the file not in the district
     ],
 )
 def test_planted_defect_is_in_the_issue_log(mini, issue_type, source_id, feature_id, rejected):

@@ -43,7 +43,7 @@ def test_every_feature_is_accounted_for_against_the_files_own_counts(gemarkung):
     acc = dataset.accounting
     assert acc["balanced"].all()
     path = config.sources[0].path
-    for row in acc[acc["source_id"] != "boundaries"].itertuples():
+    for row in acc[acc["layer"] != "municipalities"].itertuples():
         layer = row.source_id.split("/", 1)[1] if "/" in row.source_id else None
         layer = layer or {"parcels": "AX_Flurstueck", "buildings": "AX_Gebaeude"}[row.layer]
         assert row.read == pyogrio.read_info(path, layer=layer)["features"], row.source_id

@@ -27,7 +27,7 @@ def test_nas_parcels_build_with_the_crs_the_files_state(shared_real):
     assert dataset.accounting["balanced"].all()
     quality = dataset.quality.set_index("ags")
     assert (abs(quality["median_area_ratio"] - 1) < 0.005).all()
-    issues = dataset.issues[dataset.issues["source_id"] != "boundaries"]
+    issues = dataset.issues[dataset.issues["layer"] != "municipalities"]  # the boundary files aside
     assert not issues["rejected"].fillna(False).any()
     assert not (issues["issue_type"] == "crs-declared").any()  # nothing declared: the files say it
     # the urn:adv:crs name resolved to UTM 32: the parcels lie in Hellenthal (one of the ten just beyond
