@@ -13,8 +13,8 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
-from conftest import REPO
 
+from conftest import REPO
 from flaechen.config import load_config
 from flaechen.landuse import parcel_land_use
 from flaechen.pipeline import build_district
@@ -107,7 +107,6 @@ def test_land_use_ids_are_delivered_or_generated_from_source_and_fid(gemarkung):
 @pytest.mark.parametrize("name", ["monzel", "massenheim", "england", "district_wide"])
 def test_check_finds_nothing_wrong_in_the_real_configurations(name):
     from conftest import SHARED_REAL, require
-
     from flaechen.pipeline import check
 
     require(SHARED_REAL.is_dir(), f"real data folder {SHARED_REAL}", ci_required=False)
@@ -116,7 +115,6 @@ def test_check_finds_nothing_wrong_in_the_real_configurations(name):
 
 def test_check_reports_every_problem_a_read_would_meet_naming_the_layers_a_file_holds(tmp_path):
     from conftest import SHARED_REAL, require
-
     from flaechen.pipeline import check
 
     require(SHARED_REAL.is_dir(), f"real data folder {SHARED_REAL}", ci_required=False)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from flaechen.config import load_config
 from flaechen.pipeline import build_district
 

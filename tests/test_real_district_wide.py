@@ -10,9 +10,9 @@ import textwrap
 import geopandas as gpd
 import pyogrio
 import pytest
-from conftest import REPO
 from shapely.geometry import box
 
+from conftest import REPO
 from flaechen.config import load_config
 from flaechen.errors import ConfigError, SourceError
 from flaechen.pipeline import build_district

@@ -12,8 +12,8 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
-from conftest import REPO
 
+from conftest import REPO
 from flaechen.config import load_config
 from flaechen.pipeline import build_district
 

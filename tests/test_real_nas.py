@@ -6,8 +6,8 @@ Skips where ../shared/data/real is absent.
 from __future__ import annotations
 
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from flaechen.config import load_config
 from flaechen.pipeline import build_district, check
 

@@ -14,9 +14,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from conftest import REPO
 from shapely.geometry import box
 
+from conftest import REPO
 from flaechen.config import load_config
 from flaechen.pipeline import build_district
 from flaechen.register import SurveyContext, carry_over
