@@ -1,31 +1,31 @@
 """Analyses for district planners and analysts: potentials per municipality and against housing demand.
 
-The functions behind the notebooks in `notebooks/`; they take and return frames (no paths, except
-:func:`read_results` and :func:`demo_district` at the edge), so they work in a notebook, a script or a
-report alike. Plotting needs matplotlib (``pip install 'flaechen[dev]'``); it is imported only when a
-plot is drawn. Category colours are those of the QGIS style `layers/styles/candidates.qml`, so charts,
-maps and the QGIS project agree.
+The functions behind the notebooks in `notebooks/`; they take and return frames (read with the one
+reader, :func:`flaechen.district.read_district`), so they work in a notebook, a script or a report
+alike. Plotting needs matplotlib (``pip install 'flaechen[dev]'``); it is imported only when a plot is
+drawn. Colours come from the one palette (``layers/palette.yaml``), so charts, the map site and the QGIS
+project agree.
 
 Examples
 --------
->>> from flaechen.analysis import read_results, potentials_by_municipality
->>> results = read_results("out/demo/district.gpkg")  # doctest: +SKIP
->>> potentials_by_municipality(results.candidates, results.municipalities)  # doctest: +SKIP
+>>> from flaechen.district import read_district
+>>> from flaechen.analysis import demo_output, potentials_by_municipality
+>>> data = read_district(demo_output(), layers=["municipalities", "candidates"])  # doctest: +SKIP
+>>> potentials_by_municipality(data["candidates"], data["municipalities"])  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 
-from flaechen.errors import CRSError, FlaechenError
+from flaechen.district import DISTRICT_FILE, resolve_district
+from flaechen.errors import CRSError, DistrictError
 from flaechen.layers import load_schema
 
 if TYPE_CHECKING:
@@ -55,78 +55,41 @@ DEMAND_YEARS = 10
 """Default planning horizon in years (an FNP is typically drawn up for 10 to 15 years)."""
 
 
-@dataclass(frozen=True)
-class Results:
-    """The parts of a district dataset the analyses use."""
+DEMO_OUTPUT = "out/demo"
+"""Where ``make demo`` (``flaechen demo --out out/demo``) writes the demo district, from the repository root."""
 
-    municipalities: gpd.GeoDataFrame
-    candidates: gpd.GeoDataFrame
-    summary: pd.DataFrame | None
+DISTRICT_ENV = "FLAECHEN_DISTRICT"
+"""Environment variable naming another output folder for the notebooks (a district's own run)."""
 
 
-def demo_district(
-    out_dir: str | os.PathLike[str],
-    *,
-    scale: int = 5_000,
-    seed: int = 42,
-    rebuild: bool = False,
-) -> Path:
-    """Build the demo district (two surveys a year apart, flagged, with its register; no map site).
+def demo_output(path: str | os.PathLike[str] | None = None) -> Path:
+    """The district dataset the notebooks analyse: `path`, else ``$FLAECHEN_DISTRICT``, else ``out/demo``.
 
-    Returns the GeoPackage of the second survey.
-
-    A folder that already holds a flagged `district.gpkg` is reused unless `rebuild` is set.
-
-    Parameters
-    ----------
-    out_dir
-        Output folder; the generated sources go to `out_dir/input`.
-    scale
-        Number of parcels of the demo district.
-    seed
-        Random seed of the generator.
-    rebuild
-        Build again even where a flagged dataset exists.
-    """
-    from flaechen.demo.next_year import run_two_surveys
-
-    out = Path(out_dir)
-    gpkg = out / "district.gpkg"
-    if not rebuild and gpkg.is_file() and {"candidates", "monitoring"} <= _layer_names(gpkg):
-        log.info("reusing the demo district in %s", out)
-        return gpkg
-    result = run_two_surveys(out, scale=scale, seed=seed, publish=False)
-    return Path(result.gpkg)
-
-
-def _layer_names(gpkg: Path) -> set[str]:
-    return {str(name) for name, _ in pyogrio.list_layers(gpkg)}
-
-
-def read_results(gpkg_path: str | os.PathLike[str]) -> Results:
-    """Read municipalities, candidates and (where present) the summary table of a district dataset.
+    ``out/demo`` is looked for in the current folder and its parents (a notebook runs in ``notebooks/``).
 
     Raises
     ------
-    FlaechenError
-        Where the file is missing or holds no candidates (run the flagging step first).
+    DistrictError
+        Where no district dataset is there; the message says to run ``make demo`` first.
+
+    Examples
+    --------
+    >>> demo_output("out/demo")  # doctest: +SKIP
+    PosixPath('out/demo/district.gpkg')
     """
-    gpkg = Path(gpkg_path)
-    if gpkg.is_dir():
-        gpkg = gpkg / "district.gpkg"
-    if not gpkg.is_file():
-        raise FlaechenError(f"{gpkg}: no district dataset; run `flaechen run CONFIG --out DIR` first")
-    names = _layer_names(gpkg)
-    if "candidates" not in names:
-        raise FlaechenError(f"{gpkg}: holds no layer `candidates`; run the flagging step first")
-    summary = None
-    if "summary" in names:
-        summary = pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="summary", read_geometry=False))
-    return Results(
-        municipalities=pyogrio.read_dataframe(gpkg, layer="municipalities"),
-        candidates=pyogrio.read_dataframe(gpkg, layer="candidates"),
-        summary=summary,
-    )
+    chosen = path if path is not None else os.environ.get(DISTRICT_ENV)
+    if chosen is None:
+        here = Path.cwd().resolve()
+        found = [folder / DEMO_OUTPUT for folder in (here, *here.parents)]
+        chosen = next((c for c in found if (c / DISTRICT_FILE).is_file()), Path(DEMO_OUTPUT))
+    try:
+        return resolve_district(chosen)
+    except DistrictError:
+        raise DistrictError(
+            f"{chosen}: no district dataset here; build the demo district with `make demo` (or "
+            f"`flaechen demo --out {DEMO_OUTPUT}`) in the repository, or set {DISTRICT_ENV} to the output folder "
+            "of a `flaechen run`"
+        ) from None
 
 
 def categories() -> list[str]:
@@ -247,8 +210,9 @@ def potentials_vs_demand(
     DataFrame
         Index: municipality name; columns ``Einwohner``, ``Wohnungsbedarf`` (see
         :func:`housing_demand`), ``Kapazität innen`` and ``Kapazität Außenreserve`` (estimated dwellings
-        of the candidates, from their ``capacity_dwellings``), and ``Deckung innen``: the share of the
-        demand the inner potentials could house (1 = all of it).
+        of the candidates, from their ``capacity_dwellings``), all in whole dwellings (summed, then
+        rounded), and ``Deckung innen``: the share of the demand the inner potentials could house (1 = all
+        of it).
     """
     names = municipalities.set_index("ags").sort_index()
     frame = pd.DataFrame(candidates)
@@ -260,14 +224,20 @@ def potentials_vs_demand(
     table = pd.DataFrame(
         {
             "Einwohner": pd.to_numeric(names["population"], errors="coerce").astype("Int64"),
-            "Wohnungsbedarf": demand.reindex(names.index),
-            "Kapazität innen": inner_capacity.reindex(names.index, fill_value=0.0),
-            "Kapazität Außenreserve": outer_capacity.reindex(names.index, fill_value=0.0),
+            "Wohnungsbedarf": _whole(demand.reindex(names.index)),
+            "Kapazität innen": _whole(inner_capacity.reindex(names.index, fill_value=0.0)),
+            "Kapazität Außenreserve": _whole(outer_capacity.reindex(names.index, fill_value=0.0)),
         }
     )
-    table["Deckung innen"] = (table["Kapazität innen"] / table["Wohnungsbedarf"]).where(table["Wohnungsbedarf"] > 0)
+    needed = table["Wohnungsbedarf"].astype("float64")
+    table["Deckung innen"] = (table["Kapazität innen"].astype("float64") / needed).where(needed > 0)
     table.index = pd.Index(names["name"].astype(str), name="Gemeinde")
     return table
+
+
+def _whole(values: pd.Series) -> pd.Series:
+    """Dwellings as whole numbers (a share of a dwelling is not one)."""
+    return pd.to_numeric(values, errors="coerce").round().astype("Int64")
 
 
 def _pyplot() -> Any:

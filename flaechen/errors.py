@@ -75,6 +75,11 @@ class SourceError(FlaechenError):
     """A declared source cannot be read: missing file, unknown layer, unmapped field, corrupt file."""
 
 
+class DistrictError(FlaechenError):
+    """The district dataset (``district.gpkg``) cannot be read: missing, lacking a layer or column, or changed
+    outside flaechen."""
+
+
 class CRSError(FlaechenError):
     """A CRS cannot be resolved, is missing, or does not fit the municipality the data belongs to."""
 

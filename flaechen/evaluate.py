@@ -46,6 +46,7 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
+from flaechen.district import read_district, resolve_district
 from flaechen.errors import ConfigError, SourceError
 from flaechen.issues import spreadsheet_safe
 
@@ -235,24 +236,23 @@ def evaluate(
     Raises
     ------
     flaechen.errors.SourceError
-        A missing or unreadable file, layer or field, a reference without CRS, a run without candidates.
+        A missing or unreadable reference file, layer or field, or a reference without CRS.
+    flaechen.errors.DistrictError
+        No district dataset, or one without candidates (run the flagging step first).
     """
     from flaechen.flag.categories import RULES_OF_CATEGORY, failed_conditions
     from flaechen.flag.rules import load_rules
 
-    out = Path(out_dir)
-    gpkg = out / "district.gpkg" if out.is_dir() else out
+    read = read_district(
+        out_dir,
+        layers=["candidates", "parcels", "parcel_measures"],
+        columns={"parcels": ["parcel_id", "ags"]},
+        optional=["rules"],
+    )
+    gpkg = resolve_district(out_dir)
     out = gpkg.parent
-    if not gpkg.is_file():
-        raise SourceError(f"{gpkg}: no district dataset; run `flaechen run` first")
-    present = {name for name, _ in pyogrio.list_layers(gpkg)}
-    for needed in ("candidates", "parcels", "parcel_measures"):
-        if needed not in present:
-            raise SourceError(f"{gpkg} has no layer {needed!r}; run `flaechen run` (or `flaechen flag`) first")
-    cands = pyogrio.read_dataframe(gpkg, layer="candidates")
-    parcels = pyogrio.read_dataframe(gpkg, layer="parcels", columns=["parcel_id", "ags"])
-    measures = pyogrio.read_dataframe(gpkg, layer="parcel_measures", read_geometry=False)
-    rules = _effective_rules(gpkg, present, load_rules)
+    cands, parcels, measures = read["candidates"], read["parcels"], read["parcel_measures"]
+    rules = _effective_rules(gpkg, read.get("rules"), load_rules)
     ref = _read_reference(Path(reference), layer=layer, field_name=field, crs=parcels.crs)
 
     mapping = dict(mapping or {})
@@ -375,11 +375,10 @@ def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns=cols, index=pd.Index([], name="category"))
 
 
-def _effective_rules(gpkg: Path, present: set[str], load_rules: Any) -> Any:
+def _effective_rules(gpkg: Path, table: pd.DataFrame | None, load_rules: Any) -> Any:
     """The rules the run used (table ``rules``: its overridden values), else the defaults."""
-    if "rules" not in present:
+    if table is None:
         return load_rules()
-    table = pyogrio.read_dataframe(gpkg, layer="rules", read_geometry=False)
     overrides = {r.key: json.loads(r.value) for r in table.itertuples() if r.origin == "override"}
     try:
         return load_rules(overrides or None)

@@ -13,12 +13,25 @@ Examples
 ('0', '–')
 >>> de_number(1234.5, 1), de_percent(0.873)
 ('1.234,5', '87 %')
+
+Tables in a notebook (:func:`format_table`: the values keep their type, only their display changes):
+
+>>> import pandas as pd
+>>> table = pd.DataFrame({"Fläche ha": [1234.567], "Wohnungen": [12.4], "Deckung": [0.873]})
+>>> html = format_table(table, decimals={"Fläche ha": 1}, percent=["Deckung"]).to_html()
+>>> [text in html for text in (">1.234,6<", ">12<", ">87 %<")]
+[True, True, True]
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pandas.io.formats.style import Styler
 
 _SWAP = str.maketrans({",": ".", ".": ","})
 
@@ -60,3 +73,50 @@ def de_number(value: Any, digits: int = 0) -> str:
 def de_percent(share: Any, digits: int = 0) -> str:
     """A share (0 … 1) as a German percentage for reasons and reports; ``'unbekannt'`` where it is missing."""
     return format_percent(share, decimals=digits, missing="unbekannt")
+
+
+def format_table(
+    frame: pd.DataFrame,
+    *,
+    decimals: int | Mapping[str, int] = 0,
+    percent: Iterable[str] = (),
+    language: str = "de",
+    missing: str = "–",
+) -> Styler:
+    """Show a table's numbers as :func:`format_number` writes them (for notebooks and HTML reports).
+
+    Returns a pandas ``Styler``: the frame's values keep their type, only how they are shown changes.
+    Text columns are shown as they are.
+
+    Parameters
+    ----------
+    frame
+        The table.
+    decimals
+        Decimals of every numeric column, or per column (columns not named get none: counts, dwellings,
+        inhabitants are whole numbers).
+    percent
+        Columns holding shares (0 … 1), shown as percentages (:func:`format_percent`).
+    language
+        ``"de"`` (``1.234,5``) or ``"en"`` (``1,234.5``).
+    missing
+        What a missing value shows.
+    """
+    import pandas as pd
+
+    shares = set(percent)
+    formatters: dict[Any, Any] = {}
+    for column in frame.columns:
+        values = frame[column]
+        if column in shares:
+            formatters[column] = lambda v: format_percent(v, language=language, missing=missing)
+            continue
+        if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            continue
+        places = decimals.get(str(column), 0) if isinstance(decimals, Mapping) else decimals
+
+        def number(v: Any, places: int = places) -> str:
+            return format_number(v, decimals=places, language=language, missing=missing)
+
+        formatters[column] = number
+    return frame.style.format(formatters, na_rep=missing)

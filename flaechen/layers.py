@@ -98,6 +98,11 @@ class LayerDef:
         return tuple(f.name for f in self.fields)
 
     @property
+    def aliases(self) -> dict[str, str]:
+        """German label of each field that has one (for column headers and forms)."""
+        return {f.name: f.alias for f in self.fields if f.alias}
+
+    @property
     def public_fields(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.public)
 
@@ -109,6 +114,8 @@ class CodeList:
     name: str
     type: str
     values: dict[Any, dict[str, Any]]
+    form_text: str = "{label}"
+    """What QGIS's value map shows for a code: a template of ``label``, ``title`` and ``code``."""
 
     def label(self, code: Any) -> str | None:
         entry = self.values.get(code)
@@ -178,7 +185,9 @@ def load_schema(directory: str | None = None) -> Schema:
     codelists = {}
     for path in sorted((root / "codelists").glob("*.yaml")):
         raw = _load_yaml(path)
-        codelists[raw["name"]] = CodeList(name=raw["name"], type=raw["type"], values=raw["values"])
+        codelists[raw["name"]] = CodeList(
+            name=raw["name"], type=raw["type"], values=raw["values"], form_text=raw.get("form_text", "{label}")
+        )
     issue_types = {
         name: IssueType(name=name, **spec)
         for name, spec in _load_yaml(root / "issue_types.yaml")["issue_types"].items()

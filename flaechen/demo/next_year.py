@@ -37,6 +37,7 @@ import shapely
 from shapely.geometry import box
 
 from flaechen.config import DistrictConfig, SourceConfig, load_config
+from flaechen.district import read_district
 
 if TYPE_CHECKING:
     from flaechen.pipeline import RunResult
@@ -138,9 +139,12 @@ def derive_next_year(first: Path, district_gpkg: Path, out: Path, *, survey: str
     set_survey(config_path, survey)
     config = load_config(config_path)
     crs = config.crs
-    candidates = pyogrio.read_dataframe(district_gpkg, layer="candidates")
-    parcels = pyogrio.read_dataframe(district_gpkg, layer="parcels", columns=["parcel_id", "ags", "actual_use"])
-    measures = pyogrio.read_dataframe(district_gpkg, layer="parcel_measures", read_geometry=False)
+    read = read_district(
+        district_gpkg,
+        layers=["candidates", "parcels", "parcel_measures"],
+        columns={"parcels": ["parcel_id", "ags", "actual_use"]},
+    )
+    candidates, parcels, measures = read["candidates"], read["parcels"], read["parcel_measures"]
     manifest: list[dict[str, Any]] = []
     _build_on(config, candidates, crs, manifest)
     _split(config, candidates, crs, manifest)

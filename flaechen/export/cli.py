@@ -75,10 +75,10 @@ def add_parser(subparsers: Any) -> None:
 def _district_crs(gpkg: Path) -> str:
     import pyogrio
 
+    from flaechen.district import district_contents
     from flaechen.errors import CRSError
-    from flaechen.export._district import contents
 
-    found = {pyogrio.read_info(gpkg, layer=name)["crs"] for name in contents(gpkg).layer_names}
+    found = {pyogrio.read_info(gpkg, layer=name)["crs"] for name in district_contents(gpkg).layer_names}
     found.discard(None)
     if len(found) != 1:
         raise CRSError(
@@ -89,11 +89,11 @@ def _district_crs(gpkg: Path) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from flaechen.district import resolve_district
     from flaechen.export import style_gpkg, to_parquet, to_postgis, write_qgis_project
-    from flaechen.export._district import resolve_gpkg
     from flaechen.export.errors import ExportError
 
-    gpkg = resolve_gpkg(args.source)
+    gpkg = resolve_district(args.source)
     if args.dest is not None and args.format != "parquet":
         raise ExportError("--dest goes with --format parquet only")
     if args.to is not None:

@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from flaechen.atomic import atomic_write
-from flaechen.export._district import contents, read_layer, read_table, resolve_gpkg
+from flaechen.district import district_contents, read_layer, resolve_district
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +50,13 @@ def to_parquet(gpkg_path: str | os.PathLike[str], out_dir: str | os.PathLike[str
     >>> import geopandas
     >>> geopandas.read_parquet(paths[0], bbox=(500000, 5600000, 501000, 5601000))  # doctest: +SKIP
     """
-    gpkg = resolve_gpkg(gpkg_path)
+    gpkg = resolve_district(gpkg_path)
     target_dir = Path(out_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
-    found = contents(gpkg)
+    found = district_contents(gpkg)
     written: list[Path] = []
     for name in found.layer_names:
-        frame = read_layer(gpkg, name)
+        frame = read_layer(found, name)
         target = target_dir / f"{name}.parquet"
         atomic_write(
             target,
@@ -71,7 +71,7 @@ def to_parquet(gpkg_path: str | os.PathLike[str], out_dir: str | os.PathLike[str
         log.info("wrote %s (%d features)", target, len(frame))
         written.append(target)
     for name in found.tables:
-        table = read_table(gpkg, name)
+        table = read_layer(found, name)
         target = target_dir / f"{name}.parquet"
         atomic_write(target, partial(table.to_parquet, index=False, compression="zstd"))
         log.info("wrote %s (%d rows)", target, len(table))

@@ -44,7 +44,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from flaechen import __version__
-from flaechen.export._district import contents, geometry_columns, read_layer, read_table, resolve_gpkg
+from flaechen.district import district_contents, read_layer, resolve_district
 from flaechen.export.errors import ExportError
 from flaechen.export.styles import available_styles, read_qml
 from flaechen.layers import LayerDef, load_schema
@@ -246,12 +246,11 @@ def collect_tables(gpkg: Path) -> list[Table]:
         Where a layer's key has empty or duplicate values (it becomes the primary key).
     """
     schema = load_schema()
-    found = contents(gpkg)
-    geometry_names = geometry_columns(gpkg)
+    found = district_contents(gpkg)
     tables: list[Table] = []
     for name in found.layer_names:
         check_identifier(name, "layer")
-        frame = read_layer(gpkg, name)
+        frame = read_layer(found, name)
         layer = schema.layers.get(name)
         key = layer.key if layer and layer.key in frame.columns else None
         if key is None:
@@ -267,7 +266,7 @@ def collect_tables(gpkg: Path) -> list[Table]:
         epsg = frame.crs.to_epsg() if frame.crs is not None else None
         if epsg is None:
             raise ExportError(f"{gpkg}: layer {name!r} has no EPSG-coded CRS; PostGIS needs an SRID")
-        geom = geometry_names.get(name, "geom")
+        geom = found.entries[name].geometry_column or "geom"
         attributes = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         columns = _columns(attributes, layer, {})
         geom_type = layer.geometry if layer else "Geometry"
@@ -277,7 +276,7 @@ def collect_tables(gpkg: Path) -> list[Table]:
         tables.append(Table(name, tuple(columns), attributes, key, comment, geom, epsg))
     for name in found.tables:
         check_identifier(name, "table")
-        frame = read_table(gpkg, name, with_fid=True)
+        frame = read_layer(found, name, with_fid=True)
         definition = schema.layers.get(name)
         extra = ISSUE_COMMENTS if name == "issues" else {}
         columns = _columns(frame, definition, extra | {"fid": "Row id in district.gpkg"})
@@ -515,7 +514,7 @@ def to_postgis(
     check_identifier(schema, "schema")
     staging = f"{schema}{STAGING_SUFFIX}"
     check_identifier(staging, "staging schema")
-    gpkg = resolve_gpkg(gpkg_path)
+    gpkg = resolve_district(gpkg_path)
     tables = collect_tables(gpkg)
     target = resolve_target(dsn_or_service)
     log.info("exporting %s to PostgreSQL (%s), schema %s", gpkg, target.shown, schema)

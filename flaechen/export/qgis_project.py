@@ -30,9 +30,10 @@ from pyproj import CRS
 from pyproj.enums import WktVersion
 
 from flaechen.atomic import atomic_write
+from flaechen.district import district_contents, resolve_district
 from flaechen.errors import CRSError
-from flaechen.export._district import contents, resolve_gpkg
 from flaechen.export.errors import ExportError
+from flaechen.export.forms import fields_qml
 from flaechen.export.styles import available_styles, read_qml
 from flaechen.layers import load_schema
 
@@ -135,8 +136,13 @@ def _spatialrefsys(parent: ET.Element, crs: CRS) -> None:
 
 
 def _style_root(name: str, styles: dict[str, Path]) -> ET.Element | None:
+    """The layer's style (:func:`read_qml`); for a table or layer without one, its aliases and value maps."""
     path = styles.get(name)
-    return None if path is None else ET.fromstring(read_qml(path))
+    if path is not None:
+        return ET.fromstring(read_qml(path))
+    if name in load_schema().layers:
+        return ET.fromstring(fields_qml(name))
+    return None
 
 
 def _maplayer(
@@ -202,7 +208,7 @@ def _check_crs(gpkg: Path, layers: tuple[str, ...], crs: CRS) -> None:
 
 def project_document(gpkg: Path, qgz_dir: Path, *, crs: CRS, title: str = DEFAULT_TITLE) -> ET.Element:
     """Build the `.qgs` document of the project (see :func:`write_qgis_project`)."""
-    found = contents(gpkg)
+    found = district_contents(gpkg)
     layers = found.layer_names
     if not layers:
         raise ExportError(f"{gpkg}: holds no spatial layer; nothing to put in a QGIS project")
@@ -258,7 +264,7 @@ def project_document(gpkg: Path, qgz_dir: Path, *, crs: CRS, title: str = DEFAUL
                 source=f"{relative}|layername={name}",
                 geometry=geometry.get(name),
                 crs=crs,
-                style=_style_root(name, styles) if name in geometry else None,
+                style=_style_root(name, styles),
             )
     order = _sub(root, "layerorder")
     for _, names in grouped:
@@ -322,7 +328,7 @@ def write_qgis_project(
     >>> write_qgis_project("out/demo", crs="EPSG:25832")  # doctest: +SKIP
     PosixPath('out/demo/district.qgz')
     """
-    gpkg = resolve_gpkg(gpkg_path)
+    gpkg = resolve_district(gpkg_path)
     target = Path(qgz_path) if qgz_path is not None else gpkg.with_suffix(".qgz")
     district_crs = CRS.from_user_input(crs)
     root = project_document(gpkg, target.parent, crs=district_crs, title=title or DEFAULT_TITLE)

@@ -20,8 +20,9 @@ import xml.etree.ElementTree as ET
 from contextlib import closing
 from pathlib import Path
 
-from flaechen.export._district import resolve_gpkg
+from flaechen.district import resolve_district
 from flaechen.export.errors import ExportError
+from flaechen.export.forms import with_fields
 from flaechen.layers import layers_dir
 from flaechen.palette import apply_to_qml
 
@@ -67,7 +68,8 @@ def available_styles(directory: str | os.PathLike[str] | None = None) -> dict[st
 
 
 def read_qml(path: str | os.PathLike[str]) -> str:
-    """Read a QML file and check that it is a QGIS style document.
+    """Read a QML file (``<layer>.qml``), check it is a QGIS style, and complete it from the one palette and
+    the layer's schema: category colours, German field aliases and value maps (:mod:`flaechen.export.forms`).
 
     Raises
     ------
@@ -81,7 +83,9 @@ def read_qml(path: str | os.PathLike[str]) -> str:
         raise ExportError(f"{path}: not a valid QML style ({exc}); fix the XML") from exc
     if root.tag != "qgis":
         raise ExportError(f"{path}: root element is <{root.tag}>, a QML style needs <qgis>")
-    return apply_to_qml(text)  # the categories' colours from the one palette (layers/palette.yaml)
+    # the categories' colours from the one palette (layers/palette.yaml), the fields' German aliases and
+    # value maps from the layer's schema (layers/<layer>.yaml)
+    return with_fields(apply_to_qml(text), Path(path).stem)
 
 
 def _describe(layer: str, path: Path) -> str:
@@ -140,7 +144,7 @@ def style_gpkg(
     --------
     >>> style_gpkg("out/demo/district.gpkg")  # doctest: +SKIP
     """
-    gpkg = resolve_gpkg(gpkg_path)
+    gpkg = resolve_district(gpkg_path)
     qml_files = available_styles(styles)
     with closing(sqlite3.connect(gpkg, isolation_level=None)) as db:
         geometry_columns = dict(db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall())

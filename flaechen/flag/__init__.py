@@ -23,7 +23,7 @@ from flaechen._lazy import lazy_exports
 if TYPE_CHECKING:
     from flaechen.flag.constraints import Constraint, RasterConstraint, VectorConstraint, load_constraints
     from flaechen.flag.core import FlagResult, check_layers, flag, measure
-    from flaechen.flag.gpkg import flag_gpkg, read_district
+    from flaechen.flag.gpkg import flag_gpkg
     from flaechen.flag.rules import Rules, load_rules
     from flaechen.flag.settings import parse_flag_section
 
@@ -42,7 +42,6 @@ __getattr__, __dir__ = lazy_exports(
         "load_rules": "flaechen.flag.rules",
         "measure": "flaechen.flag.core",
         "parse_flag_section": "flaechen.flag.settings",
-        "read_district": "flaechen.flag.gpkg",
     },
 )
 
@@ -59,5 +58,4 @@ __all__ = [
     "load_rules",
     "measure",
     "parse_flag_section",
-    "read_district",
 ]

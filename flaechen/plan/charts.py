@@ -1,65 +1,22 @@
-"""Reading the planning results of a run and charting them (for the notebooks; matplotlib on demand).
+"""Charting the planning results of a run (for the notebooks; matplotlib on demand).
 
 Examples
 --------
->>> plan = read_plan("out/demo/district.gpkg")  # doctest: +SKIP
->>> plot_area_scores(plan.scores)  # doctest: +SKIP
+>>> from flaechen.district import read_district
+>>> plan = read_district("out/demo", layers=["assessment_scores"])  # doctest: +SKIP
+>>> plot_area_scores(plan["assessment_scores"])  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import pandas as pd
-import pyogrio
 
-from flaechen.errors import FlaechenError
 from flaechen.plan.report import THEME_COLOURS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-
-@dataclass(frozen=True)
-class PlanTables:
-    """The planning layers and tables of a district dataset (None where the run wrote none)."""
-
-    areas: gpd.GeoDataFrame | None
-    assessments: pd.DataFrame | None
-    scores: pd.DataFrame | None
-    scenarios: pd.DataFrame | None
-    scenario_results: pd.DataFrame | None
-
-
-def read_plan(gpkg_path: str | os.PathLike[str]) -> PlanTables:
-    """Read ``commercial_areas``, ``assessments``, ``assessment_scores``, ``scenarios``, ``scenario_results``.
-
-    Raises
-    ------
-    FlaechenError
-        Where the file does not exist.
-    """
-    gpkg = Path(gpkg_path)
-    if gpkg.is_dir():
-        gpkg = gpkg / "district.gpkg"
-    if not gpkg.is_file():
-        raise FlaechenError(f"{gpkg}: no district dataset; run `flaechen run CONFIG --out DIR` first")
-    names = {str(n) for n, _ in pyogrio.list_layers(gpkg)}
-
-    def table(name: str) -> pd.DataFrame | None:
-        return pd.DataFrame(pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)) if name in names else None
-
-    return PlanTables(
-        areas=pyogrio.read_dataframe(gpkg, layer="commercial_areas") if "commercial_areas" in names else None,
-        assessments=table("assessments"),
-        scores=table("assessment_scores"),
-        scenarios=table("scenarios"),
-        scenario_results=table("scenario_results"),
-    )
 
 
 def score_overview(scores: pd.DataFrame) -> pd.DataFrame:

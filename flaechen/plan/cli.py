@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
-from flaechen.errors import SourceError
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,29 +36,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _run(args: argparse.Namespace) -> int:
-    import pandas as pd
-    import pyogrio
-
     from flaechen.config import load_config
+    from flaechen.district import read_district, resolve_district
     from flaechen.flag import load_rules
-    from flaechen.flag.gpkg import read_district
+    from flaechen.flag.core import INPUT_LAYERS, OPTIONAL_LAYERS
     from flaechen.gpkg import update_gpkg
     from flaechen.plan.run import plan_from_config, summary_lines
 
-    out = Path(args.target)
-    gpkg = out / "district.gpkg" if out.is_dir() else out
-    if not gpkg.is_file():
-        raise SourceError(f"{gpkg}: no district dataset here; run `flaechen run` first")
+    gpkg = resolve_district(args.target)
     out = gpkg.parent
     config = load_config(args.config)
-    layers = read_district(gpkg)
-    names = {str(n) for n, _ in pyogrio.list_layers(gpkg)}
-    if "land_use" in names and "land_use" not in layers:
-        layers["land_use"] = pyogrio.read_dataframe(gpkg, layer="land_use")
-    candidates = pyogrio.read_dataframe(gpkg, layer="candidates") if "candidates" in names else None
-    sources = None
-    if "sources" in names:
-        sources = pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="sources", read_geometry=False))
+    layers = read_district(gpkg, layers=INPUT_LAYERS, optional=(*OPTIONAL_LAYERS, "candidates", "sources"))
+    candidates = layers.pop("candidates", None)
+    sources = layers.pop("sources", None)
     rules = load_rules(config.flag.rules)
     result = plan_from_config(config, layers, candidates=candidates, sources=sources, rules=rules, out_dir=out)
     update_gpkg(gpkg, layers=result.layers(), tables=result.tables())

@@ -114,7 +114,7 @@ def publish(
     from flaechen.publish.attribution import district_land, resolve_sources, run_date
     from flaechen.publish.localities import localities
     from flaechen.publish.pages import build_site
-    from flaechen.publish.prepare import read_district
+    from flaechen.publish.prepare import select_district
     from flaechen.publish.printing import PDF_NAME, print_district
     from flaechen.publish.profile import load_profile
     from flaechen.publish.workshop import Workshop, locality_entries
@@ -122,7 +122,7 @@ def publish(
     checked = load_profile(profile, base_dir=base_dir)
     if district_name and "title" not in checked.model_fields_set:
         checked = checked.model_copy(update={"title": f"Flächenpotenziale {district_name}"})
-    district = read_district(gpkg_path, profile=checked)
+    district = select_district(gpkg_path, profile=checked)
     today = generated or date.today()
     ran = run_date(gpkg_path) or today
     credits = resolve_sources(

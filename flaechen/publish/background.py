@@ -42,13 +42,13 @@ import geopandas as gpd
 import mercantile
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 from numpy.typing import NDArray
 from PIL import Image
 from rasterio.features import rasterize
 from rasterio.transform import Affine
 
+from flaechen.district import read_district
 from flaechen.landuse import normalise_uses, parse_actual_use
 
 log = logging.getLogger(__name__)
@@ -228,23 +228,25 @@ def background_features(path: str | os.PathLike[str]) -> tuple[gpd.GeoDataFrame,
         Columns ``class`` and ``geometry`` in the district CRS; and the land use's source
         (``"land_use"``, ``"parcels"``, ``"land_use+parcels"`` or ``"none"``).
     """
-    path = Path(path)
-    available = {name for name, _ in pyogrio.list_layers(path)}
+    read = read_district(
+        path,
+        layers=[],
+        optional=["land_use", "parcels", "buildings"],
+        columns={"land_use": ["ags", "use"], "parcels": ["actual_use", "ags"], "buildings": []},
+        missing_columns="skip",
+    )
     frames: list[gpd.GeoDataFrame] = []
     covered: set[str] = set()
     sources: list[str] = []
-    if "land_use" in available and pyogrio.read_info(path, layer="land_use")["features"]:
-        fields = set(pyogrio.read_info(path, layer="land_use")["fields"])
-        gdf = pyogrio.read_dataframe(path, layer="land_use", columns=[c for c in ("ags", "use") if c in fields])
+    if "land_use" in read and len(read["land_use"]) and "use" in read["land_use"].columns:
+        gdf = read["land_use"]
         frames.append(gpd.GeoDataFrame({"class": classify_uses(gdf["use"])}, geometry=gdf.geometry.values, crs=gdf.crs))
         covered = set(gdf["ags"].astype(str)) if "ags" in gdf.columns else {"*"}
         sources.append("land_use")
-    if "parcels" in available and "*" not in covered:
-        fields = set(pyogrio.read_info(path, layer="parcels")["fields"])
-        if "actual_use" in fields:
+    if "parcels" in read and "*" not in covered:
+        gdf = read["parcels"]
+        if "actual_use" in gdf.columns:
             # the parcels' actual use where a municipality delivered no land use polygons
-            columns = ["actual_use", *(["ags"] if "ags" in fields else [])]
-            gdf = pyogrio.read_dataframe(path, layer="parcels", columns=columns)
             if covered and "ags" in gdf.columns:
                 gdf = gdf[~gdf["ags"].astype(str).isin(covered).to_numpy()]
             if len(gdf):
@@ -252,8 +254,8 @@ def background_features(path: str | os.PathLike[str]) -> tuple[gpd.GeoDataFrame,
                 frames.append(gpd.GeoDataFrame({"class": classes}, geometry=gdf.geometry.values, crs=gdf.crs))
                 sources.append("parcels")
     source = "+".join(sources) or "none"
-    if "buildings" in available:
-        gdf = pyogrio.read_dataframe(path, layer="buildings", columns=[])
+    if "buildings" in read:
+        gdf = read["buildings"]
         frames.append(
             gpd.GeoDataFrame(
                 {"class": pd.Series("building", index=gdf.index)}, geometry=gdf.geometry.values, crs=gdf.crs

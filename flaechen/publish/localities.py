@@ -27,9 +27,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
+from flaechen.district import read_district
 from flaechen.publish.background import classify_uses, dominant_uses
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,8 @@ _KEY_LIKE = re.compile(r"^[0-9\s_-]*$")
 
 
 def _read(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame | None:
-    if layer not in {name for name, _ in pyogrio.list_layers(path)}:
-        return None
-    present = set(pyogrio.read_info(path, layer=layer)["fields"])
-    return pyogrio.read_dataframe(path, layer=layer, columns=[c for c in columns if c in present])
+    read = read_district(path, optional=[layer], layers=[], columns={layer: columns}, missing_columns="skip")
+    return read.get(layer)
 
 
 def _clusters(geoms: np.ndarray, *, gap_m: float) -> tuple[np.ndarray, np.ndarray]:

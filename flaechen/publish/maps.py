@@ -39,7 +39,6 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import folium
@@ -374,11 +373,8 @@ def district_map(
     -------
     folium.Map
     """
-    path = Path(source)
-    if path.is_dir():
-        path = path / "district.gpkg"
     checked = load_profile(profile)
-    district = prepare.read_district(path, profile=checked)
+    district = prepare.select_district(source, profile=checked)
     candidates = district.layers.get("candidates", prepare.empty_layer("candidates", checked))
     ctx = Context(profile=checked, schema=load_schema(), categories=categories_of(load_schema(), candidates))
     prep = prepare.prepare_display(ctx, district)

@@ -1,6 +1,7 @@
 """Preparing the district dataset for display: allow-list, private land, aggregates, simplification.
 
-Reading happens at the edge (:func:`read_district`) and reads only the columns the profile allows plus
+Reading happens at the edge (:func:`select_district`, through the one reader
+:func:`flaechen.district.read_district`) and reads only the columns the profile allows plus
 the few the site needs to decide what to show (``ags``, ``ownership``, ``category``, ``population``):
 values of other fields never even enter memory. Everything else here takes and returns frames.
 
@@ -10,7 +11,7 @@ shared; it is reprojected to EPSG:4326 and rounded only at the end (:func:`to_di
 
 Examples
 --------
->>> data = read_district("out/demo/district.gpkg", profile=load_profile())  # doctest: +SKIP
+>>> data = select_district("out/demo/district.gpkg", profile=load_profile())  # doctest: +SKIP
 >>> shown, hidden = split_private(data.layers["candidates"], mode="municipality")  # doctest: +SKIP
 """
 
@@ -20,15 +21,14 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
+from flaechen.district import Contents, district_contents, read_district
 from flaechen.errors import FlaechenError
 from flaechen.layers import load_schema
 from flaechen.publish.profile import PublishProfile
@@ -99,118 +99,108 @@ def _control(name: str) -> str:
     return f"_{name}"
 
 
-def read_district(path: str | os.PathLike[str], *, profile: PublishProfile) -> District:
+def select_district(path: str | os.PathLike[str], *, profile: PublishProfile) -> District:
     """Read the layers the profile shows, restricted to allowed and control columns.
+
+    The reading is :func:`flaechen.district.read_district`'s (typed by the schemas, one CRS); this
+    function chooses what to read: of each layer the profile shows, the fields it allows that the layer
+    has, and the control columns (:data:`CONTROL_COLUMNS`).
 
     Parameters
     ----------
     path
-        The district GeoPackage written by ``flaechen run``.
+        The district GeoPackage written by ``flaechen run``, or the output folder holding it.
     profile
         The validated publishing profile.
 
     Raises
     ------
+    DistrictError
+        If the file is missing or unreadable, or its layers are in different CRSs.
     PublishError
-        If the file or its `municipalities` or `candidates` layer is missing.
+        If its `municipalities` or `candidates` layer (or a column the site needs) is missing or the
+        municipalities are empty.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise PublishError(f"{path}: no district GeoPackage here; run `flaechen run` first")
-    available = {name for name, _ in pyogrio.list_layers(path)}
-    schema = load_schema()
+    found = district_contents(path)
+    gpkg = found.path
     for needed in ("municipalities", "candidates"):
-        if needed in profile.layers and needed not in available:
-            raise PublishError(f"{path}: layer {needed!r} is missing; run `flaechen run` (with the flag step) first")
-    layers: dict[str, gpd.GeoDataFrame] = {}
-    crs = None
+        if needed in profile.layers and needed not in found:
+            raise PublishError(f"{gpkg}: layer {needed!r} is missing; run `flaechen run` (with the flag step) first")
     # brownfields not drawn still decide what the candidates drawn may say about them
     control_only = [
         name
         for name in ("brownfields",)
-        if name not in profile.layers and name in available and "candidates" in profile.layers
+        if name not in profile.layers and name in found and "candidates" in profile.layers
     ]
-    for layer in [*profile.layers, *control_only]:
-        if layer not in available:
-            log.warning("%s: layer %r not found; the site shows it empty", path, layer)
-            layers[layer] = empty_layer(layer, profile)
-            continue
-        present = set(pyogrio.read_info(path, layer=layer)["fields"])
-        shown = profile.allowed(layer) if layer in profile.layers else ()
-        allowed = [f for f in shown if f in present]
-        for missing in sorted(set(shown) - present):
-            log.warning("%s: layer %r has no field %r; not shown", path, layer, missing)
-        control = [c for c in CONTROL_COLUMNS.get(layer, ()) if c in present]
-        columns = list(dict.fromkeys([*allowed, *control]))
-        gdf = pyogrio.read_dataframe(path, layer=layer, columns=columns)
-        if gdf.crs is None:
-            raise PublishError(f"{path}: layer {layer!r} has no CRS; the district dataset must declare one")
-        if gdf.crs.is_geographic:
-            raise PublishError(
-                f"{path}: layer {layer!r} is in geographic {gdf.crs.to_string()}; "
-                "the district dataset must be in its projected district CRS"
-            )
-        crs = crs or gdf.crs
-        if gdf.crs != crs:
-            raise PublishError(
-                f"{path}: layer {layer!r} is in {gdf.crs.to_string()}, the other layers in {crs.to_string()}; "
-                "a district dataset has one CRS: rebuild it with `flaechen run`"
-            )
+    wanted = [layer for layer in [*profile.layers, *control_only] if layer in found]
+    columns: dict[str, list[str]] = {}
+    allowed: dict[str, list[str]] = {}
+    for layer in wanted:
+        present = set(found.fields(layer))
         lacking = [c for c in REQUIRED_COLUMNS.get(layer, ()) if c not in present]
         if lacking:
             raise PublishError(
-                f"{path}: layer {layer!r} lacks the column(s) {', '.join(lacking)} the site needs "
+                f"{gpkg}: layer {layer!r} lacks the column(s) {', '.join(lacking)} the site needs "
                 f"(see layers/{layer}.yaml); rebuild it with `flaechen run`"
             )
+        shown = profile.allowed(layer) if layer in profile.layers else ()
+        allowed[layer] = [f for f in shown if f in present]
+        for missing in sorted(set(shown) - present):
+            log.warning("%s: layer %r has no field %r; not shown", gpkg, layer, missing)
+        control = [c for c in CONTROL_COLUMNS.get(layer, ()) if c in present]
+        columns[layer] = list(dict.fromkeys([*allowed[layer], *control]))
+    read = read_district(found, layers=wanted, columns=columns)
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    crs = None
+    for layer in [*profile.layers, *control_only]:
+        if layer not in read:
+            log.warning("%s: layer %r not found; the site shows it empty", gpkg, layer)
+            layers[layer] = empty_layer(layer, profile)
+            continue
+        gdf = read[layer]
+        if gdf.crs.is_geographic:
+            raise PublishError(
+                f"{gpkg}: layer {layer!r} is in geographic {gdf.crs.to_string()}; "
+                "the district dataset must be in its projected district CRS"
+            )
+        crs = crs or gdf.crs
+        control = [c for c in CONTROL_COLUMNS.get(layer, ()) if c in gdf.columns]
         out = gpd.GeoDataFrame(
-            {name: gdf[name] for name in allowed}
+            {name: gdf[name] for name in allowed[layer]}
             | {_control(c): gdf[c] for c in control}
             | {"geometry": gdf.geometry.values},
             geometry="geometry",
             crs=gdf.crs,
         )
-        dtypes = {f.name: f.dtype for f in schema.layer(layer).fields}
-        for column in out.columns:
-            name = column.lstrip("_")
-            if name in dtypes and column != "geometry":
-                out[column] = _as_dtype(out[column], dtypes[name])
         layers[layer] = out[~(out.geometry.isna() | out.geometry.is_empty)].reset_index(drop=True)
-        log.debug("read %s: %d features, fields %s", layer, len(out), allowed)
+        log.debug("read %s: %d features, fields %s", layer, len(out), allowed[layer])
     if "municipalities" in layers and layers["municipalities"].empty:
-        raise PublishError(f"{path}: layer 'municipalities' is empty; the site is built per municipality")
-    summary = read_summary(path) if "summary" in available else None
+        raise PublishError(f"{gpkg}: layer 'municipalities' is empty; the site is built per municipality")
+    summary = read_summary(found) if "summary" in found else None
     return District(crs=crs, layers=layers, summary=summary)
 
 
-def read_summary(path: str | os.PathLike[str]) -> pd.DataFrame | None:
+def read_summary(path: str | os.PathLike[str] | Contents) -> pd.DataFrame | None:
     """Read the flag step's per-municipality table ``summary``, defensively.
 
     Only ``ags`` and the numeric columns of :data:`SUMMARY_COLUMNS` are read; a column that is missing
-    or not numeric is left out (logged). Returns None when the table has no ``ags``.
+    or holds no number is left out (logged). Returns None when the table has no ``ags``.
     """
-    present = set(pyogrio.read_info(path, layer="summary")["fields"])
-    if "ags" not in present:
+    read = read_district(
+        path, layers=["summary"], columns={"summary": ["ags", *SUMMARY_COLUMNS]}, missing_columns="skip"
+    )
+    frame = read["summary"]
+    if "ags" not in frame.columns:
         log.warning("%s: table 'summary' has no column 'ags'; not used", path)
         return None
-    columns = [c for c in SUMMARY_COLUMNS if c in present]
-    frame = pyogrio.read_dataframe(path, layer="summary", columns=["ags", *columns], read_geometry=False)
     out = pd.DataFrame(index=pd.Index(frame["ags"].astype(str), name="ags"))
-    for column in columns:
+    for column in [c for c in SUMMARY_COLUMNS if c in frame.columns]:
         values = pd.to_numeric(frame[column], errors="coerce")
         if values.notna().any():
             out[column] = values.astype("float64").to_numpy()
         else:
             log.warning("%s: summary.%s holds no numbers; not used", path, column)
     return out[~out.index.duplicated()]
-
-
-def _as_dtype(series: pd.Series, dtype: str) -> pd.Series:
-    try:
-        if dtype == "string":
-            return series.astype("string")
-        return series.astype(dtype)
-    except (TypeError, ValueError):
-        return series
 
 
 def empty_layer(layer: str, profile: PublishProfile) -> gpd.GeoDataFrame:

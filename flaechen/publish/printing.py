@@ -473,7 +473,7 @@ def print_district(
 ) -> Path:
     """Print the A3 sheets of every municipality of a district into ``site_dir/karten-a3.pdf``.
 
-    Reads the district through the profile's allow-list (:func:`flaechen.publish.prepare.read_district`)
+    Reads the district through the profile's allow-list (:func:`flaechen.publish.prepare.select_district`)
     and follows its rule for private land, as the site does: candidates on public land (every candidate
     where ``private_candidates = "parcels"``) are drawn per parcel; with ``"grid"`` the others appear as
     the aggregate cells of :func:`flaechen.publish.aggregates.block_grid` with their counts, with
@@ -506,7 +506,7 @@ def print_district(
     from flaechen.publish.localities import localities
     from flaechen.publish.texts import CATEGORY_COLOURS, LAYER_STYLES, OTHER_COLOUR, UI
 
-    district = prepare.read_district(gpkg_path, profile=profile)
+    district = prepare.select_district(gpkg_path, profile=profile)
     layers = district.layers
     municipalities = layers["municipalities"]
     candidates = layers.get("candidates", prepare.empty_layer("candidates", profile))

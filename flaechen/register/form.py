@@ -20,12 +20,10 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
+from flaechen.export.forms import aliases, value_map
 from flaechen.layers import FieldDef, load_schema
 
 QGIS_VERSION = "3.22.0-Białowieża"
-
-NULL_VALUE = "{2839923C-8B7D-419E-B84B-CA2FE9B80EC7}"
-"""How QGIS's value map writes "no value" (QgsValueMapFieldFormatter::NULL_VALUE)."""
 
 STATE_COLOURS = {
     "aktiv": ("46,160,67,120", "20,100,35,255"),
@@ -62,25 +60,9 @@ def _q(text: str) -> str:
     return quoteattr(text)
 
 
-def _value_map(codelist: str, *, allow_null: bool) -> str:
-    entries = load_schema().codelist(codelist).values
-    items = []
-    if allow_null:
-        items.append(f'<Option type="Map"><Option name="(leer)" value="{NULL_VALUE}" type="QString"/></Option>')
-    for code, entry in entries.items():
-        items.append(
-            f'<Option type="Map"><Option name={_q(entry["label"])} value={_q(str(code))} type="QString"/></Option>'
-        )
-    return (
-        '<editWidget type="ValueMap"><config><Option type="Map"><Option name="map" type="List">'
-        + "".join(items)
-        + "</Option></Option></config></editWidget>"
-    )
-
-
 def _widget(field: FieldDef) -> str:
     if field.codelist and not field.derived:
-        return _value_map(field.codelist, allow_null=field.default is None)
+        return value_map(field.codelist, allow_null=field.default is None)
     if field.type == "bool":
         return (
             '<editWidget type="CheckBox"><config><Option type="Map">'
@@ -125,7 +107,6 @@ def sites_qml() -> str:
     )
     symbols = "".join(_symbol(str(n), *STATE_COLOURS[code]) for n, code in enumerate(states))
     config = "".join(f'<field name={_q(f.name)} configurationFlags="None">{_widget(f)}</field>' for f in fields)
-    aliases = "".join(f'<alias field={_q(f.name)} index="{index[f.name]}" name={_q(f.alias or "")}/>' for f in fields)
     defaults = []
     for f in fields:
         if f.name == "edited_by":
@@ -176,7 +157,7 @@ def sites_qml() -> str:
         '<rendering scaleVisibility="1" scaleMin="1" scaleMax="10000" obstacle="1" displayAll="0" '
         'limitNumLabels="0" maxNumLabels="2000" upsidedownLabels="0"/></settings></labeling>\n'
         f" <fieldConfiguration>{config}</fieldConfiguration>\n"
-        f" <aliases>{aliases}</aliases>\n"
+        f" {aliases('sites')}\n"
         f" <defaults>{''.join(defaults)}</defaults>\n"
         ' <editform tolerant="1"></editform>\n <editforminit/>\n'
         " <editforminitcodesource>0</editforminitcodesource>\n <featformsuppress>0</featformsuppress>\n"

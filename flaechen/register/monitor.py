@@ -8,7 +8,6 @@ Examples
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,24 +85,6 @@ def monitoring(
             )
     frame = pd.DataFrame(rows, columns=list(layer.field_names))
     return frame.astype({f.name: f.dtype for f in layer.fields})
-
-
-def read_monitoring(out_dir: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The monitoring time series and this survey's changes of a run's output folder (or its district.gpkg)."""
-    from pathlib import Path
-
-    import pyogrio
-
-    gpkg = Path(out_dir)
-    gpkg = gpkg / "district.gpkg" if gpkg.is_dir() else gpkg
-    layers = {name for name, _ in pyogrio.list_layers(gpkg)}
-    if "monitoring" not in layers:
-        from flaechen.errors import FlaechenError
-
-        raise FlaechenError(f"{gpkg}: no table `monitoring`; run `flaechen run` with flagging and the register")
-    table = pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="monitoring", read_geometry=False))
-    changes = pd.DataFrame(pyogrio.read_dataframe(gpkg, layer="changes", read_geometry=False))
-    return table, changes
 
 
 def plot_active_hectares(table: pd.DataFrame, *, ax: Any = None) -> Any:

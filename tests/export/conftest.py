@@ -356,14 +356,20 @@ def postgis_db(postgis_server, request) -> str:
 DEMO_SCALE = MIN_SCALE
 """Parcels of the demo district the notebook and QGIS tests build (the generator's minimum: fast)."""
 
+DEMO_SEED = 42
+"""The seed of `flaechen demo` (its default)."""
+
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
-    """The demo district generated, run and flagged once per session (do not modify)."""
-    from flaechen.analysis import demo_district
+    """The demo district as `flaechen demo` builds it (two deliveries), once per session (do not modify).
+
+    Without the map site, which the notebook and QGIS tests do not open.
+    """
+    from flaechen.demo.next_year import run_two_surveys
 
     out = tmp_path_factory.mktemp("demo")
-    demo_district(out, scale=DEMO_SCALE)
+    run_two_surveys(out, scale=DEMO_SCALE, seed=DEMO_SEED, publish=False)
     return out
 
 

@@ -11,7 +11,8 @@ the GeoPackage: per field the editor widget, its configuration, the alias and wh
 form's layout and tabs; and whether an edit made through QGIS (a note) can be saved.
 
 The report holds, for every layer opened from the GeoPackage (with its default style) and from the
-project: validity, feature count and a style signature, plus the signature of each QML file in
+project: validity, feature count, a style signature, and per field the alias, the editor widget and how
+QGIS shows a value, plus the signature of each QML file in
 STYLES_DIR applied to the same layer, so the test can compare them. GDAL warnings go to stderr, where the
 test looks for "may only be partially supported". With CONNINFO and SCHEMA, the spatial layers are also
 opened from that PostGIS schema (with the default styles QGIS finds in `layer_styles`).
@@ -23,7 +24,7 @@ import json
 import sys
 from pathlib import Path
 
-from qgis.core import QgsApplication, QgsProject, QgsVectorLayer
+from qgis.core import QgsApplication, QgsFeatureRequest, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtXml import QDomDocument
 
 
@@ -54,6 +55,32 @@ def _context():
     return QgsRenderContext()
 
 
+def fields(layer: QgsVectorLayer) -> dict:
+    """Per field: its alias, its editor widget and how QGIS shows the first value that is not empty (as the
+    attribute table and the identify results show it, through the widget's field formatter)."""
+    from qgis.core import QgsApplication
+
+    registry = QgsApplication.fieldFormatterRegistry()
+    request = QgsFeatureRequest().setLimit(200)
+    features = list(layer.getFeatures(request))
+    out = {}
+    for index, field in enumerate(layer.fields()):
+        setup = layer.editorWidgetSetup(index)
+        values = [f.attribute(index) for f in features]
+        value = next((v for v in values if v is not None and not (hasattr(v, "isNull") and v.isNull())), None)
+        shown = None
+        if value is not None:
+            formatter = registry.fieldFormatter(setup.type())
+            shown = formatter.representValue(layer, index, setup.config(), None, value)
+        out[field.name()] = {
+            "alias": layer.attributeAlias(index),
+            "widget": setup.type(),
+            "value": None if value is None else str(value),
+            "shown": shown,
+        }
+    return out
+
+
 def describe(layer: QgsVectorLayer) -> dict:
     return {
         "valid": layer.isValid(),
@@ -62,6 +89,7 @@ def describe(layer: QgsVectorLayer) -> dict:
         "source": layer.source(),
         "crs": layer.crs().authid(),
         "signature": signature(layer) if layer.isSpatial() else None,
+        "fields": fields(layer) if layer.isValid() else {},
     }
 
 

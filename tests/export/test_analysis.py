@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import matplotlib
 import pandas as pd
 import pytest
@@ -14,16 +16,17 @@ from flaechen.analysis import (
     plot_potentials_vs_demand,
     potentials_by_municipality,
     potentials_vs_demand,
-    read_results,
 )
-from flaechen.errors import CRSError, FlaechenError
+from flaechen.district import read_district
+from flaechen.errors import CRSError, DistrictError
 
 matplotlib.use("Agg")
 
 
 @pytest.fixture
 def results(district):
-    return read_results(district)
+    data = read_district(district, layers=["municipalities", "candidates"], optional=["summary"])
+    return SimpleNamespace(**data)
 
 
 def test_potentials_per_municipality_in_hectares(results):
@@ -75,6 +78,6 @@ def test_plots_draw(results):
 def test_crs_mismatch_and_missing_candidates_are_clean_errors(results, tmp_path):
     with pytest.raises(CRSError, match="to_crs"):
         plot_potentials_map(results.candidates.to_crs(4326), results.municipalities)
-    with pytest.raises(FlaechenError, match="flaechen run"):
-        read_results(tmp_path / "missing.gpkg")
+    with pytest.raises(DistrictError, match="flaechen run"):
+        read_district(tmp_path / "missing.gpkg", layers=["candidates"])
     assert isinstance(results.summary, pd.DataFrame)

@@ -8,8 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 from geopandas.testing import assert_geodataframe_equal
 
-from flaechen.export import ExportError, to_parquet
-from flaechen.export._district import read_layer
+from flaechen.district import read_layer
+from flaechen.errors import DistrictError
+from flaechen.export import to_parquet
 
 # a reader without flaechen: the import is blocked before geopandas reads the files
 READER = """
@@ -76,5 +77,5 @@ def test_files_are_read_by_geopandas_alone_and_filtered_by_bbox(district, tmp_pa
 
 
 def test_missing_geopackage_is_a_clean_error(tmp_path):
-    with pytest.raises(ExportError, match="no district GeoPackage"):
+    with pytest.raises(DistrictError, match="no district dataset"):
         to_parquet(tmp_path, tmp_path / "parquet")

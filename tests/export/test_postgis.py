@@ -9,8 +9,8 @@ import pytest
 import shapely
 
 import flaechen.export.postgis as postgis
+from flaechen.district import read_layer
 from flaechen.export import ExportError, to_postgis, write_qgis_project
-from flaechen.export._district import read_layer
 from flaechen.gpkg import update_gpkg
 from flaechen.layers import load_schema
 from tests.conftest import require

@@ -109,6 +109,40 @@ def test_qgis_opens_the_geopackage_and_the_project_with_the_styles(district, tmp
 
 
 @pytest.mark.qgis
+def test_qgis_shows_german_aliases_and_code_labels(district, tmp_path):
+    """Planners see "Besondere Art der baulichen Nutzung: WA – Allgemeines Wohngebiet", not "bes_art: 1200",
+    in the project and in the layers opened from the GeoPackage (their default styles)."""
+    from flaechen.export.forms import PROVENANCE_ALIASES
+    from flaechen.layers import load_schema
+
+    require(qgis_available(), "QGIS's Python API (Debian package python3-qgis)")
+    style_gpkg(district)
+    write_qgis_project(district, crs="EPSG:25832")
+    report, _ = run_qgis_check(district, district.with_suffix(".qgz"))
+    schema = load_schema()
+    for source in ("project", "gpkg"):
+        layers = report["project"]["layers"] if source == "project" else report["gpkg"]
+        zoning, parcels = layers["zoning"]["fields"], layers["parcels"]["fields"]
+        assert zoning["bes_art"]["alias"] == "Besondere Art der baulichen Nutzung", source
+        assert zoning["bes_art"]["widget"] == "ValueMap"
+        assert (zoning["bes_art"]["value"], zoning["bes_art"]["shown"]) == ("1200", "WA – Allgemeines Wohngebiet")
+        assert (zoning["plan_type"]["value"], zoning["plan_type"]["shown"]) == ("BPlan", "Bebauungsplan")
+        assert (parcels["ownership"]["value"], parcels["ownership"]["shown"]) == ("public", "öffentlich"), source
+        assert parcels["ownership"]["alias"] == "Eigentumsart"
+        assert parcels["source_fid"]["alias"] == PROVENANCE_ALIASES["source_fid"]
+        # every field of every layer with a schema has its German alias; every code list a value map (the
+        # GeoPackage's default styles are its spatial layers'; the project has the tables' too)
+        for name, layer in layers.items():
+            if name not in schema.layers or (source == "gpkg" and not layer["spatial"]):
+                continue
+            for field in schema.layer(name).fields:
+                shown = layer["fields"][field.name]
+                assert shown["alias"] == field.alias, (source, name, field.name)
+                assert (shown["widget"] == "ValueMap") == bool(field.codelist), (source, name, field.name)
+    assert report["project"]["layers"]["summary"]["fields"]["population"]["alias"] == "Einwohner"
+
+
+@pytest.mark.qgis
 def test_the_version_check_would_catch_a_geopackage_1_4(district, tmp_path):
     """Negative control: the warning the test above looks for does appear for a GeoPackage 1.4."""
     require(qgis_available(), "QGIS's Python API (Debian package python3-qgis)")

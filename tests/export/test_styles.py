@@ -6,6 +6,7 @@ from contextlib import closing
 import pyogrio
 import pytest
 
+from flaechen.errors import DistrictError
 from flaechen.export import ExportError, style_gpkg
 from flaechen.export.styles import available_styles, read_qml, styles_dir
 from flaechen.layers import CANONICAL_LAYERS, load_schema
@@ -123,5 +124,5 @@ def test_a_broken_style_changes_nothing(district, tmp_path):
 
 
 def test_style_gpkg_names_the_missing_file(tmp_path):
-    with pytest.raises(ExportError, match="flaechen run"):
+    with pytest.raises(DistrictError, match="flaechen run"):
         style_gpkg(tmp_path / "nowhere" / "district.gpkg")

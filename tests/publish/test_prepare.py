@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
+from flaechen.errors import DistrictError
 from flaechen.gpkg import write_gpkg
 from flaechen.publish import prepare
 from flaechen.publish.profile import load_profile
@@ -121,7 +122,7 @@ def test_to_display_rounds_and_keeps_shared_vertices():
 
 def test_read_district_reads_no_other_columns(district_gpkg):
     path, _ = district_gpkg
-    district = prepare.read_district(path, profile=load_profile(None))
+    district = prepare.select_district(path, profile=load_profile(None))
     brownfields = district.layers["brownfields"]
     assert "owner" not in brownfields.columns and "notes" not in brownfields.columns
     assert "contamination_suspected" not in brownfields.columns
@@ -131,8 +132,8 @@ def test_read_district_reads_no_other_columns(district_gpkg):
 
 
 def test_read_district_missing(tmp_path):
-    with pytest.raises(prepare.PublishError, match="flaechen run"):
-        prepare.read_district(tmp_path / "district.gpkg", profile=load_profile(None))
+    with pytest.raises(DistrictError, match="flaechen run"):
+        prepare.select_district(tmp_path / "district.gpkg", profile=load_profile(None))
 
 
 def test_read_district_refuses_broken_datasets(district_gpkg, tmp_path):
@@ -145,23 +146,23 @@ def test_read_district_refuses_broken_datasets(district_gpkg, tmp_path):
 
     broken = tmp_path / "crs.gpkg"
     write_gpkg(broken, layers={"municipalities": municipalities, "candidates": candidates.to_crs("EPSG:25833")})
-    with pytest.raises(prepare.PublishError, match="one CRS"):
-        prepare.read_district(broken, profile=profile)
+    with pytest.raises(DistrictError, match="one CRS"):
+        prepare.select_district(broken, profile=profile)
 
     broken = tmp_path / "columns.gpkg"
     write_gpkg(broken, layers={"municipalities": municipalities, "candidates": candidates.drop(columns="category")})
     with pytest.raises(prepare.PublishError, match="category"):
-        prepare.read_district(broken, profile=profile)
+        prepare.select_district(broken, profile=profile)
 
     broken = tmp_path / "empty.gpkg"
     write_gpkg(broken, layers={"municipalities": municipalities.iloc[0:0], "candidates": candidates})
     with pytest.raises(prepare.PublishError, match="empty"):
-        prepare.read_district(broken, profile=profile)
+        prepare.select_district(broken, profile=profile)
 
     missing = tmp_path / "nocandidates.gpkg"
     write_gpkg(missing, layers={"municipalities": municipalities})
     with pytest.raises(prepare.PublishError, match="'candidates' is missing"):
-        prepare.read_district(missing, profile=profile)
+        prepare.select_district(missing, profile=profile)
 
 
 def test_no_candidates_at_all(district_gpkg, tmp_path):

@@ -28,7 +28,7 @@ def test_one_a3_page_per_municipality(chromium, district_gpkg, tmp_path: Path):
     profile = load_profile({"private_candidates": "grid", "grid_min_count": 2})
     site = publish(gpkg, tmp_path, profile={"private_candidates": "grid", "grid_min_count": 2}).parent
     features, _ = background_features(gpkg)
-    municipalities = prepare.read_district(gpkg, profile=profile).layers["municipalities"]
+    municipalities = prepare.select_district(gpkg, profile=profile).layers["municipalities"]
     tiles = render_background(
         features, out_dir=site / "tiles", extent=shapely.union_all(municipalities.geometry.values), max_zoom=15
     )
