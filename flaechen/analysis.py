@@ -10,8 +10,10 @@ Examples
 --------
 >>> from flaechen.district import read_district
 >>> from flaechen.analysis import demo_output, potentials_by_municipality
->>> data = read_district(demo_output(), layers=["municipalities", "candidates"])  # doctest: +SKIP
->>> potentials_by_municipality(data["candidates"], data["municipalities"])  # doctest: +SKIP
+>>> data = read_district(demo_output("out/demo"), layers=["municipalities", "candidates"])
+>>> table = potentials_by_municipality(data["candidates"], data["municipalities"])
+>>> table.index.name, table.columns[-1]
+('Gemeinde', 'm² je Einwohner')
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def demo_output(path: str | os.PathLike[str] | None = None) -> Path:
 
     Examples
     --------
-    >>> demo_output("out/demo")  # doctest: +SKIP
+    >>> demo_output("out/demo")
     PosixPath('out/demo/district.gpkg')
     """
     chosen = path if path is not None else os.environ.get(DISTRICT_ENV)
