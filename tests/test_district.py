@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pyogrio
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from flaechen.district import district_contents, read_district, read_layer, resolve_district, schema_dtypes
 from flaechen.errors import DistrictError
 from flaechen.gpkg import write_gpkg
