@@ -13,8 +13,14 @@ the Baugebiet the rules assign to the Baufläche (``zoning.baugebiet_for_bauflae
 
 Examples
 --------
->>> areas = commercial_areas_from_zoning(layers["zoning"], layers["municipalities"], rules=rules)  # doctest: +SKIP
->>> areas[["area_id", "name", "ags"]].head(1)  # doctest: +SKIP
+>>> from flaechen.district import read_district
+>>> from flaechen.flag import load_rules
+>>> layers = read_district("out/demo", layers=["zoning", "municipalities"])
+>>> areas = commercial_areas_from_zoning(layers["zoning"], layers["municipalities"], rules=load_rules())
+>>> print(areas[["area_id", "name", "ags"]].head(2).to_string(index=False))
+       area_id                           name      ags
+GG-07999001-01 Nr. 7 Gewerbegebiet Am Bahnhof 07999001
+GG-07999002-01  Nr. 3 Gewerbegebiet Talstraße 07999002
 """
 
 from __future__ import annotations

@@ -33,8 +33,20 @@ level is proposed.
 
 Examples
 --------
->>> values = derive_indicators(areas, layers, catalogue=catalogue, delivered=delivered)  # doctest: +SKIP
->>> values.loc[values["indicator"] == "green_share", ["area_id", "value", "evidence"]]  # doctest: +SKIP
+>>> from flaechen.district import read_district
+>>> from flaechen.flag import load_rules
+>>> from flaechen.plan.areas import commercial_areas_from_zoning
+>>> from flaechen.plan.catalogue import load_catalogue
+>>> layers = read_district("out/demo", layers=["zoning", "municipalities", "buildings", "brownfields", "parcels"])
+>>> areas = commercial_areas_from_zoning(layers["zoning"], layers["municipalities"], rules=load_rules())
+>>> values = derive_indicators(areas, layers, catalogue=load_catalogue())
+>>> first = values[values["area_id"] == "GG-07999001-01"].set_index("indicator")
+>>> float(round(first.loc["brownfield", "value"], 3))
+0.239
+>>> first.loc["brownfield", "evidence"]
+'3 registrierte Brachflächen bedecken 18.859 m² = 23,9 % der Gebietsfläche.'
+>>> bool(first.loc["unused_plots", "available"])  # no candidates given: not computed, and it says why
+False
 """
 
 from __future__ import annotations

@@ -9,9 +9,28 @@ rises by leaving measures out. Scores are points / attainable points, per sub-th
 
 Examples
 --------
->>> table = assessment_table(areas, catalogue=catalogue, proposals=proposals, levels=levels)  # doctest: +SKIP
->>> scores = score_table(table)  # doctest: +SKIP
->>> scores.query("scope == 'Gesamt'")[["area_id", "share"]]  # doctest: +SKIP
+>>> from pathlib import Path
+>>> from flaechen.district import read_district
+>>> from flaechen.flag import load_rules
+>>> from flaechen.plan.areas import commercial_areas_from_zoning
+>>> from flaechen.plan.catalogue import load_catalogue
+>>> from flaechen.plan.indicators import derive_indicators, propose_levels
+>>> from flaechen.plan.sheets import read_sheets
+>>> layers = read_district("out/demo", layers=["zoning", "municipalities", "buildings", "brownfields", "parcels"])
+>>> areas = commercial_areas_from_zoning(layers["zoning"], layers["municipalities"], rules=load_rules())
+>>> catalogue = load_catalogue()
+>>> proposals = propose_levels(derive_indicators(areas, layers, catalogue=catalogue), catalogue=catalogue)
+>>> filled = sorted(Path("out/demo/input/bewertung").glob("*.xlsx"))
+>>> levels = read_sheets(filled, catalogue=catalogue, area_ids=set(areas["area_id"])).levels
+>>> table = assessment_table(areas, catalogue=catalogue, proposals=proposals, levels=levels)
+>>> scores = score_table(table)
+>>> print(scores.query("scope == 'Gesamt'")[["area_id", "share"]].round(2).to_string(index=False))
+       area_id  share
+GG-07999001-01    0.4
+GG-07999002-01   0.05
+GG-07999003-01    0.3
+GG-07999004-01   0.03
+GG-07999005-01   0.36
 """
 
 from __future__ import annotations

@@ -8,9 +8,25 @@ twice — naming file, sheet, row and fix; nothing is dropped in silence.
 
 Examples
 --------
->>> paths = write_sheets(areas, catalogue=catalogue, proposals=proposals, out_dir="out/bewertung")  # doctest: +SKIP
->>> files = ["bewertung_GG-07999001-01.xlsx"]
->>> levels = read_sheets(files, catalogue=catalogue, area_ids={"GG-07999001-01"})  # doctest: +SKIP
+>>> from flaechen.district import read_district
+>>> from flaechen.flag import load_rules
+>>> from flaechen.plan.areas import commercial_areas_from_zoning
+>>> from flaechen.plan.catalogue import load_catalogue
+>>> layers = read_district("out/demo", layers=["zoning", "municipalities"])
+>>> areas = commercial_areas_from_zoning(layers["zoning"], layers["municipalities"], rules=load_rules())
+>>> catalogue = load_catalogue()
+>>> paths = write_sheets(areas.head(1), catalogue=catalogue, out_dir="bewertung")
+>>> [p.name for p in paths]
+['bewertung_GG-07999001-01.xlsx', 'bewertung_GG-07999001-01.csv']
+
+The demo's sheets, filled in by hand:
+
+>>> filled = sorted(Path("out/demo/input/bewertung").glob("*.xlsx"))
+>>> levels = read_sheets(filled, catalogue=catalogue, area_ids=set(areas["area_id"])).levels
+>>> print(levels[["area_id", "measure_id", "level_person"]].head(2).to_string(index=False))
+       area_id         measure_id  level_person
+GG-07999001-01 solar_dachflaechen             2
+GG-07999001-01   energieeffizienz             2
 """
 
 from __future__ import annotations
