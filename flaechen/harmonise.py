@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
@@ -31,7 +32,7 @@ import shapely
 from pyproj import CRS
 
 from flaechen.codes import get_scheme, normalise_codes
-from flaechen.config import SourceConfig
+from flaechen.config import MunicipalityConfig, SourceConfig
 from flaechen.crs import TransformationChoice, choose_transformation, geographic_bounds, reproject, resolve_crs
 from flaechen.errors import CRSError, GeometryError
 from flaechen.issues import IssueLog
@@ -103,7 +104,7 @@ class _Ctx:
             return
         self.issues.add_many(
             issue_type,
-            ags=self.src.ags,
+            ags=self.src.ags or None,
             source_id=self.src.id,
             layer=self.src.layer,
             source_fids=fids.tolist(),
@@ -116,7 +117,7 @@ class _Ctx:
     def log_source(self, issue_type: str, message: str, *, value: Any = None) -> None:
         self.issues.add(
             issue_type,
-            ags=self.src.ags,
+            ags=self.src.ags or None,
             source_id=self.src.id,
             layer=self.src.layer,
             message=message,
@@ -279,7 +280,7 @@ def _reading(ctx: _Ctx) -> None:
         )
         ctx.issues.add(
             "unreadable-feature",
-            ags=ctx.src.ags,
+            ags=ctx.src.ags or None,
             source_id=ctx.src.id,
             layer=ctx.src.layer,
             source_fid=u.fid,
@@ -848,6 +849,136 @@ def _unite_boundary_parts(ctx: _Ctx, boundaries: gpd.GeoDataFrame) -> tuple[gpd.
     out = boundaries.loc[first].copy()
     out = out.set_geometry(gpd.GeoSeries(shapely_to_multi(united), index=out.index, crs=boundaries.crs))
     return out, len(boundaries) - len(out)
+
+
+def harmonise_shared_source(
+    sf: SourceFrame,
+    src: SourceConfig,
+    *,
+    municipalities: Sequence[MunicipalityConfig],
+    schema: Schema,
+    settings: HarmoniseSettings,
+    boundaries: Mapping[str, Any],
+    issues: IssueLog,
+    serves: Sequence[str] | None = None,
+) -> Harmonised:
+    """A file for several municipalities: each feature goes to the municipality its ``ags_field`` names.
+
+    Features of a code that is no municipality of the district are logged once per code with their count
+    (``outside-district``), features without a code once per feature (``missing-value``). `serves` limits
+    the file to some municipalities (a boundary file for those without their own): features of the others
+    are ``filtered``. Each municipality's features are harmonised as its own delivery
+    (:func:`harmonise_source`); what reading found about the whole file is logged once.
+    """
+    frame = sf.frame
+    codes, padded, _ = normalise_codes(frame[src.ags_field], scheme=settings.code_scheme)
+    text = codes.fillna("").astype(str)
+
+    def log(issue_type: str, mask: np.ndarray, messages: str, **more: Any) -> None:
+        """One issue per feature of `mask`, naming its municipality code."""
+        if mask.any():
+            issues.add_many(
+                issue_type,
+                ags=more.pop("ags", text[mask].tolist()),
+                source_id=src.id,
+                layer=src.layer,
+                source_fids=frame.index[mask].tolist(),
+                messages=messages,
+                **more,
+            )
+
+    log("repaired-value", padded, AGS_RESTORED, field=src.ags_field, values=[c[1:] for c in text[padded]])
+    excluded = frame.index.isin(sf.excluded)
+    log("filtered", excluded, f"Excluded by the configuration's filter where = {src.where!r}.")
+    by_ags = {m.ags: m for m in municipalities}
+    district = list(by_ags)
+    wanted = district if serves is None else list(serves)
+    elsewhere = codes.isin(set(district) - set(wanted)).fillna(False).to_numpy() & ~excluded
+    log(
+        "filtered",
+        elsewhere,
+        f"Not read from {src.path.name}: the configuration takes this municipality's {src.layer} from elsewhere "
+        "(its own boundary, or boundary = false).",
+        feature_ids=text[elsewhere].tolist(),
+    )
+    excluded = excluded | elsewhere
+    missing = codes.isna().to_numpy() & ~excluded
+    log(
+        "missing-value",
+        missing,
+        f"No municipality code in {src.ags_field}: the feature belongs to no municipality.",
+        ags=None,
+        field=src.ags_field,
+    )
+    foreign = codes.notna().to_numpy() & ~codes.isin(district).fillna(False).to_numpy() & ~excluded
+    for code, count in codes[foreign].value_counts().sort_index().items():
+        issues.add(
+            "outside-district",
+            ags=str(code),
+            source_id=src.id,
+            layer=src.layer,
+            field=src.ags_field,
+            value=str(int(count)),
+            message=(
+                f"{int(count)} features of {src.path.name} have {src.ags_field} = {code!r}, no municipality of "
+                "the district; not read. Add the municipality to the configuration if it belongs to the district."
+            ),
+        )
+    _reading(_Ctx(src, sf, issues, pd.Series(dtype="string")))
+    frames: list[gpd.GeoDataFrame] = []
+    transformation = None
+    united = 0
+    for ags in wanted:
+        part = (codes == ags).fillna(False).to_numpy() & ~excluded
+        if not part.any():
+            continue
+        # what reading found about the whole file is logged once, above, not once per municipality
+        sub = replace(
+            sf,
+            frame=frame.loc[part],
+            excluded=np.array([], dtype=np.int64),
+            unreadable=(),
+            warnings=(),
+            encoding_note=None,
+        )
+        result = harmonise_source(
+            sub,
+            for_municipality(src, by_ags[ags]),
+            layer=schema.layer(src.layer),
+            schema=schema,
+            settings=settings,
+            boundary=boundaries.get(ags),
+            issues=issues,
+        )
+        frames.append(result.frame)
+        transformation = transformation or result.transformation
+        united += result.united
+    frames = [f for f in frames if len(f)]
+    merged = (
+        gpd.GeoDataFrame(pd.concat(frames), geometry="geometry", crs=settings.crs)
+        if frames
+        else empty_layer(schema.layer(src.layer), settings.crs)
+    )
+    held = sf.held if sf.held >= 0 else len(frame) + len(sf.unreadable)
+    return Harmonised(merged, len(frame), transformation, held, len(sf.unreadable), united)
+
+
+def for_municipality(src: SourceConfig, m: MunicipalityConfig) -> SourceConfig:
+    """`src` as the delivery of municipality `m`: a boundary source also gets the municipality's own facts.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from flaechen.config import MunicipalityConfig
+    >>> m = MunicipalityConfig(ags="07999101", name="Ahausen", population=1200, boundary=None, sources=())
+    >>> src = SourceConfig(id="boundaries", layer="municipalities", path=Path("b.geojson"), ags="")
+    >>> dict(for_municipality(src, m).values)
+    {'ags': '07999101', 'name': 'Ahausen', 'population': 1200}
+    """
+    if src.layer != BOUNDARY_LAYER:
+        return replace(src, ags=m.ags)
+    values = {**src.values, "ags": m.ags, "name": m.name, "population": m.population}
+    return replace(src, ags=m.ags, values=MappingProxyType(values))
 
 
 def register_key(ids: pd.Series) -> pd.Series:

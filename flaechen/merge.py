@@ -6,6 +6,9 @@ other by at least ``border_overlap`` (95 % by default) of both their areas. One 
 deterministically: the copy of the municipality that contains the parcel (its point on surface); where that
 does not decide, the lower AGS, then source id and feature id. The other copy is logged as
 ``border-duplicate``, naming the copy kept.
+
+:func:`municipality_layer` makes layer ``municipalities`` of the harmonised boundary files (first: every
+other source is checked against it); :func:`merge_layers` every other layer.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from flaechen.config import DistrictConfig
+from flaechen.harmonise import BOUNDARY_LAYER, canonical_columns, empty_layer, shapely_to_multi
 from flaechen.issues import IssueLog
+from flaechen.layers import CANONICAL_LAYERS, Schema
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +216,7 @@ def place_point_sites(
         new[idx[circle]] = shapely.buffer(centres[circle], radius, quad_segs=16)
         source[out.index[idx[circle]]] = "circle"
     out["geometry_source"] = source
-    out = out.set_geometry(gpd.GeoSeries(_to_multi(new), index=out.index, crs=out.crs))
+    out = out.set_geometry(gpd.GeoSeries(shapely_to_multi(new), index=out.index, crs=out.crs))
     rows = pd.DataFrame(
         {
             "source_id": out["source_id"].to_numpy()[idx],
@@ -249,15 +255,6 @@ def place_point_sites(
                 ),
             )
         out = out.drop(index=out.index[idx[unplaced]])
-    return out
-
-
-def _to_multi(geoms: np.ndarray) -> np.ndarray:
-    out = np.array(geoms, dtype=object)
-    single = shapely.get_type_id(out) == 3
-    if single.any():
-        parts, index = shapely.get_parts(out[single], return_index=True)
-        out[single] = shapely.multipolygons(parts, indices=index)
     return out
 
 
@@ -303,3 +300,80 @@ def qualify_duplicate_keys(frame: gpd.GeoDataFrame, *, key: str, layer: str, iss
         )
     log.info("%s: %d keys used by more than one source qualified with the source id", layer, int(clash.sum()))
     return out
+
+
+NO_BOUNDARY_SOURCE = "boundaries"
+"""The source id of the rows of municipalities declared with ``boundary = false``."""
+
+
+def municipality_layer(
+    config: DistrictConfig, frames: Sequence[gpd.GeoDataFrame], *, schema: Schema, crs: Any, issues: IssueLog
+) -> gpd.GeoDataFrame:
+    """Layer ``municipalities``: the harmonised boundary files and the municipalities without a boundary.
+
+    A municipality declared with ``boundary = false`` gets a row without geometry and a ``no-boundary``
+    warning. The rows are in the configuration's order.
+    """
+    layer = schema.layer(BOUNDARY_LAYER)
+    rows = []
+    for m in config.municipalities:
+        if not m.without_boundary:
+            continue
+        rows.append({"ags": m.ags, "name": m.name, "population": m.population, "source_id": NO_BOUNDARY_SOURCE})
+        issues.add(
+            "no-boundary",
+            ags=m.ags,
+            source_id=NO_BOUNDARY_SOURCE,
+            layer=BOUNDARY_LAYER,
+            message=(
+                f"No boundary for {m.name} (boundary = false): its features are not checked against its "
+                "extent, and it has no geometry in layer municipalities."
+            ),
+        )
+    typed = empty_layer(layer, crs)
+    if rows:
+        table = pd.DataFrame(rows).reindex(columns=[c for c in typed.columns if c != "geometry"])
+        table = table.astype({c: typed[c].dtype for c in table.columns})
+        frames = [*frames, gpd.GeoDataFrame(table, geometry=gpd.GeoSeries([None] * len(table), crs=crs), crs=crs)]
+    merged = concat_layer(frames, crs=crs)
+    if merged.empty:
+        return typed
+    order = {m.ags: i for i, m in enumerate(config.municipalities)}
+    merged = merged.iloc[np.argsort(merged["ags"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
+    return merged[canonical_columns(layer)]
+
+
+def merge_layers(
+    config: DistrictConfig,
+    frames: Mapping[str, Sequence[gpd.GeoDataFrame]],
+    *,
+    municipalities: gpd.GeoDataFrame,
+    schema: Schema,
+    issues: IssueLog,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Every canonical layer of the district from the harmonised sources' frames, `municipalities` first.
+
+    Parcels delivered twice at a border are resolved (:func:`resolve_border_duplicates`), brownfields
+    recorded as points get an extent (:func:`place_point_sites`), and keys two sources share are qualified
+    (:func:`qualify_duplicate_keys`). A layer no source delivered is empty, with typed columns.
+    """
+    crs = municipalities.crs
+    boundaries = {
+        ags: geom for ags, geom in zip(municipalities["ags"], municipalities.geometry.array, strict=True) if geom
+    }
+    layers: dict[str, gpd.GeoDataFrame] = {BOUNDARY_LAYER: municipalities}
+    for name in CANONICAL_LAYERS:
+        if name == BOUNDARY_LAYER:
+            continue
+        layer = schema.layer(name)
+        merged = concat_layer(frames.get(name, ()), crs=crs)
+        if name == "parcels":
+            merged = resolve_border_duplicates(
+                merged, boundaries=boundaries, overlap=config.border_overlap, issues=issues
+            )
+        if name == "brownfields" and len(merged):
+            merged = place_point_sites(merged, layers["parcels"], issues=issues)
+        if name != "parcels" and layer.key:
+            merged = qualify_duplicate_keys(merged, key=layer.key, layer=name, issues=issues)
+        layers[name] = empty_layer(layer, crs) if merged.empty else merged[canonical_columns(layer)]
+    return layers

@@ -1,4 +1,9 @@
-"""The district pipeline: declared sources → read → harmonise → merge → account → write.
+"""The district pipeline: declared sources → read → harmonise → merge → account → quality → write.
+
+:func:`build_district` runs the stages in order, each a function of its own module: reading
+(:mod:`flaechen.read`), harmonising (:mod:`flaechen.harmonise`), merging (:mod:`flaechen.merge`), accounting
+(:mod:`flaechen.accounting`) and the quality findings (:mod:`flaechen.quality`); :func:`run` writes the
+dataset and hands it to the later stages (flag, register, plan, QGIS, export, publish).
 
 Examples
 --------
@@ -11,51 +16,44 @@ PosixPath('out/district/district.gpkg')
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 from pyproj import CRS
 
+from flaechen.accounting import SourceCount, balance, check_balanced, data_losses
 from flaechen.atomic import atomic_write
-from flaechen.codes import normalise_codes
-from flaechen.config import DistrictConfig, MunicipalityConfig, SourceConfig
+from flaechen.config import DistrictConfig, SourceConfig
 from flaechen.crs import use_grid_dirs
-from flaechen.errors import AccountingError, FlaechenError, SourceError
+from flaechen.errors import FlaechenError, SourceError
 from flaechen.gpkg import write_gpkg
 from flaechen.harmonise import (
-    AGS_RESTORED,
-    BOUNDARY_LAYER,
     Harmonised,
     HarmoniseSettings,
-    canonical_columns,
-    empty_layer,
+    for_municipality,
+    harmonise_shared_source,
     harmonise_source,
 )
 from flaechen.issues import IssueLog, spreadsheet_safe
-from flaechen.layers import CANONICAL_LAYERS, load_schema
-from flaechen.merge import concat_layer, place_point_sites, qualify_duplicate_keys, resolve_border_duplicates
+from flaechen.layers import Schema, load_schema
+from flaechen.merge import NO_BOUNDARY_SOURCE, merge_layers, municipality_layer
 from flaechen.outdir import OutputFolder
-from flaechen.read import SourceFrame, expand_source, inspect_source, read_source  # noqa: F401 - inspect_source: patched by tests
+from flaechen.quality import area_quality
+from flaechen.read import expand_source, inspect_source, read_source  # noqa: F401 - inspect_source: patched by tests
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 """Called as progress(step, done, total) on long steps."""
 
-BOUNDARY_SOURCE_ID = "boundaries"
-
-COUNTED_ISSUES = ("outside-district",)
-"""Rejecting issue types logged once for many features, their number in ``value``."""
+BOUNDARY_SOURCE_ID = NO_BOUNDARY_SOURCE
+"""Source id of ``[boundaries]``; a municipality's own boundary file is ``boundaries-<AGS>``."""
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -87,7 +85,7 @@ class RunResult:
     issues_csv: Path
     extras: dict[str, Any] = field(default_factory=dict)
     losses: list[str] = field(default_factory=list)
-    """What the run lost (:func:`data_losses`): the command then finishes with exit status 3."""
+    """What the run lost (:func:`~flaechen.accounting.data_losses`): the command then exits with status 3."""
 
 
 def _boundary_sources(config: DistrictConfig) -> list[tuple[SourceConfig, list[str]]]:
@@ -110,14 +108,6 @@ def _boundary_sources(config: DistrictConfig) -> list[tuple[SourceConfig, list[s
     return own
 
 
-def _for_municipality(src: SourceConfig, m: MunicipalityConfig) -> SourceConfig:
-    """`src` as the delivery of municipality `m`: a boundary source also gets the municipality's own facts."""
-    if src.layer != BOUNDARY_LAYER:
-        return dataclasses.replace(src, ags=m.ags)
-    values = {**src.values, "ags": m.ags, "name": m.name, "population": m.population}
-    return dataclasses.replace(src, ags=m.ags, values=MappingProxyType(values))
-
-
 def _check_boundaries_found(
     src: SourceConfig, result: Harmonised, serves: Sequence[str], config: DistrictConfig
 ) -> None:
@@ -131,46 +121,6 @@ def _check_boundaries_found(
                 "that passed the filter and the checks (rejected ones are in the issue log); fix the AGS in "
                 "the configuration, the boundary file or its filter (where)."
             )
-
-
-def _without_boundaries(config: DistrictConfig, issues: IssueLog, crs: CRS) -> gpd.GeoDataFrame:
-    """Rows of layer ``municipalities`` for the municipalities declared with ``boundary = false`` (no geometry)."""
-    rows = []
-    for m in config.municipalities:
-        if not m.without_boundary:
-            continue
-        rows.append({"ags": m.ags, "name": m.name, "population": m.population, "source_id": BOUNDARY_SOURCE_ID})
-        issues.add(
-            "no-boundary",
-            ags=m.ags,
-            source_id=BOUNDARY_SOURCE_ID,
-            layer=BOUNDARY_LAYER,
-            message=(
-                f"No boundary for {m.name} (boundary = false): its features are not checked against its "
-                "extent, and it has no geometry in layer municipalities."
-            ),
-        )
-    layer = load_schema().layer(BOUNDARY_LAYER)
-    frame = empty_layer(layer, crs)
-    if not rows:
-        return frame
-    table = pd.DataFrame(rows).reindex(columns=[c for c in frame.columns if c != "geometry"])
-    for column in table.columns:
-        table[column] = table[column].astype(frame[column].dtype)
-    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries([None] * len(table), crs=crs), crs=crs)
-
-
-def _municipality_layer(
-    config: DistrictConfig, frames: Sequence[gpd.GeoDataFrame], issues: IssueLog, crs: CRS
-) -> gpd.GeoDataFrame:
-    """Layer ``municipalities``: the harmonised boundaries and the municipalities without one, in declared order."""
-    layer = load_schema().layer(BOUNDARY_LAYER)
-    merged = concat_layer([*frames, _without_boundaries(config, issues, crs)], crs=crs)
-    if merged.empty:
-        return empty_layer(layer, crs)
-    order = {m.ags: i for i, m in enumerate(config.municipalities)}
-    merged = merged.iloc[np.argsort(merged["ags"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
-    return merged[canonical_columns(layer)]
 
 
 def _expanded_sources(
@@ -205,151 +155,17 @@ def _expanded_sources(
     return out
 
 
-def _harmonise_district_source(
-    sf: SourceFrame,
-    src: SourceConfig,
-    config: DistrictConfig,
-    schema: Any,
-    settings: HarmoniseSettings,
-    boundaries: Mapping[str, Any],
-    issues: IssueLog,
-    *,
-    serves: Sequence[str] | None = None,
-) -> Harmonised:
-    """A file for several municipalities: each feature goes to the municipality its ``ags_field`` names.
-
-    Features of a code that is no municipality of the district are logged once per code with their count
-    (``outside-district``), features without a code once per feature (``missing-value``). `serves` limits
-    the file to some municipalities (a boundary file for those without their own): features of the others
-    are ``filtered``.
-    """
-    frame = sf.frame
-    codes, padded, _ = normalise_codes(frame[src.ags_field], scheme=config.code_scheme)
-    if padded.any():
-        issues.add_many(
-            "repaired-value",
-            ags=codes[padded].astype(str).tolist(),
-            source_id=src.id,
-            layer=src.layer,
-            source_fids=frame.index[padded].tolist(),
-            field=src.ags_field,
-            values=[c[1:] for c in codes[padded].astype(str)],
-            messages=AGS_RESTORED,
-        )
-    excluded = frame.index.isin(sf.excluded)
-    if excluded.any():
-        issues.add_many(
-            "filtered",
-            ags=codes[excluded].fillna("").astype(str).tolist(),
-            source_id=src.id,
-            layer=src.layer,
-            source_fids=frame.index[excluded].tolist(),
-            messages=f"Excluded by the configuration's filter where = {src.where!r}.",
-        )
-    district = [m.ags for m in config.municipalities]
-    wanted = district if serves is None else list(serves)
-    elsewhere = codes.isin(set(district) - set(wanted)).fillna(False).to_numpy() & ~excluded
-    if elsewhere.any():
-        issues.add_many(
-            "filtered",
-            ags=codes[elsewhere].astype(str).tolist(),
-            source_id=src.id,
-            layer=src.layer,
-            source_fids=frame.index[elsewhere].tolist(),
-            feature_ids=codes[elsewhere].astype(str).tolist(),
-            messages=f"Not read from {src.path.name}: the configuration takes this municipality's "
-            f"{src.layer} from elsewhere (its own boundary, or boundary = false).",
-        )
-        excluded = excluded | elsewhere
-    missing = codes.isna().to_numpy() & ~excluded
-    if missing.any():
-        issues.add_many(
-            "missing-value",
-            ags=None,
-            source_id=src.id,
-            layer=src.layer,
-            source_fids=frame.index[missing].tolist(),
-            field=src.ags_field,
-            messages=f"No municipality code in {src.ags_field}: the feature belongs to no municipality.",
-        )
-    foreign = codes.notna().to_numpy() & ~codes.isin(district).fillna(False).to_numpy() & ~excluded
-    for code, count in codes[foreign].value_counts().sort_index().items():
-        issues.add(
-            "outside-district",
-            ags=str(code),
-            source_id=src.id,
-            layer=src.layer,
-            field=src.ags_field,
-            value=str(int(count)),
-            message=(
-                f"{int(count)} features of {src.path.name} have {src.ags_field} = {code!r}, no municipality of "
-                "the district; not read. Add the municipality to the configuration if it belongs to the district."
-            ),
-        )
-    _log_district_source_reading(issues, src, sf)
-    frames: list[gpd.GeoDataFrame] = []
-    transformation = None
-    united = 0
-    for ags in wanted:
-        part = (codes == ags).fillna(False).to_numpy() & ~excluded
-        if not part.any():
-            continue
-        # what reading found about the whole file is logged once, below, not once per municipality
-        sub = dataclasses.replace(
-            sf,
-            frame=frame.loc[part],
-            excluded=np.array([], dtype=np.int64),
-            unreadable=(),
-            warnings=(),
-            encoding_note=None,
-        )
-        result = harmonise_source(
-            sub,
-            _for_municipality(src, config.municipality(ags)),
-            layer=schema.layer(src.layer),
-            schema=schema,
-            settings=settings,
-            boundary=boundaries.get(ags),
-            issues=issues,
-        )
-        frames.append(result.frame)
-        transformation = transformation or result.transformation
-        united += result.united
-    merged = concat_layer(frames, crs=settings.crs) if frames else empty_layer(schema.layer(src.layer), settings.crs)
-    held = sf.held if sf.held >= 0 else len(frame) + len(sf.unreadable)
-    return Harmonised(merged, len(frame), transformation, held, len(sf.unreadable), united)
-
-
-def _log_district_source_reading(issues: IssueLog, src: SourceConfig, sf: SourceFrame) -> None:
-    """What reading a district-wide file found (unreadable features, warnings, encoding): logged once."""
-    where = f"{src.path.name}, layer {sf.layer_name}"
-    for u in sf.unreadable:
-        issues.add(
-            "unreadable-feature",
-            ags=None,
-            source_id=src.id,
-            layer=src.layer,
-            source_fid=u.fid,
-            value=None if u.position is None else f"position {u.position}",
-            message=f"{where}: GDAL cannot read a feature ({u.message}); the rest of the file was read.",
-        )
-    for text in sf.warnings:
-        issues.add(
-            "read-warning",
-            ags=None,
-            source_id=src.id,
-            layer=src.layer,
-            value=text[:200],
-            message=f"While reading {where}: {text}",
-        )
-    if sf.encoding_note:
-        issues.add("encoding-mismatch", ags=None, source_id=src.id, layer=src.layer, message=sf.encoding_note)
-
-
 def build_district(
     config: DistrictConfig, *, progress: Progress | None = None, problems: list[str] | None = None
 ) -> DistrictDataset:
-    """Read, harmonise and merge every declared source into the district dataset.
+    """Read, harmonise and merge every declared source into the district dataset, and account for it.
+
+    The stages, in order: the boundary files are read and harmonised (:func:`read_and_harmonise`) into
+    layer ``municipalities`` (:func:`~flaechen.merge.municipality_layer`); every source is read and
+    harmonised, checked against its municipality's boundary; the layers are merged
+    (:func:`~flaechen.merge.merge_layers`); every source is balanced against its own count
+    (:func:`~flaechen.accounting.balance`); the parcels' areas are compared with the official ones
+    (:func:`~flaechen.quality.area_quality`).
 
     Parameters
     ----------
@@ -368,43 +184,125 @@ def build_district(
         For a source that cannot be read, a CRS that cannot be resolved, an invalid geometry under the
         ``raise`` policy, or lost features (the accounting check).
     """
-    progress = progress or _no_progress
-    schema = load_schema()
-    crs = CRS.from_user_input(config.crs)
-    use_grid_dirs(config.grid_dirs)
-    settings = HarmoniseSettings(
-        crs=crs,
-        outside_share=config.outside_share,
-        outside_buffer=config.outside_buffer,
-        area_tolerance=config.area_tolerance,
-        code_scheme=config.code_scheme,
+    build = _Build.start(config, progress=progress or _no_progress, problems=problems)
+    boundary_files = _boundary_sources(config)
+    sources = [(src, None) for src in _expanded_sources(config, build.issues, problems=problems)]
+    build.total = len(boundary_files) + len(sources)
+
+    boundary_results = read_and_harmonise(build, boundary_files, boundaries={})
+    municipalities = municipality_layer(
+        config, [r.result.frame for r in boundary_results], schema=build.schema, crs=build.crs, issues=build.issues
     )
-    issues = IssueLog()
-    per_layer: dict[str, list[gpd.GeoDataFrame]] = {name: [] for name in CANONICAL_LAYERS}
-    source_rows: list[dict[str, Any]] = []
-    read_counts: dict[str, tuple[int, int, int, int]] = {}
-    boundary_sources = _boundary_sources(config)
-    sources = _expanded_sources(config, issues, problems=problems)
-    total = len(boundary_sources) + len(sources)
-    boundaries: dict[str, Any] = {}
-    planned = [(src, serves) for src, serves in boundary_sources] + [(src, None) for src in sources]
-    for i, (src, serves) in enumerate(planned):
-        if i == len(boundary_sources):
-            # every other source is checked against its municipality's boundary
-            municipalities = _municipality_layer(config, per_layer[BOUNDARY_LAYER], issues, crs)
-            boundaries = dict(zip(municipalities["ags"], municipalities.geometry.array, strict=True))
-        progress("read and harmonise", i, total)
+    source_results = read_and_harmonise(build, sources, boundaries=_boundaries(municipalities))
+    build.progress("read and harmonise", build.total, build.total)
+
+    build.progress("merge", 0, 1)
+    frames: dict[str, list[gpd.GeoDataFrame]] = {}
+    for r in source_results:
+        frames.setdefault(r.src.layer, []).append(r.result.frame)
+    layers = merge_layers(config, frames, municipalities=municipalities, schema=build.schema, issues=build.issues)
+    build.progress("merge", 1, 1)
+
+    results = [*boundary_results, *source_results]
+    issues = build.issues.to_frame()
+    accounting = balance([r.count for r in results], layers=layers, issues=issues)
+    check_balanced(accounting)
+    quality = area_quality(
+        layers["parcels"],
+        municipalities=[(m.ags, m.name) for m in config.municipalities],
+        tolerance=config.area_tolerance,
+        issues=issues,
+    )
+    return DistrictDataset(
+        crs=build.crs,
+        layers=layers,
+        issues=issues,
+        accounting=accounting,
+        quality=quality,
+        sources=source_table(results),
+    )
+
+
+@dataclass
+class _Build:
+    """What the stages of one :func:`build_district` share."""
+
+    config: DistrictConfig
+    schema: Schema
+    settings: HarmoniseSettings
+    issues: IssueLog
+    progress: Progress
+    problems: list[str] | None
+    """Where failing sources are recorded (:func:`check`); None: the first one raises."""
+    total: int = 0
+    """Sources to read and harmonise, the boundary files included (for progress)."""
+    done: int = 0
+
+    @classmethod
+    def start(cls, config: DistrictConfig, *, progress: Progress, problems: list[str] | None) -> _Build:
+        use_grid_dirs(config.grid_dirs)
+        settings = HarmoniseSettings(
+            crs=CRS.from_user_input(config.crs),
+            outside_share=config.outside_share,
+            outside_buffer=config.outside_buffer,
+            area_tolerance=config.area_tolerance,
+            code_scheme=config.code_scheme,
+        )
+        return cls(config, load_schema(), settings, IssueLog(), progress, problems)
+
+    @property
+    def crs(self) -> CRS:
+        return self.settings.crs
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """One source read and harmonised: its configuration, what reading found out, what harmonising made."""
+
+    src: SourceConfig
+    source_layer: str
+    content_hash: str
+    result: Harmonised
+
+    @property
+    def count(self) -> SourceCount:
+        """What the source counts for table ``accounting``."""
+        r = self.result
+        return SourceCount(self.src.id, self.src.layer, str(self.src.path), r.held, r.read, r.unreadable, r.united)
+
+
+def read_and_harmonise(
+    build: _Build, sources: Sequence[tuple[SourceConfig, Sequence[str] | None]], *, boundaries: Mapping[str, Any]
+) -> list[SourceResult]:
+    """Read each source (:func:`~flaechen.read.read_source`) and harmonise it (:mod:`flaechen.harmonise`).
+
+    `sources` pairs each source with the municipalities it serves where it is a boundary file (None for
+    every other source); `boundaries` are the municipalities' boundaries by AGS, for the location check. A
+    file with an ``ags_field`` serves several municipalities (``harmonise_shared_source``). A source that
+    fails is recorded in ``build.problems`` where given, and raises otherwise.
+    """
+    config, schema, settings, issues = build.config, build.schema, build.settings, build.issues
+    out: list[SourceResult] = []
+    for src, serves in sources:
+        build.progress("read and harmonise", build.done, build.total)
+        build.done += 1
         try:
             sf = read_source(src)
             if src.ags_field:
-                result = _harmonise_district_source(
-                    sf, src, config, schema, settings, boundaries, issues, serves=serves
+                result = harmonise_shared_source(
+                    sf,
+                    src,
+                    municipalities=config.municipalities,
+                    serves=serves,
+                    schema=schema,
+                    settings=settings,
+                    boundaries=boundaries,
+                    issues=issues,
                 )
             else:
-                mine = _for_municipality(src, config.municipality(src.ags))
                 result = harmonise_source(
                     sf,
-                    mine,
+                    for_municipality(src, config.municipality(src.ags)),
                     layer=schema.layer(src.layer),
                     schema=schema,
                     settings=settings,
@@ -414,190 +312,54 @@ def build_district(
             if serves is not None:
                 _check_boundaries_found(src, result, serves, config)
         except FlaechenError as exc:
-            if problems is None:
+            if build.problems is None:
                 raise
-            problems.append(str(exc))
+            build.problems.append(str(exc))
             continue
-        per_layer[src.layer].append(result.frame)
-        read_counts[src.id] = (result.held, result.read, result.unreadable, result.united)
-        t = result.transformation
-        source_rows.append(
-            {
-                "source_id": src.id,
-                "ags": src.ags,
-                "layer": src.layer,
-                "path": str(src.path),
-                "source_layer": sf.layer_name,
-                "content_hash": sf.content_hash,
-                "features": result.read,
-                "transformation": None if t is None else t.description,
-                "accuracy_m": None if t is None else t.accuracy,
-                "missing_grids": None if t is None or not t.missing_grids else ", ".join(t.missing_grids),
-            }
-        )
-    if not sources:
-        municipalities = _municipality_layer(config, per_layer[BOUNDARY_LAYER], issues, crs)
-        boundaries = dict(zip(municipalities["ags"], municipalities.geometry.array, strict=True))
-    progress("read and harmonise", total, total)
-
-    progress("merge", 0, 1)
-    layers: dict[str, gpd.GeoDataFrame] = {"municipalities": municipalities}
-    for name, frames in per_layer.items():
-        if name == BOUNDARY_LAYER:
-            continue
-        merged = concat_layer(frames, crs=crs)
-        if name == "parcels":
-            merged = resolve_border_duplicates(
-                merged,
-                boundaries={k: v for k, v in boundaries.items() if v is not None},
-                overlap=config.border_overlap,
-                issues=issues,
-            )
-        if name == "brownfields" and len(merged):
-            merged = place_point_sites(merged, layers["parcels"], issues=issues)
-        if name != "parcels" and schema.layer(name).key:
-            merged = qualify_duplicate_keys(merged, key=schema.layer(name).key, layer=name, issues=issues)
-        columns = canonical_columns(schema.layer(name))
-        if merged.empty:
-            merged = empty_layer(schema.layer(name), crs)
-        layers[name] = merged[columns]
-    progress("merge", 1, 1)
-
-    issue_frame = issues.to_frame()
-    read = [src for src in (*(b for b, _ in boundary_sources), *sources) if src.id in read_counts]
-    accounting_frame = _accounting(read, read_counts, layers, issue_frame)
-    unbalanced = accounting_frame[~accounting_frame["balanced"]]
-    if not unbalanced.empty:
-        lines = [
-            f"{r.source_id}: the source holds {r.held}, in dataset {r.kept}, rejected {r.rejected}, "
-            f"unreadable {r.unreadable}"
-            for r in unbalanced.itertuples()
-        ]
-        raise AccountingError(
-            "features were lost (held != in dataset + rejected + unreadable). This is a bug in flaechen; "
-            "please report it with the issue log:\n  " + "\n  ".join(lines)
-        )
-    return DistrictDataset(
-        crs=crs,
-        layers=layers,
-        issues=issue_frame,
-        accounting=accounting_frame,
-        quality=_quality(config, layers["parcels"], issue_frame),
-        sources=pd.DataFrame(
-            source_rows,
-            columns=[
-                "source_id",
-                "ags",
-                "layer",
-                "path",
-                "source_layer",
-                "content_hash",
-                "features",
-                "transformation",
-                "accuracy_m",
-                "missing_grids",
-            ],
-        ),
-    )
+        out.append(SourceResult(src, sf.layer_name, sf.content_hash, result))
+    return out
 
 
-def _accounting(
-    sources: Sequence[SourceConfig],
-    read_counts: Mapping[str, tuple[int, int, int, int]],
-    layers: Mapping[str, gpd.GeoDataFrame],
-    issues: pd.DataFrame,
-) -> pd.DataFrame:
-    """Balance every source against its own count: held = in the dataset + rejected + unreadable.
+def _boundaries(municipalities: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Each municipality's boundary by AGS (None for one declared without a boundary)."""
+    return dict(zip(municipalities["ags"], municipalities.geometry.array, strict=True))
 
-    ``held`` is what the source holds by its own count (the layer's feature count, not what the reader
-    returned), ``read`` what could be read of it; ``rejected`` counts the features read that the issue log
-    rejects, ``unreadable`` those that could not be read (each in the log as ``unreadable-feature``).
-    """
+
+SOURCE_COLUMNS = [
+    "source_id",
+    "ags",
+    "layer",
+    "path",
+    "source_layer",
+    "content_hash",
+    "features",
+    "transformation",
+    "accuracy_m",
+    "missing_grids",
+]
+"""Columns of table ``sources``."""
+
+
+def source_table(results: Sequence[SourceResult]) -> pd.DataFrame:
+    """Table ``sources``: per source read its file, layer, content hash, features and the transformation used."""
     rows = []
-    rejected = issues[issues["rejected"].fillna(False) & (issues["issue_type"] != "unreadable-feature")]
-    # issues that stand for many features at once carry their count as value (one entry per AGS)
-    counted = rejected["issue_type"].isin(COUNTED_ISSUES)
-    for src in sources:
-        held, read, unreadable, united = read_counts[src.id]
-        kept = int((layers[src.layer]["source_id"] == src.id).sum()) + united
-        mine = rejected["source_id"] == src.id
-        rej = rejected.loc[mine & ~counted, "source_fid"].dropna().nunique()
-        rej += int(pd.to_numeric(rejected.loc[mine & counted, "value"]).sum())
+    for r in results:
+        t = r.result.transformation
         rows.append(
-            {
-                "source_id": src.id,
-                "layer": src.layer,
-                "path": str(src.path),
-                "held": held,
-                "read": read,
-                "kept": kept,
-                "rejected": int(rej),
-                "unreadable": unreadable,
-            }
+            [
+                r.src.id,
+                r.src.ags,
+                r.src.layer,
+                str(r.src.path),
+                r.source_layer,
+                r.content_hash,
+                r.result.read,
+                None if t is None else t.description,
+                None if t is None else t.accuracy,
+                None if t is None or not t.missing_grids else ", ".join(t.missing_grids),
+            ]
         )
-    columns = ["source_id", "layer", "path", "held", "read", "kept", "rejected", "unreadable"]
-    frame = pd.DataFrame(rows, columns=columns)  # typed even where nothing was read (no boundaries, no source)
-    frame["balanced"] = (frame["held"] == frame["kept"] + frame["rejected"] + frame["unreadable"]) & (
-        frame["read"] == frame["held"] - frame["unreadable"]
-    )
-    return frame
-
-
-def data_losses(dataset: DistrictDataset) -> list[str]:
-    """What a run lost: sources with features that could not be read, municipalities whose parcels were all
-    rejected. Each entry is one sentence for the terminal; an empty list means nothing was lost.
-    """
-    losses: list[str] = []
-    acc = dataset.accounting
-    for r in acc[acc["unreadable"] > 0].itertuples():
-        losses.append(
-            f"{r.source_id} ({Path(r.path).name}): {r.unreadable:,d} of {r.held:,d} features could not be read "
-            "(issue type unreadable-feature); ask the municipality for an undamaged delivery."
-        )
-    parcels = acc[acc["layer"] == "parcels"]
-    kept_by_ags = dataset.layers["parcels"]["ags"].value_counts()
-    for ags in (
-        dataset.sources.loc[dataset.sources["layer"] == "parcels", "ags"].unique() if len(dataset.sources) else []
-    ):
-        ids = set(
-            dataset.sources.loc[(dataset.sources["ags"] == ags) & (dataset.sources["layer"] == "parcels"), "source_id"]
-        )
-        delivered = parcels[parcels["source_id"].isin(ids)]
-        if delivered["held"].sum() > 0 and kept_by_ags.get(ags, 0) == 0:
-            types = dataset.issues[dataset.issues["source_id"].isin(ids) & dataset.issues["rejected"].fillna(False)][
-                "issue_type"
-            ].value_counts()
-            why = ", ".join(f"{t} {n:,d}" for t, n in types.items()) or "see the issue log"
-            losses.append(
-                f"municipality {ags}: all {int(delivered['held'].sum()):,d} delivered parcels were rejected ({why})."
-            )
-    return losses
-
-
-def _quality(config: DistrictConfig, parcels: gpd.GeoDataFrame, issues: pd.DataFrame) -> pd.DataFrame:
-    """Area findings per municipality: median computed/official ratio and the share beyond the tolerance."""
-    official = parcels["official_area"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    ratio = shapely.area(np.asarray(parcels.geometry.array, dtype=object)) / official
-    frame = pd.DataFrame({"ags": parcels["ags"].to_numpy(), "ratio": ratio})
-    frame = frame[np.isfinite(frame["ratio"])]
-    rows = []
-    for m in config.municipalities:
-        r = frame.loc[frame["ags"] == m.ags, "ratio"]
-        n_parcels = int((parcels["ags"] == m.ags).sum())
-        rows.append(
-            {
-                "ags": m.ags,
-                "name": m.name,
-                "parcels": n_parcels,
-                "with_official_area": len(r),
-                "median_area_ratio": float(r.median()) if len(r) else None,
-                "share_deviating": float((np.abs(r - 1) > config.area_tolerance).mean()) if len(r) else None,
-                "tolerance": config.area_tolerance,
-                "issues": int((issues["ags"] == m.ags).sum()),
-                "rejected": int(issues.loc[(issues["ags"] == m.ags) & issues["rejected"].fillna(False)].shape[0]),
-            }
-        )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SOURCE_COLUMNS)
 
 
 def write_dataset(
@@ -779,7 +541,14 @@ def _run(
         gpkg=gpkg,
         issues_csv=csv_path,
         extras=extras,
-        losses=data_losses(dataset),
+        losses=_losses(dataset),
+    )
+
+
+def _losses(dataset: DistrictDataset) -> list[str]:
+    """What the run that built `dataset` lost (:func:`~flaechen.accounting.data_losses`)."""
+    return data_losses(
+        dataset.accounting, sources=dataset.sources, parcels=dataset.layers["parcels"], issues=dataset.issues
     )
 
 
@@ -792,7 +561,7 @@ class CheckReport:
     dataset: DistrictDataset | None = None
     """The dataset a run would build from the sources that can be read (issue log, accounting)."""
     losses: list[str] = field(default_factory=list)
-    """What a run would lose (:func:`data_losses`)."""
+    """What a run would lose (:func:`~flaechen.accounting.data_losses`)."""
 
 
 def check_district(config: DistrictConfig, *, progress: Progress | None = None) -> CheckReport:
@@ -803,7 +572,7 @@ def check_district(config: DistrictConfig, *, progress: Progress | None = None) 
     """
     problems: list[str] = []  # the configuration itself is validated whole by load_config
     dataset = build_district(config, progress=progress, problems=problems)
-    return CheckReport(problems=problems, dataset=dataset, losses=data_losses(dataset))
+    return CheckReport(problems=problems, dataset=dataset, losses=_losses(dataset))
 
 
 def check(config: DistrictConfig) -> list[str]:
