@@ -13,8 +13,10 @@ the spatial SQL functions (``sqlite3``, DB Browser) can then edit the attributes
 
 Examples
 --------
->>> store = GpkgRegister("out/demo/register.gpkg")  # doctest: +SKIP
->>> state = store.read(crs="EPSG:25832")  # doctest: +SKIP
+>>> store = GpkgRegister("out/demo/register.gpkg")
+>>> state = store.read(crs="EPSG:25832")
+>>> state.surveys, len(state.sites), state.sites["state"].value_counts().to_dict()
+(['2025-04-01', '2026-04-01'], 198, {'aktiv': 193, 'entfallen': 5})
 """
 
 from __future__ import annotations

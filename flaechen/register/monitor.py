@@ -2,8 +2,17 @@
 
 Examples
 --------
->>> table = monitoring(history, changes, municipalities={"07999001": "Hohenmaar"})  # doctest: +SKIP
->>> table[["survey", "active_ha", "activated_ha", "activated_since_first_ha"]]  # doctest: +SKIP
+The demo district after its two surveys:
+
+>>> import pyogrio
+>>> from flaechen.district import read_district
+>>> history = pyogrio.read_dataframe("out/demo/register.gpkg", layer="history")
+>>> changes = read_district("out/demo", layers=["changes"])["changes"]
+>>> table = monitoring(history, changes, municipalities={"07999001": "Hohenmaar"})
+>>> print(table[["survey", "active_ha", "activated_ha"]].round(2).to_string(index=False))
+    survey  active_ha  activated_ha
+2025-04-01      22.14           0.0
+2026-04-01      21.97          0.12
 """
 
 from __future__ import annotations
