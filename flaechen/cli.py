@@ -1,7 +1,8 @@
 """The `flaechen` command: a thin layer over the library.
 
 User errors (bad configuration, unreadable sources, wrong CRS …) are printed as clean messages with exit
-code 2, never as tracebacks; a run that finished but lost data exits with 3 (see ``EXIT_CODES``).
+code 2, never as tracebacks; a run that finished but lost data exits with 3 (see ``EXIT_CODES``); which
+exception gives which status is the one table ``EXIT_STATUS``.
 Warnings of GDAL and the libraries become one log line each, never raw output. Progress goes to stderr;
 ``--quiet`` silences it.
 """
@@ -14,7 +15,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -45,6 +46,48 @@ exit status:
        and the issue log); `check` exits with 3 where a run would
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
 """The exit codes of every command, as printed by ``flaechen --help`` and documented in README.md."""
+
+
+def _user_error(exc: BaseException) -> str:
+    return f"error: {exc}"
+
+
+def _file_system_error(exc: BaseException) -> str:
+    # A file system problem the checks before the work did not foresee (disk full, permissions).
+    assert isinstance(exc, OSError)
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return f"error: {exc.strerror or exc}{where}. Check the folder and the free space."
+
+
+def _internal_error(exc: BaseException) -> str:
+    return (
+        f"error: internal error {type(exc).__name__}: {' '.join(str(exc).split())[:500]}\n"
+        "This is a bug in flaechen. Please report it with the command and this message; "
+        "FLAECHEN_DEBUG=1 shows the traceback."
+    )
+
+
+EXIT_STATUS: tuple[tuple[type[BaseException], int, Callable[[BaseException], str]], ...] = (
+    (KeyboardInterrupt, EXIT_INTERRUPTED, lambda exc: "interrupted"),
+    (AccountingError, EXIT_BUG, _user_error),  # features lost: a bug, reported with the issue log
+    (FlaechenError, EXIT_USER_ERROR, _user_error),  # every error of flaechen.errors: a user error
+    (OSError, EXIT_USER_ERROR, _file_system_error),
+    (Exception, EXIT_BUG, _internal_error),  # anything else is a bug (FLAECHEN_DEBUG=1: the traceback)
+)
+"""The one table from an exception to the exit status and the message on stderr; the first class that
+matches wins. Every command ends through it (:func:`main`)."""
+
+
+def exit_status(exc: BaseException) -> int | None:
+    """The exit status for `exc` (:data:`EXIT_STATUS`), its message printed to stderr; None: re-raise it."""
+    for kind, status, message in EXIT_STATUS:
+        if isinstance(exc, kind):
+            if kind is Exception and os.environ.get("FLAECHEN_DEBUG"):
+                return None
+            print(message(exc), file=sys.stderr)
+            return status
+    return None  # SystemExit, GeneratorExit: not an error of a command
+
 
 _STAGE_CLIS = (
     "flaechen.flag.cli",
@@ -393,30 +436,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             with _folder_lock(args):
                 return int(args.func(args) or 0)
-        except AccountingError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_BUG
-        except FlaechenError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_USER_ERROR
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        except OSError as exc:
-            # A file system problem the checks before the work did not foresee (disk full, permissions).
-            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-            print(f"error: {exc.strerror or exc}{where}. Check the folder and the free space.", file=sys.stderr)
-            return EXIT_USER_ERROR
-        except Exception as exc:
-            if os.environ.get("FLAECHEN_DEBUG"):
+        except BaseException as exc:  # every exception ends through the one table EXIT_STATUS
+            status = exit_status(exc)
+            if status is None:
                 raise
-            print(
-                f"error: internal error {type(exc).__name__}: {' '.join(str(exc).split())[:500]}\n"
-                "This is a bug in flaechen. Please report it with the command and this message; "
-                "FLAECHEN_DEBUG=1 shows the traceback.",
-                file=sys.stderr,
-            )
-            return EXIT_BUG
+            return status
 
 
 if __name__ == "__main__":  # pragma: no cover

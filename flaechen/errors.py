@@ -1,6 +1,26 @@
-"""The exception hierarchy of flaechen.
+"""The exception hierarchy of flaechen: every error a user can meet is a :class:`FlaechenError`.
 
-Every message names what is wrong, where (file, layer, feature, key) and how to fix it.
+Every message names what is wrong, where (file, layer, feature, key) and how to fix it. The command line
+maps each class to an exit status in one table (``flaechen.cli.EXIT_STATUS``): a :class:`FlaechenError` is
+a user error (status 2) except :class:`AccountingError`, which is a bug (status 1).
+
+::
+
+    FlaechenError
+    ├── ConfigError        the configuration (every problem at once)
+    ├── SourceError        a declared source cannot be read
+    ├── CRSError           a CRS cannot be resolved or does not fit
+    ├── GeometryError      an invalid geometry under the raise policy
+    ├── OutputError        the output folder cannot be used
+    ├── AccountingError    features were lost (a bug)
+    ├── DistrictError      district.gpkg cannot be read back
+    ├── LayerError         flag: a layer or field is missing
+    ├── RegisterError      the register cannot be read or written
+    ├── SheetError         assessment sheets hold bad values (every problem at once)
+    ├── ExportError        an export cannot run
+    └── PublishError       the map site cannot be built
+        ├── AssetError     front-end packages missing
+        └── PrintError     the printed maps cannot be made
 """
 
 from __future__ import annotations
@@ -94,3 +114,36 @@ class OutputError(FlaechenError):
 
 class AccountingError(FlaechenError):
     """Features were lost: read != written + rejected for some source."""
+
+
+class LayerError(FlaechenError):
+    """The district dataset handed to the flagging step lacks a layer or a field."""
+
+
+class RegisterError(FlaechenError):
+    """The register cannot be read or written (locked, not a register, damaged)."""
+
+
+class SheetError(FlaechenError):
+    """Assessment sheets hold bad values. Carries every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the assessment sheets:\n{lines}")
+
+
+class ExportError(FlaechenError):
+    """An export cannot run: missing district dataset, unreachable database, conflicting target."""
+
+
+class PublishError(FlaechenError):
+    """The district dataset cannot be published as it is (missing file or layer)."""
+
+
+class AssetError(PublishError):
+    """The front-end packages the site needs are not installed."""
+
+
+class PrintError(PublishError):
+    """The printed maps cannot be made (no Chromium, Playwright or pypdf; a sheet that never drew)."""

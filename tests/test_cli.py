@@ -80,3 +80,21 @@ def test_logging_is_set_up_once_and_follows_the_current_stderr(tmp_path, capsys)
     capsys.readouterr()
     logging.getLogger("flaechen.test").warning("after a replaced stderr")
     assert "after a replaced stderr" in capsys.readouterr().err
+
+
+def test_setup_logging_is_idempotent_and_leaves_other_handlers_alone():
+    import logging
+
+    from flaechen.cli import _setup_logging, _StderrHandler
+
+    logger = logging.getLogger("flaechen")
+    own = logging.NullHandler()
+    logger.addHandler(own)
+    try:
+        for quiet, verbose, level in ((False, False, logging.INFO), (True, False, logging.WARNING), (False, True, 10)):
+            _setup_logging(quiet, verbose)
+            assert logger.level == level
+        assert sum(isinstance(h, _StderrHandler) for h in logger.handlers) == 1
+        assert own in logger.handlers  # a handler someone else added is kept
+    finally:
+        logger.removeHandler(own)

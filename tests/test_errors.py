@@ -136,3 +136,86 @@ def test_a_failed_run_leaves_the_previous_dataset_in_place(mini):
     _edit(mini, 'path = "sources/a.gpkg"', 'path = "sources/nowhere.gpkg"')
     assert main(["run", str(mini), "--out", str(out), "--quiet"]) == 2
     assert (out / "district.gpkg").read_bytes() == before
+
+
+def test_every_exception_class_of_flaechen_is_in_the_one_hierarchy():
+    """Stage errors are defined in flaechen/errors.py as FlaechenError subclasses (none scattered in stages)."""
+    import ast
+    from pathlib import Path
+
+    import flaechen.errors as errors
+
+    package = Path(errors.__file__).parent
+    elsewhere = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            exception = isinstance(node, ast.ClassDef) and any(
+                getattr(b, "id", getattr(b, "attr", "")).endswith(("Error", "Exception")) for b in node.bases
+            )
+            # curves.WKBError (a ValueError) never leaves flaechen.curves: it becomes an issue of the feature
+            if exception and path.name != "errors.py" and node.name != "WKBError":
+                elsewhere.append(f"{path.relative_to(package)}: {node.name}")
+    assert elsewhere == []
+    stage_errors = ("ExportError", "PublishError", "AssetError", "PrintError", "LayerError", "RegisterError")
+    for name in (*stage_errors, "SheetError", "DistrictError", "AccountingError", "OutputError"):
+        assert issubclass(getattr(errors, name), errors.FlaechenError), name
+
+
+def test_stage_errors_keep_their_import_paths():
+    from flaechen import errors
+    from flaechen.export import ExportError
+    from flaechen.flag.core import LayerError
+    from flaechen.plan import SheetError
+    from flaechen.publish import AssetError, PrintError, PublishError
+    from flaechen.register import RegisterError
+
+    assert (ExportError, LayerError, SheetError, RegisterError) == (
+        errors.ExportError,
+        errors.LayerError,
+        errors.SheetError,
+        errors.RegisterError,
+    )
+    assert (AssetError, PrintError, PublishError) == (errors.AssetError, errors.PrintError, errors.PublishError)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "status", "message"),
+    [
+        ("ExportError", ("no database",), 2, r"^error: no database$"),
+        ("PublishError", ("no layer candidates",), 2, r"^error: no layer candidates$"),
+        ("AssetError", ("npm packages missing",), 2, r"^error: npm packages missing$"),
+        ("LayerError", ("no layer parcels",), 2, r"^error: no layer parcels$"),
+        ("SheetError", (["a", "b"],), 2, r"^error: 2 problem\(s\) in the assessment sheets"),
+        ("AccountingError", ("features were lost",), 1, r"^error: features were lost$"),
+        ("PermissionError", (13, "Permission denied", "/out/x"), 2, r"Permission denied \(/out/x\)\. Check the folder"),
+        ("KeyError", ("x",), 1, r"internal error KeyError.*This is a bug in flaechen"),
+        ("KeyboardInterrupt", (), 130, r"^interrupted$"),
+    ],
+)
+def test_one_table_maps_each_error_to_its_exit_status(monkeypatch, capsys, name, args, status, message):
+    import builtins
+    import contextlib
+
+    from flaechen import cli, errors
+
+    monkeypatch.delenv("FLAECHEN_DEBUG", raising=False)
+    error = getattr(errors, name, None) or getattr(builtins, name)
+
+    def fails(_):
+        raise error(*args)
+
+    monkeypatch.setattr(cli, "_cmd_check", fails)
+    monkeypatch.setattr(cli, "_folder_lock", lambda _: contextlib.nullcontext())
+    assert cli.main(["check", "district.toml"]) == status
+    err = capsys.readouterr().err.strip()
+    assert re.search(message, err, re.S), err
+    assert "Traceback" not in err
+
+
+def test_system_exit_and_debug_tracebacks_pass_through(monkeypatch):
+    from flaechen import cli
+
+    assert cli.exit_status(SystemExit(0)) is None
+    monkeypatch.setenv("FLAECHEN_DEBUG", "1")
+    assert cli.exit_status(RuntimeError("bug")) is None  # main re-raises: the traceback is shown
+    assert cli.exit_status(SourceError("bad file")) == 2  # user errors stay clean messages

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from flaechen._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from flaechen.export.errors import ExportError
+    from flaechen.errors import ExportError
     from flaechen.export.parquet import to_parquet
     from flaechen.export.postgis import to_postgis
     from flaechen.export.qgis_project import write_qgis_project
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "ExportError": "flaechen.export.errors",
+        "ExportError": "flaechen.errors",
         "ExportSettings": "flaechen.export.settings",
         "parse_export_section": "flaechen.export.settings",
         "run_exports": "flaechen.export.settings",

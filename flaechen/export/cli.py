@@ -90,8 +90,8 @@ def _district_crs(gpkg: Path) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from flaechen.district import resolve_district
+    from flaechen.errors import ExportError
     from flaechen.export import style_gpkg, to_parquet, to_postgis, write_qgis_project
-    from flaechen.export.errors import ExportError
 
     gpkg = resolve_district(args.source)
     if args.dest is not None and args.format != "parquet":

@@ -45,7 +45,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from flaechen import __version__
 from flaechen.district import district_contents, read_layer, resolve_district
-from flaechen.export.errors import ExportError
+from flaechen.errors import ExportError
 from flaechen.export.styles import available_styles, read_qml
 from flaechen.layers import LayerDef, load_schema
 

@@ -31,8 +31,7 @@ from pyproj.enums import WktVersion
 
 from flaechen.atomic import atomic_write
 from flaechen.district import district_contents, resolve_district
-from flaechen.errors import CRSError
-from flaechen.export.errors import ExportError
+from flaechen.errors import CRSError, ExportError
 from flaechen.export.forms import fields_qml
 from flaechen.export.styles import available_styles, read_qml
 from flaechen.layers import load_schema

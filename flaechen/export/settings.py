@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
-from flaechen.export.errors import ExportError
+from flaechen.errors import ExportError
 from flaechen.validation import Settings, invalid, validate
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from contextlib import closing
 from pathlib import Path
 
 from flaechen.district import resolve_district
-from flaechen.export.errors import ExportError
+from flaechen.errors import ExportError
 from flaechen.export.forms import with_fields
 from flaechen.layers import layers_dir
 from flaechen.palette import apply_to_qml

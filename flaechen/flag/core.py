@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from flaechen.errors import CRSError, FlaechenError
+from flaechen.errors import CRSError, LayerError
 from flaechen.flag.availability import DATA_KINDS, availability
 from flaechen.flag.capacity import capacity
 from flaechen.flag.categories import (
@@ -81,10 +81,6 @@ class FlagResult:
     summary: pd.DataFrame
     rules: pd.DataFrame
     measures: pd.DataFrame
-
-
-class LayerError(FlaechenError):
-    """The district dataset handed to the flagging step lacks a layer or a field."""
 
 
 def check_layers(layers: Mapping[str, gpd.GeoDataFrame]) -> object:

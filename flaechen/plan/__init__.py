@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 from flaechen._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from flaechen.errors import SheetError
     from flaechen.plan.catalogue import Catalogue, load_catalogue
     from flaechen.plan.run import PlanResult, assess_areas, compare_scenarios, plan_district
     from flaechen.plan.settings import AssessmentSettings, PlanningSettings, ScenarioSpec, parse_plan_sections
-    from flaechen.plan.sheets import SheetError, read_sheets, write_sheets
+    from flaechen.plan.sheets import read_sheets, write_sheets
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -31,7 +32,7 @@ __getattr__, __dir__ = lazy_exports(
         "PlanResult": "flaechen.plan.run",
         "PlanningSettings": "flaechen.plan.settings",
         "ScenarioSpec": "flaechen.plan.settings",
-        "SheetError": "flaechen.plan.sheets",
+        "SheetError": "flaechen.errors",
         "assess_areas": "flaechen.plan.run",
         "compare_scenarios": "flaechen.plan.run",
         "load_catalogue": "flaechen.plan.catalogue",

@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 
 from flaechen.atomic import atomic_write
-from flaechen.errors import FlaechenError
+from flaechen.errors import SheetError
 from flaechen.plan.catalogue import LEVEL_LABELS, NOT_APPLICABLE, Catalogue
 
 log = logging.getLogger(__name__)
@@ -79,15 +79,6 @@ CHOICES = [f"{k} {v}" for k, v in LEVEL_LABELS.items()] + [NOT_APPLICABLE]
 """The values of the ``Stufe`` dropdown."""
 
 _NA_WORDS = {"nicht zutreffend", "n.z.", "n. z.", "nz", "entfällt", "not applicable", "n/a"}
-
-
-class SheetError(FlaechenError):
-    """Assessment sheets hold bad values. Carries every problem found."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{len(self.problems)} problem(s) in the assessment sheets:\n{lines}")
 
 
 @dataclass

@@ -29,19 +29,17 @@ from typing import TYPE_CHECKING, Any
 from flaechen._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from flaechen.publish.assets import AssetError
+    from flaechen.errors import AssetError, PrintError, PublishError
     from flaechen.publish.background import TileSet
     from flaechen.publish.maps import district_map
-    from flaechen.publish.prepare import PublishError
-    from flaechen.publish.printing import PrintError
     from flaechen.publish.profile import PublishProfile, load_profile
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "AssetError": "flaechen.publish.assets",
-        "PublishError": "flaechen.publish.prepare",
-        "PrintError": "flaechen.publish.printing",
+        "AssetError": "flaechen.errors",
+        "PublishError": "flaechen.errors",
+        "PrintError": "flaechen.errors",
         "PublishProfile": "flaechen.publish.profile",
         "load_profile": "flaechen.publish.profile",
         "district_map": "flaechen.publish.maps",

@@ -24,15 +24,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from flaechen.errors import FlaechenError
+from flaechen.errors import AssetError
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
-
-
-class AssetError(FlaechenError):
-    """The front-end packages the site needs are not installed."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 
 from flaechen.district import Contents, district_contents, read_district
-from flaechen.errors import FlaechenError
+from flaechen.errors import PublishError
 from flaechen.layers import load_schema
 from flaechen.publish.profile import PublishProfile
 
@@ -71,10 +71,6 @@ COVERAGE_GROUPS = {"zoning": "plan_type"}
 """Layers that are a coverage per group (FNP and B-Plan areas overlap each other, not themselves)."""
 
 PUBLIC_OWNERSHIP = "public"
-
-
-class PublishError(FlaechenError):
-    """The district dataset cannot be published as it is (missing file or layer)."""
 
 
 SUMMARY_COLUMNS = ("inner_m2_per_inhabitant", "benchmark_m2_per_inhabitant", "capacity_dwellings")

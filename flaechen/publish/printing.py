@@ -34,7 +34,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from flaechen.errors import FlaechenError
+from flaechen.errors import PrintError
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +91,6 @@ PRINT_UI = {
         "made_with": "made with flaechen (open source)",
     },
 }
-
-
-class PrintError(FlaechenError):
-    """The printed maps cannot be made (no Chromium, Playwright or pypdf; a sheet that never drew)."""
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from flaechen._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from flaechen.errors import RegisterError
     from flaechen.register.core import RegisterUpdate, prepare
-    from flaechen.register.gpkg_store import REGISTER_FILE, GpkgRegister, RegisterError
+    from flaechen.register.gpkg_store import REGISTER_FILE, GpkgRegister
     from flaechen.register.match import CarryOver, Conflict, SurveyContext, carry_over
     from flaechen.register.monitor import monitoring
     from flaechen.register.settings import RegisterSettings, parse_register_section
@@ -33,7 +34,7 @@ __getattr__, __dir__ = lazy_exports(
         "Conflict": "flaechen.register.match",
         "GpkgRegister": "flaechen.register.gpkg_store",
         "REGISTER_FILE": "flaechen.register.gpkg_store",
-        "RegisterError": "flaechen.register.gpkg_store",
+        "RegisterError": "flaechen.errors",
         "RegisterSettings": "flaechen.register.settings",
         "RegisterState": "flaechen.register.state",
         "RegisterUpdate": "flaechen.register.core",

@@ -36,7 +36,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from flaechen.errors import FlaechenError
+from flaechen.errors import RegisterError
 from flaechen.gpkg import write_gpkg
 from flaechen.layers import LayerDef, load_schema
 from flaechen.register.match import PLANNER_FIELDS, CarryOver, empty_sites
@@ -50,10 +50,6 @@ LOCK_TIMEOUT_S = 30.0
 """How long a run waits for a planner's open write transaction before it gives up."""
 
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
-
-
-class RegisterError(FlaechenError):
-    """The register cannot be read or written (locked, not a register, damaged)."""
 
 
 # ------------------------------------------------------------------------------------- geometry blobs

@@ -26,12 +26,11 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from flaechen.errors import ConfigError, Problem
-from flaechen.export.errors import ExportError
+from flaechen.errors import ConfigError, ExportError, Problem, RegisterError
 from flaechen.export.postgis import Target, connect, resolve_target
 from flaechen.export.styles import available_styles, read_qml
 from flaechen.layers import load_schema
-from flaechen.register.gpkg_store import GpkgRegister, RegisterError, _py, _typed
+from flaechen.register.gpkg_store import GpkgRegister, _py, _typed
 from flaechen.register.match import CarryOver
 from flaechen.register.settings import RegisterSettings
 from flaechen.register.state import RegisterState

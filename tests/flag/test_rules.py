@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from flaechen.errors import ConfigError, CRSError
+from flaechen.errors import ConfigError, CRSError, LayerError
 from flaechen.flag import check_layers, flag, load_rules
-from flaechen.flag.core import LayerError
 
 from .conftest import box, district
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from flaechen.errors import SheetError
 from flaechen.flag import load_rules
 from flaechen.plan.run import plan_district, sheet_files, summary_lines
 from flaechen.plan.settings import AssessmentSettings, PlanningSettings, ScenarioSpec
-from flaechen.plan.sheets import SheetError
 
 
 def _plan(district, sources, out, *, sheets=None, base_dir=Path(".")):

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flaechen.errors import SheetError
 from flaechen.plan.catalogue import load_catalogue
-from flaechen.plan.sheets import CHOICES, COLUMNS, SheetError, format_level, parse_level, read_sheets, write_sheets
+from flaechen.plan.sheets import CHOICES, COLUMNS, format_level, parse_level, read_sheets, write_sheets
 
 AREAS = pd.DataFrame(
     [
