@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
+from flaechen import palette
 from flaechen.district import DISTRICT_FILE, resolve_district
 from flaechen.errors import CRSError, DistrictError
 from flaechen.layers import load_schema
@@ -102,9 +103,12 @@ def categories() -> list[str]:
 def category_colours() -> dict[str, str]:
     """Colour of each candidate category as a hex string: the one palette (``layers/palette.yaml``) that
     the QGIS style and the map site use too."""
-    from flaechen.palette import category_colours as palette_colours
+    return dict(palette.category_colours())
 
-    return dict(palette_colours())
+
+def chart_colours() -> dict[str, str]:
+    """The charts' colours (demand, coverage, reference lines, …) from the one palette (section ``charts``)."""
+    return dict(palette.colours("charts"))
 
 
 def _check_same_crs(candidates: gpd.GeoDataFrame, municipalities: gpd.GeoDataFrame) -> None:
@@ -264,18 +268,19 @@ def plot_potentials_map(
 
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 8))
-    municipalities.boundary.plot(ax=ax, color="#464646", linewidth=1.0, linestyle="--")
+    chart = chart_colours()
+    municipalities.boundary.plot(ax=ax, color=palette.outline_of("municipalities"), linewidth=1.0, linestyle="--")
     colours = category_colours()
     present = [c for c in categories() if (candidates["category"] == c).any()]
     for category in present:
         candidates[candidates["category"] == category].plot(
-            ax=ax, color=colours[category], edgecolor="#333333", linewidth=0.2
+            ax=ax, color=colours[category], edgecolor=chart["reference"], linewidth=0.2
         )
     for row in municipalities.itertuples():
         point = row.geometry.representative_point()
-        ax.annotate(row.name, (point.x, point.y), ha="center", fontsize=9, weight="bold", color="#3c3c3c")
+        ax.annotate(row.name, (point.x, point.y), ha="center", fontsize=9, weight="bold", color=chart["reference"])
     ax.legend(
-        handles=[Patch(facecolor=colours[c], edgecolor="#333333", label=c) for c in present],
+        handles=[Patch(facecolor=colours[c], edgecolor=chart["reference"], label=c) for c in present],
         title="Kategorie",
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
@@ -317,9 +322,9 @@ def plot_potentials_vs_demand(table: pd.DataFrame, *, ax: Axes | None = None, ou
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4.5))
     colours = category_colours()
-    columns = {"Wohnungsbedarf": "#555555", "Kapazität innen": colours.get("Baulücke", "#1a9641")}
+    columns = {"Wohnungsbedarf": chart_colours()["demand"], "Kapazität innen": colours["Baulücke"]}
     if outer:
-        columns["Kapazität Außenreserve"] = colours.get("Außenreserve", "#2c7bb6")
+        columns["Kapazität Außenreserve"] = colours["Außenreserve"]
     table[list(columns)].plot.bar(ax=ax, width=0.75, color=list(columns.values()))
     ax.set_ylabel("Wohnungen")
     ax.set_xlabel("")
@@ -334,9 +339,10 @@ def plot_demand_coverage(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     share = (table["Deckung innen"].astype(float) * 100).fillna(0.0)
-    colours = ["#1a9641" if v >= 100 else "#f4a261" for v in share]
+    chart = chart_colours()
+    colours = [chart["covered"] if v >= 100 else chart["not_covered"] for v in share]
     ax.barh(share.index[::-1], share.values[::-1], color=colours[::-1])
-    ax.axvline(100, color="#333333", linestyle="--", linewidth=1)
+    ax.axvline(100, color=chart["reference"], linestyle="--", linewidth=1)
     ax.set_xlabel("Deckung des Wohnungsbedarfs durch Innenentwicklung (%)")
     ax.set_title("Kann die Innenentwicklung den Bedarf decken?")
     return ax
@@ -353,8 +359,11 @@ def plot_per_inhabitant(
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4))
     values = table["m² je Einwohner"].astype(float)
-    values.plot.bar(ax=ax, color="#7b3294", width=0.7)
-    ax.axhline(benchmark, color="#333333", linestyle="--", linewidth=1, label=f"Bundesschnitt ≈ {benchmark:g} m²")
+    chart = chart_colours()
+    values.plot.bar(ax=ax, color=chart["per_inhabitant"], width=0.7)
+    ax.axhline(
+        benchmark, color=chart["reference"], linestyle="--", linewidth=1, label=f"Bundesschnitt ≈ {benchmark:g} m²"
+    )
     ax.set_ylabel("m² je Einwohner")
     ax.set_xlabel("")
     ax.set_title("Baulücken und Brachflächen je Einwohner")

@@ -85,7 +85,7 @@ def read_qml(path: str | os.PathLike[str]) -> str:
         raise ExportError(f"{path}: root element is <{root.tag}>, a QML style needs <qgis>")
     # the categories' colours from the one palette (layers/palette.yaml), the fields' German aliases and
     # value maps from the layer's schema (layers/<layer>.yaml)
-    return with_fields(apply_to_qml(text), Path(path).stem)
+    return with_fields(apply_to_qml(text, Path(path).stem), Path(path).stem)
 
 
 def _describe(layer: str, path: Path) -> str:

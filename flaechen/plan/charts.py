@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from flaechen.palette import colours as colours_of
 from flaechen.plan.report import THEME_COLOURS
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def plot_area_scores(scores: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     table = score_overview(scores)
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 0.9 * len(table) + 1.5))
-    colours = ["#263238", *THEME_COLOURS[: len(table.columns) - 1]]
+    colours = [colours_of("charts")["total"], *THEME_COLOURS[: len(table.columns) - 1]]
     table[::-1].plot.barh(ax=ax, color=colours, width=0.8)
     ax.set_xlim(0, 100)
     ax.set_xlabel("Anteil der erreichbaren Punkte (%)")
@@ -77,7 +78,7 @@ def plot_scenarios(results: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         allowance.astype(float),
         marker="_",
         s=900,
-        color="#b71c1c",
+        color=colours_of("charts")["target"],
         zorder=3,
         label="Anteil am Flächenziel (spätestes Zieljahr)",
     )

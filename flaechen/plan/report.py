@@ -24,6 +24,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from flaechen.atomic import atomic_write_text
 from flaechen.flag.reasons import de_number, de_percent
+from flaechen.palette import colours as palette_colours
+from flaechen.palette import plan_themes
 from flaechen.plan.catalogue import Catalogue
 from flaechen.plan.sheets import sheet_name
 
@@ -52,7 +54,8 @@ SDG_TITLES = {
 }
 """German short titles of the 17 Sustainable Development Goals (UN Agenda 2030, German federal government)."""
 
-THEME_COLOURS = ["#2e7d32", "#1565c0", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457"]
+THEME_COLOURS = list(plan_themes())
+"""The colours of the catalogue's themes and of the scenarios, in order (the one palette, `plan_themes`)."""
 
 
 def _env() -> Environment:
@@ -175,7 +178,12 @@ def write_score_cards(
         {"title": t.title, "colour": THEME_COLOURS[i % len(THEME_COLOURS)]} for i, t in enumerate(catalogue.themes)
     ]
     html = env.get_template("comparison.html").render(
-        district=district_name, date=today, cards=cards, themes=theme_titles, catalogue_title=catalogue.title
+        district=district_name,
+        date=today,
+        cards=cards,
+        themes=theme_titles,
+        catalogue_title=catalogue.title,
+        total_colour=palette_colours("charts")["total"],
     )
     paths.append(_write(out / "vergleich.html", html))
     return paths
@@ -206,6 +214,7 @@ def write_scenario_page(
         sub = [r for r in rows if r["name"] == name]
         groups.append({"name": name, "rows": sub, "allowance": max((r["allowance_ha"] or 0) for r in sub)})
     html = env.get_template("scenarios.html").render(
+        target_colour=palette_colours("charts")["target"],
         district=district_name,
         date=_dt.date.today().strftime("%d.%m.%Y"),
         scenarios=specs,

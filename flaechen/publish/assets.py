@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flaechen.errors import AssetError
+from flaechen.palette import stylesheet
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,10 @@ def copy_assets(site_dir: Path, *, node_modules: Path | None = None) -> AssetLin
         log.debug("copied npm package %s %s", asset.package, version)
     for src, dst in OWN_ASSETS:
         (target / dst).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(STATIC / src, target / dst)
+        if src.endswith(".css"):  # with the palette's colours (layers/palette.yaml) as CSS variables
+            (target / dst).write_text(stylesheet(STATIC / src), encoding="utf-8")
+        else:
+            shutil.copyfile(STATIC / src, target / dst)
     (target / "LICENSES.txt").write_text(
         "Third-party software in this folder, with its licence:\n\n" + "\n\n".join(notices), encoding="utf-8"
     )

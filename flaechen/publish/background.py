@@ -50,6 +50,7 @@ from rasterio.transform import Affine
 
 from flaechen.district import read_district
 from flaechen.landuse import normalise_uses, parse_actual_use
+from flaechen.palette import colours as palette_colours
 
 log = logging.getLogger(__name__)
 
@@ -67,24 +68,27 @@ class BackgroundClass:
     min_zoom: int = 0
 
 
-PAPER = BackgroundClass("paper", "Sonstige Fläche", "#f3f1ea")
-OUTSIDE = BackgroundClass("outside", "Außerhalb des Kreises", "#e4e4e1")
+_COLOURS = palette_colours("background")
+"""The background's colours, from the one palette (``layers/palette.yaml``)."""
+
+PAPER = BackgroundClass("paper", "Sonstige Fläche", _COLOURS["paper"])
+OUTSIDE = BackgroundClass("outside", "Außerhalb des Kreises", _COLOURS["outside"])
 
 CLASSES: tuple[BackgroundClass, ...] = (
-    BackgroundClass("farmland", "Landwirtschaft", "#f3f1ea"),
-    BackgroundClass("grass", "Grünland, Heide, Moor", "#e9eedb"),
-    BackgroundClass("forest", "Wald, Gehölz", "#d3e2c7"),
-    BackgroundClass("green", "Sport, Freizeit, Friedhof", "#dde9d0"),
-    BackgroundClass("housing", "Wohnen, gemischte Nutzung", "#eee2d6"),
-    BackgroundClass("commercial", "Gewerbe, Industrie", "#e6e0e6"),
-    BackgroundClass("public", "Öffentliche Zwecke", "#ece4d3"),
-    BackgroundClass("rail", "Bahn", "#dcd7d2", 11),
-    BackgroundClass("water", "Gewässer", "#bfd8ec"),
-    BackgroundClass("path", "Weg", "#faf8f2", 14),
-    BackgroundClass("street", "Straße, Platz", "#ffffff", 12),
-    BackgroundClass("street_edge", "Straßenrand", "#cdc7bd", 15),
-    BackgroundClass("building", "Gebäude", "#c8beb3", 14),
-    BackgroundClass("building_edge", "Gebäudekante", "#a99d90", 16),
+    BackgroundClass("farmland", "Landwirtschaft", _COLOURS["farmland"]),
+    BackgroundClass("grass", "Grünland, Heide, Moor", _COLOURS["grass"]),
+    BackgroundClass("forest", "Wald, Gehölz", _COLOURS["forest"]),
+    BackgroundClass("green", "Sport, Freizeit, Friedhof", _COLOURS["green"]),
+    BackgroundClass("housing", "Wohnen, gemischte Nutzung", _COLOURS["housing"]),
+    BackgroundClass("commercial", "Gewerbe, Industrie", _COLOURS["commercial"]),
+    BackgroundClass("public", "Öffentliche Zwecke", _COLOURS["public"]),
+    BackgroundClass("rail", "Bahn", _COLOURS["rail"], 11),
+    BackgroundClass("water", "Gewässer", _COLOURS["water"]),
+    BackgroundClass("path", "Weg", _COLOURS["path"], 14),
+    BackgroundClass("street", "Straße, Platz", _COLOURS["street"], 12),
+    BackgroundClass("street_edge", "Straßenrand", _COLOURS["street_edge"], 15),
+    BackgroundClass("building", "Gebäude", _COLOURS["building"], 14),
+    BackgroundClass("building_edge", "Gebäudekante", _COLOURS["building_edge"], 16),
 )
 """The classes in drawing order, bottom to top. Colours are muted so that the potentials drawn over
 them keep the eye; ``*_edge`` classes are outlines drawn from the zoom where they help."""

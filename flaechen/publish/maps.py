@@ -50,11 +50,19 @@ from folium.template import Template
 from folium.utilities import JsCode
 
 from flaechen.layers import load_schema
+from flaechen.palette import stylesheet
 from flaechen.publish import prepare
 from flaechen.publish.assets import STATIC, asset_links
 from flaechen.publish.geojson import EMPTY, by_ags, feature_collection, municipality_stats
 from flaechen.publish.profile import PublishProfile, load_profile
-from flaechen.publish.texts import LAYER_STYLES, PRIMARY_FIELDS, ZONING_COLOURS, field_label
+from flaechen.publish.texts import (
+    LAYER_STYLES,
+    OTHER_COLOUR,
+    PRIMARY_FIELDS,
+    ZONING_COLOURS,
+    ZONING_OTHER,
+    field_label,
+)
 from flaechen.publish.values import Context, categories_of, js_json
 
 log = logging.getLogger(__name__)
@@ -121,7 +129,7 @@ class InlineAssets(Element):
 
     def render(self, **kwargs: Any) -> str:
         script = (STATIC / "site.js").read_text(encoding="utf-8")
-        style = (STATIC / "site.css").read_text(encoding="utf-8")
+        style = stylesheet(STATIC / "site.css")  # with the palette's colours as CSS variables
         if "</script" in script.lower() or "</style" in style.lower():
             raise ValueError("site.js or site.css closes its own element; it cannot be inlined")
         return f"<style>{style}</style>\n<script>{script}</script>"
@@ -233,6 +241,8 @@ def site_config(ctx: Context, *, focus: str | None, show_parts: bool) -> dict[st
         "fields": {layer: popup_fields(ctx, layer) for layer in ctx.profile.layers},
         "categories": [[c, ctx.colour(c)] for c in ctx.categories],
         "zoningColours": ZONING_COLOURS,
+        "zoningOther": ZONING_OTHER,
+        "otherColour": OTHER_COLOUR,
         "styles": LAYER_STYLES,
         "focus": focus,
         "showParts": show_parts,

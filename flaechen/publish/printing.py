@@ -35,6 +35,7 @@ import jinja2
 from markupsafe import Markup
 
 from flaechen.errors import PrintError
+from flaechen.palette import other_colour, stylesheet
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +242,10 @@ def print_sheets(
     try:
         for name in ("print.js", "print.css", "background.js"):
             (work / "flaechen").mkdir(exist_ok=True)
-            shutil.copyfile(STATIC / name, work / "flaechen" / name)
+            if name.endswith(".css"):  # with the palette's colours (layers/palette.yaml) as CSS variables
+                (work / "flaechen" / name).write_text(stylesheet(STATIC / name), encoding="utf-8")
+            else:
+                shutil.copyfile(STATIC / name, work / "flaechen" / name)
         pages = []
         page_tiles = dict(tiles) if tiles else None
         if page_tiles:
@@ -406,7 +410,7 @@ def build_sheets(
                     "colours": dict(colours),
                 }
             )
-        legend = [{"label": c, "colour": colours.get(c, "#555555"), "kind": "fill"} for c in categories] + legend
+        legend = [{"label": c, "colour": colours.get(c, other_colour()), "kind": "fill"} for c in categories] + legend
         legend.append(
             {"label": labels.get("municipalities", "municipalities"), "colour": "transparent", "kind": "boundary"}
         )
@@ -420,7 +424,7 @@ def build_sheets(
         rows = [
             {
                 "label": c,
-                "colour": colours.get(c, "#555555"),
+                "colour": colours.get(c, other_colour()),
                 "n": format_number(row[f"n_{i}"], language=language),
                 "ha": format_number(row[f"ha_{i}"], decimals=2, language=language),
             }

@@ -257,17 +257,39 @@ CATEGORY_COLOURS = dict(palette.category_colours())
 
 OTHER_COLOUR = palette.other_colour()
 
-ZONING_COLOURS = {"W": "#f4b6b6", "M": "#e8c39e", "G": "#c8c8c8", "S": "#f7e08e"}
-"""Fill colours of the Bauflächen after PlanZV conventions (W red, M brown, G grey, S yellow/orange)."""
+ZONING_COLOURS = {key: palette.colours("zoning")[key] for key in ("W", "M", "G", "S")}
+"""Fill colours of the Bauflächen after PlanZV conventions (W red, M brown, G grey, S orange), from the one
+palette (the FNP classes of the QGIS style)."""
+
+ZONING_OTHER = palette.colours("zoning")["Sonstige"]
+"""Fill colour of zoning of no Baufläche (W, M, G, S)."""
 
 LAYER_STYLES: dict[str, dict[str, Any]] = {
-    "municipalities": {"color": "#222222", "weight": 2, "fillOpacity": 0.0},
+    "municipalities": {"color": palette.outline_of("municipalities"), "weight": 2, "fillOpacity": 0.0},
     "zoning": {"color": "#999999", "weight": 0.5, "fillOpacity": 0.45},
-    "brownfields": {"color": "#5a3a12", "weight": 2, "dashArray": "6 4", "fillColor": "#b08a5a", "fillOpacity": 0.25},
+    "brownfields": {
+        "color": palette.outline_of("brownfields"),
+        "weight": 2,
+        "dashArray": "6 4",
+        "fillColor": palette.fill_of("brownfields"),
+        "fillOpacity": 0.2,
+    },
     "candidates": {"weight": 1.5, "fillOpacity": 0.6},
-    "buildings": {"color": "#444444", "weight": 0.5, "fillColor": "#888888", "fillOpacity": 0.5},
-    "grid": {"color": "#444444", "weight": 1, "dashArray": "3 3", "fillColor": "#9e9e9e", "fillOpacity": 0.35},
+    "buildings": {
+        "color": palette.outline_of("buildings"),
+        "weight": 0.5,
+        "fillColor": palette.fill_of("buildings"),
+        "fillOpacity": 0.6,
+    },
+    "grid": {
+        "color": palette.outline_of("grid"),
+        "weight": 1,
+        "dashArray": "3 3",
+        "fillColor": palette.fill_of("grid"),
+        "fillOpacity": 0.35,
+    },
 }
+"""Leaflet path options of each layer; their colours from the one palette (``layers/palette.yaml``)."""
 
 
 def field_label(field: str, language: str) -> str:

@@ -20,16 +20,21 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
+from flaechen import palette
 from flaechen.export.forms import aliases, value_map
 from flaechen.layers import FieldDef, load_schema
+from flaechen.palette import qgis_colour
 
 QGIS_VERSION = "3.22.0-Białowieża"
 
-STATE_COLOURS = {
-    "aktiv": ("46,160,67,120", "20,100,35,255"),
-    "ungeklärt": ("255,152,0,150", "190,100,0,255"),
-    "entfallen": ("150,150,150,60", "110,110,110,255"),
-}
+STATE_ALPHA = {"aktiv": 120, "ungeklärt": 150, "entfallen": 60}
+"""How opaque each state's fill is (the colours are the palette's ``register_state``): dropped sites fade."""
+
+
+def _state_colours(state: str) -> tuple[str, str]:
+    entry = palette.section("register_state")[state]
+    return qgis_colour(entry["fill"], alpha=STATE_ALPHA[state]), qgis_colour(entry["outline"])
+
 
 TABS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
@@ -105,7 +110,7 @@ def sites_qml() -> str:
         f'<category render="true" value={_q(code)} symbol="{n}" label={_q(entry["label"])}/>'
         for n, (code, entry) in enumerate(states.items())
     )
-    symbols = "".join(_symbol(str(n), *STATE_COLOURS[code]) for n, code in enumerate(states))
+    symbols = "".join(_symbol(str(n), *_state_colours(code)) for n, code in enumerate(states))
     config = "".join(f'<field name={_q(f.name)} configurationFlags="None">{_widget(f)}</field>' for f in fields)
     defaults = []
     for f in fields:

@@ -17,7 +17,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="91,53,6,255" type="QString"/>
+      <Option name="outline_color" value="98,57,7,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.5" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -32,7 +32,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="140,31,20,255" type="QString"/>
+      <Option name="outline_color" value="150,34,22,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.5" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -47,7 +47,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="155,90,28,255" type="QString"/>
+      <Option name="outline_color" value="167,97,30,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.5" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -62,7 +62,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="29,80,118,255" type="QString"/>
+      <Option name="outline_color" value="31,86,127,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.5" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -77,7 +77,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="80,32,96,255" type="QString"/>
+      <Option name="outline_color" value="86,35,104,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.5" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>

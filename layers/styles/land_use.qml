@@ -68,7 +68,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="140,125,105,255" type="QString"/>
+      <Option name="outline_color" value="140,126,105,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -83,7 +83,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="125,112,98,255" type="QString"/>
+      <Option name="outline_color" value="126,112,98,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -113,7 +113,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="161,143,122,255" type="QString"/>
+      <Option name="outline_color" value="161,144,122,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -143,7 +143,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="133,161,118,255" type="QString"/>
+      <Option name="outline_color" value="133,161,119,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -158,7 +158,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="118,140,112,255" type="QString"/>
+      <Option name="outline_color" value="119,140,112,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -188,7 +188,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="171,168,157,255" type="QString"/>
+      <Option name="outline_color" value="172,168,158,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -263,7 +263,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="171,171,140,255" type="QString"/>
+      <Option name="outline_color" value="172,172,140,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -308,7 +308,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="150,150,118,255" type="QString"/>
+      <Option name="outline_color" value="150,150,119,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -323,7 +323,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="133,125,105,255" type="QString"/>
+      <Option name="outline_color" value="133,126,105,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -338,7 +338,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="125,147,136,255" type="QString"/>
+      <Option name="outline_color" value="126,147,136,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -353,7 +353,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="157,154,143,255" type="QString"/>
+      <Option name="outline_color" value="158,154,144,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -413,7 +413,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="98,129,161,255" type="QString"/>
+      <Option name="outline_color" value="98,130,161,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.1" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>

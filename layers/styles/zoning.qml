@@ -29,7 +29,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="170,112,107,255" type="QString"/>
+      <Option name="outline_color" value="171,112,108,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.26" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -44,7 +44,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="172,135,131,255" type="QString"/>
+      <Option name="outline_color" value="173,135,132,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.26" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -59,7 +59,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="162,60,53,255" type="QString"/>
+      <Option name="outline_color" value="162,61,53,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.26" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -104,7 +104,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="151,121,86,255" type="QString"/>
+      <Option name="outline_color" value="152,121,87,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.26" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -119,7 +119,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="147,125,100,255" type="QString"/>
+      <Option name="outline_color" value="148,126,100,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.26" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -134,7 +134,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="154,134,110,255" type="QString"/>
+      <Option name="outline_color" value="154,134,111,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.26" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -149,7 +149,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="137,98,57,255" type="QString"/>
+      <Option name="outline_color" value="137,99,57,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.26" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -164,7 +164,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="123,85,44,255" type="QString"/>
+      <Option name="outline_color" value="123,85,45,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.26" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -239,7 +239,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="175,147,96,255" type="QString"/>
+      <Option name="outline_color" value="176,148,97,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.26" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>
@@ -254,7 +254,7 @@
       <Option name="joinstyle" value="bevel" type="QString"/>
       <Option name="offset" value="0,0" type="QString"/>
       <Option name="offset_unit" value="MM" type="QString"/>
-      <Option name="outline_color" value="171,116,24,255" type="QString"/>
+      <Option name="outline_color" value="172,116,24,255" type="QString"/>
       <Option name="outline_style" value="solid" type="QString"/>
       <Option name="outline_width" value="0.26" type="QString"/>
       <Option name="outline_width_unit" value="MM" type="QString"/>

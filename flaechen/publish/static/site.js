@@ -107,11 +107,11 @@
     var base = L.extend({}, this.cfg.styles[layer] || {});
     base.className = 'fl-' + layer;
     if (layer === 'candidates') {
-      var colour = this.colours[props.category] || '#555555';
+      var colour = this.colours[props.category] || this.cfg.otherColour;
       base.color = colour;
       base.fillColor = colour;
     } else if (layer === 'zoning') {
-      base.fillColor = this.cfg.zoningColours[props._s] || '#dddddd';
+      base.fillColor = this.cfg.zoningColours[props._s] || this.cfg.zoningOther;
     } else if (layer === 'municipalities') {
       var focus = this.cfg.focus;
       var stats = this.data().district.stats[props.ags];
