@@ -265,6 +265,27 @@ def _pick(df: pd.DataFrame, mask: np.ndarray, k: int = 1, *, offset: int = 0) ->
     return idx[step * (np.arange(k) + offset + 1) % len(idx)]
 
 
+def _apart_from_truth(ctx: _Ctx, zoning: pd.DataFrame, among: np.ndarray) -> np.ndarray:
+    """Zoning features that hold no planted candidate needing building land (Baulücke, untergenutzte Fläche,
+    Außenreserve), out of the features ``among``: a code defect planted there would take the building land
+    from under the planted truth. Where every feature holds some, those holding the fewest."""
+    parcels = ctx.truth.parcels
+    kind = parcels["_kind"].to_numpy(dtype=object)
+    planted = (
+        parcels["_reserve"].to_numpy(dtype=bool)
+        | parcels["_underuse_truth"].to_numpy(dtype=bool)
+        | (np.isin(kind, ["res", "mix", "com"]) & ~parcels["_built"].to_numpy(dtype=bool))
+    )
+    points = shapely.point_on_surface(parcels["geometry"].to_numpy()[planted])
+    held = np.zeros(len(zoning), dtype=np.int64)
+    if len(points):
+        features, _ = shapely.STRtree(points).query(zoning["geometry"].to_numpy(), predicate="contains")
+        np.add.at(held, features, 1)
+    if not among.any():
+        return among
+    return np.asarray(among & (held == held[among].min()))
+
+
 def _plots(df: pd.DataFrame, kind: str = "res") -> np.ndarray:
     # single quadrilaterals only (not the multipart plots): the bow-tie defect reorders their corners
     quad_ok = df["_q0x"].notna().to_numpy() & (shapely.get_num_coordinates(df["geometry"].to_numpy()) == 5)
@@ -412,7 +433,7 @@ def _muehlental(ctx: _Ctx) -> None:
     z = ctx.layer("zoning", spec.ags)
     bp = z[z["plan_type"] == "BPlan"].reset_index(drop=True)
     labels = _label(bp["bes_art"], _BES_LABEL)
-    bad = int(_pick(bp, np.ones(len(bp), dtype=bool), 1)[0])
+    bad = int(_pick(bp, _apart_from_truth(ctx, bp, np.ones(len(bp), dtype=bool)), 1)[0])
     labels[bad] = "WX"
     # the local habit: restricted commercial areas written "GEe" (mapped by the source's own codes)
     labels = ["GEe" if (lab == "GE" and k % 2 == 0) else lab for k, lab in enumerate(labels)]
@@ -451,7 +472,7 @@ def _kelberath(ctx: _Ctx) -> None:
     bf = ctx.layer("brownfields", spec.ags)
     _write_geojson(_brownfields(ctx, "kelberath-brachflaechen", bf), d / "brachflaechen.geojson")
     z = ctx.layer("zoning", spec.ags)
-    bad = int(_pick(z, (z["plan_type"] == "BPlan").to_numpy(), 1)[0])
+    bad = int(_pick(z, _apart_from_truth(ctx, z, (z["plan_type"] == "BPlan").to_numpy()), 1)[0])
     z["bes_art"] = z["bes_art"].astype("Int32")
     z.loc[bad, "bes_art"] = 1234
     ctx.manifest.add(
@@ -523,7 +544,7 @@ def _steinbuechel(ctx: _Ctx) -> None:
         _label(z["allg_art"], _ALLG_LABEL),
         np.asarray(_label(z["bes_art"], _BES_LABEL), dtype=object),
     )
-    bad = int(_pick(z, (z["plan_type"] == "BPlan").to_numpy(), 1, offset=1)[0])
+    bad = int(_pick(z, _apart_from_truth(ctx, z, (z["plan_type"] == "BPlan").to_numpy()), 1)[0])
     labels[bad] = "XY"
     ctx.manifest.add(
         "steinbuechel-bauleitplanung",

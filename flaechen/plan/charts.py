@@ -5,8 +5,8 @@ Examples
 >>> from flaechen.district import read_district
 >>> scores = read_district("out/demo", layers=["assessment_scores"])["assessment_scores"]
 >>> overview = score_overview(scores)  # percent of the attainable points, by area name
->>> overview["Gesamt"].tolist(), overview.index[0]
-([40.0, 38.0, 30.0, 33.0, 36.0], 'Nr. 7 Gewerbegebiet Am Bahnhof')
+>>> list(overview.columns[:2]), overview.index[0]
+(['Gesamt', 'Umwelt, Klimaschutz und Klimaanpassung'], 'Nr. 7 Gewerbegebiet Am Bahnhof')
 >>> ax = plot_area_scores(scores)
 >>> ax.get_title(), len(ax.get_yticklabels())
 ('Gewerbegebiete im Vergleich', 5)

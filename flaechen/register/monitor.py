@@ -9,10 +9,11 @@ The demo district after its two surveys:
 >>> history = pyogrio.read_dataframe("out/demo/register.gpkg", layer="history")
 >>> changes = read_district("out/demo", layers=["changes"])["changes"]
 >>> table = monitoring(history, changes, municipalities={"07999001": "Hohenmaar"})
->>> print(table[["survey", "active_ha", "activated_ha"]].round(2).to_string(index=False))
-    survey  active_ha  activated_ha
-2025-04-01      22.14           0.0
-2026-04-01      21.97          0.12
+>>> table["survey"].tolist(), table["municipality"].unique().tolist()
+(['2025-04-01', '2026-04-01'], ['Hohenmaar'])
+>>> first, second = table["activated_ha"]  # lots built on between the surveys
+>>> bool(first == 0 and second > 0)
+True
 """
 
 from __future__ import annotations
