@@ -9,9 +9,15 @@ per municipality into ``OUT_DIR/berichte/``.
 
 Examples
 --------
->>> from flaechen.register import GpkgRegister, prepare
->>> update = prepare(GpkgRegister("out/demo"), layers, candidates=c, measures=m)  # doctest: +SKIP
->>> update.commit()  # doctest: +SKIP
+>>> import shutil
+>>> from flaechen.district import read_district
+>>> from flaechen.register import GpkgRegister, RegisterSettings, prepare
+>>> _ = shutil.copy("out/demo/register.gpkg", "register.gpkg")
+>>> layers = read_district("out/demo", layers=["municipalities", "parcels", "buildings", "candidates",
+...                                            "parcel_measures"])
+>>> update = prepare(GpkgRegister("register.gpkg"), layers, candidates=layers["candidates"],
+...                  measures=layers["parcel_measures"], settings=RegisterSettings(survey="2027-04-01"))
+>>> update.commit()
 """
 
 from typing import TYPE_CHECKING

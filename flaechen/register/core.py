@@ -6,9 +6,23 @@ writes the register, so a failed run never leaves a register ahead of its distri
 
 Examples
 --------
->>> update = prepare(store, dataset_layers, flag_result, settings=settings)  # doctest: +SKIP
->>> update.changes["change"].value_counts()  # doctest: +SKIP
->>> update.commit()  # doctest: +SKIP
+A third survey of the demo district with the same deliveries, into a copy of its register:
+
+>>> import shutil
+>>> from flaechen.district import read_district
+>>> from flaechen.register import GpkgRegister
+>>> from flaechen.register.settings import RegisterSettings
+>>> _ = shutil.copy("out/demo/register.gpkg", "register.gpkg")
+>>> layers = read_district("out/demo", layers=["municipalities", "parcels", "buildings", "candidates",
+...                                            "parcel_measures", "rules"])
+>>> update = prepare(GpkgRegister("register.gpkg"), layers, candidates=layers["candidates"],
+...                  measures=layers["parcel_measures"], rules_table=layers["rules"],
+...                  settings=RegisterSettings(survey="2027-04-01"))
+>>> update.previous_survey, len(update.changes)  # nothing changed on the ground
+('2026-04-01', 0)
+>>> update.commit()
+>>> GpkgRegister("register.gpkg").read(crs=layers["candidates"].crs).surveys
+['2025-04-01', '2026-04-01', '2027-04-01']
 """
 
 from __future__ import annotations

@@ -12,9 +12,20 @@ def change_summary(update: RegisterUpdate) -> list[str]:
 
     Examples
     --------
-    >>> print("\\n".join(change_summary(update)))  # doctest: +SKIP
-    Register: out/demo/register.gpkg (survey 2026-04-01, previous 2025-04-01): 182 sites, 176 active
-      07999001 Hohenmaar                neu   3 (  0.4 ha)  bebaut   2 (  0.2 ha)  entfallen   1  geändert   4
+    The demo district delivered once more, unchanged (the lines of a survey with changes name, per
+    municipality, how many sites are ``neu``, ``bebaut``, ``entfallen`` and ``geändert``):
+
+    >>> import shutil
+    >>> from flaechen.district import read_district
+    >>> from flaechen.register import GpkgRegister, RegisterSettings, prepare
+    >>> _ = shutil.copy("out/demo/register.gpkg", "register.gpkg")
+    >>> layers = read_district("out/demo", layers=["municipalities", "parcels", "buildings", "candidates",
+    ...                                            "parcel_measures"])
+    >>> update = prepare(GpkgRegister("register.gpkg"), layers, candidates=layers["candidates"],
+    ...                  measures=layers["parcel_measures"], settings=RegisterSettings(survey="2027-04-01"))
+    >>> print("\\n".join(change_summary(update)))  # doctest: +ELLIPSIS
+    Register: register.gpkg (survey 2027-04-01, previous 2026-04-01): ... sites, ... active, 0 unresolved
+      no change since the previous survey
     """
     sites = update.result.sites
     previous = update.previous_survey or "—"
