@@ -5,7 +5,15 @@ never leaves a half-written `district.gpkg`; readers of the old file keep a cons
 
 Examples
 --------
->>> write_gpkg(out / "district.gpkg", layers={"parcels": parcels}, tables={"issues": issues})  # doctest: +SKIP
+>>> import geopandas as gpd
+>>> import pandas as pd
+>>> import pyogrio
+>>> from shapely.geometry import box
+>>> parcels = gpd.GeoDataFrame({"parcel_id": ["DENW01"]}, geometry=[box(0, 0, 20, 30)], crs="EPSG:25832")
+>>> issues = pd.DataFrame({"issue_type": ["filtered"], "message": ["Excluded by where."]})
+>>> path = write_gpkg("beispiel.gpkg", layers={"parcels": parcels}, tables={"issues": issues})
+>>> pyogrio.list_layers(path).tolist()  # polygons are written as multipolygons, as the schemas declare
+[['parcels', 'MultiPolygon'], ['issues', None]]
 """
 
 from __future__ import annotations
