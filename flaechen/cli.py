@@ -3,8 +3,8 @@
 User errors (bad configuration, unreadable sources, wrong CRS …) are printed as clean messages with exit
 code 2, never as tracebacks; a run that finished but lost data exits with 3 (see ``EXIT_CODES``); which
 exception gives which status is the one table ``EXIT_STATUS``.
-Warnings of GDAL and the libraries become one log line each, never raw output. Progress goes to stderr;
-``--quiet`` silences it.
+Warnings of GDAL and the libraries become one log line each, never raw output. Progress goes to stderr
+(:class:`Progress`: bars on a terminal, plain log lines elsewhere); ``--quiet`` silences it.
 """
 
 from __future__ import annotations
@@ -100,22 +100,65 @@ _STAGE_CLIS = (
 
 
 class Progress:
-    """Prints progress of long steps to stderr, one line per step and a counter on a terminal."""
+    """Progress of a command's long steps on stderr; ``--quiet`` silences it.
 
-    def __init__(self, *, quiet: bool) -> None:
+    On a terminal each step is a progress bar (rich), drawn below the log, which goes on scrolling above
+    it: a log line never lands inside a bar. Elsewhere (a file, a pipe, CI) each step is one plain log
+    line when it starts. Use it around the command: ``with Progress(quiet=False) as progress: run(…,
+    progress=progress)``.
+
+    Parameters
+    ----------
+    quiet
+        Show nothing.
+    terminal
+        Draw bars; by default where stderr is a terminal.
+    """
+
+    def __init__(self, *, quiet: bool, terminal: bool | None = None) -> None:
         self.quiet = quiet
-        self.tty = sys.stderr.isatty()
+        self.terminal = sys.stderr.isatty() if terminal is None else terminal
+        self._bars: Any = None
+        self._tasks: dict[str, tuple[Any, bool]] = {}
+        """Step → its bar and whether it is finished."""
         self._last: str | None = None
+
+    def __enter__(self) -> Progress:
+        if not self.quiet and self.terminal:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bars
+
+            self._bars = Bars(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                redirect_stderr=True,  # log lines and warnings are printed above the bars
+                redirect_stdout=True,
+            )
+            self._bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None
 
     def __call__(self, step: str, done: int, total: int) -> None:
         if self.quiet:
             return
-        if self.tty:
-            end = "\n" if done >= total else ""
-            print(f"\r{step}: {done}/{total}", end=end, file=sys.stderr, flush=True)
-        elif done == 0 and step != self._last:
-            print(f"{step} …", file=sys.stderr, flush=True)
-        self._last = step
+        if self._bars is None:
+            if done == 0 and step != self._last:
+                log.info("%s …", step)
+            self._last = step
+            return
+        task, finished = self._tasks.get(step, (None, False))
+        if task is None or (done == 0 and finished):  # a new step, or a step run again (the demo's 2nd survey)
+            task = self._bars.add_task(step, total=total)
+        self._tasks[step] = (task, done >= total)
+        self._bars.update(task, completed=done, total=total)
 
 
 class _StderrHandler(logging.StreamHandler[Any]):
@@ -243,7 +286,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from flaechen.pipeline import run
 
     config = _load_for_run(args.config, args.out)
-    result = run(config, args.out, progress=Progress(quiet=args.quiet), wait=args.wait)
+    with Progress(quiet=args.quiet) as progress:
+        result = run(config, args.out, progress=progress, wait=args.wait)
     _print_summary(result, quiet=args.quiet)
     return _report_losses(result.losses)
 
@@ -254,7 +298,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from flaechen.pipeline import check_district
 
     config = load_config(args.config)
-    report = check_district(config, progress=Progress(quiet=args.quiet))
+    with Progress(quiet=args.quiet) as progress:
+        report = check_district(config, progress=progress)
     if report.problems:
         print(f"{args.config}: {len(report.problems)} problem(s):", file=sys.stderr)
         for p in report.problems:
@@ -289,9 +334,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         # The planted truth describes the first delivery; the second one built on some of its lots.
         _print_demo_evaluation(out, out / "input", quiet=args.quiet)
 
-    result = run_two_surveys(
-        out, scale=args.scale, seed=args.seed, progress=Progress(quiet=args.quiet), on_first=evaluate_first
-    )
+    with Progress(quiet=args.quiet) as progress:
+        result = run_two_surveys(out, scale=args.scale, seed=args.seed, progress=progress, on_first=evaluate_first)
     _print_summary(result, quiet=args.quiet)
     return _report_losses(result.losses)
 

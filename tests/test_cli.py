@@ -44,7 +44,7 @@ def test_help_and_loading_a_configuration_import_no_heavy_library(tmp_path):
     from mini_district import write_mini_district
 
     config = write_mini_district(tmp_path)
-    heavy = ("pandas", "geopandas", "folium", "psycopg", "pyogrio", "shapely", "rasterio", "matplotlib")
+    heavy = ("pandas", "geopandas", "folium", "psycopg", "pyogrio", "shapely", "rasterio", "matplotlib", "rich")
     code = (
         "import sys, contextlib, io\n"
         "from flaechen.cli import main\n"
@@ -98,3 +98,85 @@ def test_setup_logging_is_idempotent_and_leaves_other_handlers_alone():
         assert own in logger.handlers  # a handler someone else added is kept
     finally:
         logger.removeHandler(own)
+
+
+def _flaechen_on_a_terminal(args, *, cwd, columns=120, rows=300):
+    """Run `flaechen ARGS` with a pseudo-terminal as stdin, stdout and stderr; the screen a person would see."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+    from pathlib import Path
+
+    pyte = __import__("pytest").importorskip("pyte")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "CI", "COLUMNS", "LINES")}
+    env.update({"PYTHONPATH": str(Path(__file__).parents[1]), "TERM": "xterm-256color"})
+    code = "import sys; from flaechen.cli import main; sys.exit(main())"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env
+    )
+    os.close(slave)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    status = proc.wait(timeout=600)
+    screen = pyte.Screen(columns, rows)
+    pyte.ByteStream(screen).feed(data)
+    return status, [line.rstrip() for line in screen.display if line.strip()]
+
+
+def test_progress_on_a_terminal_never_shares_a_line_with_the_log(tmp_path):
+    """Bars below, log lines above, each on its own line; no temporary file name in the log."""
+    import re
+
+    from mini_district import write_mini_district
+
+    config = write_mini_district(tmp_path)
+    status, lines = _flaechen_on_a_terminal(["run", str(config), "--out", str(tmp_path / "out")], cwd=tmp_path)
+    assert status == 0, "\n".join(lines)
+    screen = "\n".join(lines)
+    assert "read a-parcels: 15 features from a.gpkg" in lines  # a log line, alone on its line
+    bars = [line for line in lines if "━" in line]
+    steps = ("read and harmonise", "merge", "flag reuse candidates", "write district.gpkg", "publish the map site")
+    for step in steps:
+        assert sum(line.startswith(step) for line in bars) == 1, screen
+    for line in bars:  # a bar holds its step, the bar, the count and the time: nothing of the log
+        assert re.fullmatch(r"[a-z][a-z :.,]+?\s+[━╸╺ ]+\s+\d+/\d+\s+\d+:\d\d:\d\d", line), line
+    for line in lines:  # each source's log line whole, the bar of the step apart
+        if line.startswith("read ") and line not in bars:
+            assert re.fullmatch(r"read [\w-]+: \d+ features from [\w.]+", line), line
+    assert not re.search(r"\.(district|register|site|run)-[a-z0-9_]{6,}", screen), screen  # staged files
+    assert "District dataset:" in screen  # the summary after the bars
+
+
+def test_progress_elsewhere_is_plain_log_lines_and_quiet_silences_it(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mini_district import write_mini_district
+
+    config = write_mini_district(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    code = "import sys; from flaechen.cli import main; sys.exit(main())"
+    piped = subprocess.run([sys.executable, "-c", code, "check", str(config)], capture_output=True, text=True, env=env)
+    assert piped.returncode == 0, piped.stderr
+    lines = piped.stderr.splitlines()
+    assert "read and harmonise …" in lines and "merge …" in lines
+    assert "read a-parcels: 15 features from a.gpkg" in lines
+    assert "\r" not in piped.stderr and "━" not in piped.stderr and "\x1b" not in piped.stderr
+    status, screen = _flaechen_on_a_terminal(["check", str(config), "--quiet"], cwd=tmp_path)
+    assert status == 0 and screen == [], screen

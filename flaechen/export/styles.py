@@ -176,6 +176,6 @@ def style_gpkg(
         except BaseException:
             db.execute("ROLLBACK")
             raise
-    log.info("styled %d layers of %s", len(todo), gpkg)
+    log.info("styled %d layers", len(todo))  # gpkg may be a staged temporary file: no name
     if unstyled:
         log.info("no style in %s for: %s", styles or styles_dir(), ", ".join(unstyled))

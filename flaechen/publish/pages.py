@@ -459,7 +459,7 @@ def build_site(
     index.write_text(overview_page(pages, prep, large=large), encoding="utf-8")
     for ags in names:
         (site_dir / page_name(ags)).write_text(municipality_page(pages, prep, split, ags), encoding="utf-8")
-    log.info("site: %d pages in %s", 1 + len(names), site_dir)
+    log.info("site: %d pages", 1 + len(names))  # site_dir is the staged temporary folder
     return index
 
 
