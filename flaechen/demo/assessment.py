@@ -8,7 +8,10 @@ a level. The answers are fictional and follow the seed.
 
 Examples
 --------
->>> write_demo_sheets(Path("out/demo/input"), truth, seed=42)  # doctest: +SKIP
+>>> from flaechen.demo.district import build_truth
+>>> files = write_demo_sheets(Path("bewertung-demo"), build_truth(scale=3_000, seed=42), seed=42)
+>>> [f.name for f in files][:2]  # XLSX for odd, CSV for even municipalities
+['bewertung_GG-07999001-01.xlsx', 'bewertung_GG-07999002-01.csv']
 """
 
 from __future__ import annotations

@@ -15,8 +15,13 @@ is copied as delivered. ``next_year.json`` beside the configuration lists each c
 
 Examples
 --------
->>> config = derive_next_year(Path("out/demo/input"), Path("out/demo/district.gpkg"),
-...                           Path("out/demo/input-2026"))  # doctest: +SKIP
+>>> import json
+>>> config = derive_next_year(Path("out/demo/input"), Path("out/demo/district.gpkg"), Path("input-next"))
+>>> config.name
+'district.toml'
+>>> changes = json.loads((config.parent / "next_year.json").read_text(encoding="utf-8"))
+>>> sorted({change["change"] for change in changes})
+['Teilung', 'Umnummerierung', 'bebaut', 'neue Brachfläche']
 """
 
 from __future__ import annotations
