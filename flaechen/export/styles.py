@@ -22,8 +22,8 @@ from pathlib import Path
 
 from flaechen.district import resolve_district
 from flaechen.errors import ExportError
-from flaechen.export.forms import with_fields
-from flaechen.layers import layers_dir
+from flaechen.export.forms import fields_qml, with_fields
+from flaechen.layers import layers_dir, load_schema
 from flaechen.palette import apply_to_qml
 
 log = logging.getLogger(__name__)
@@ -123,10 +123,11 @@ def style_gpkg(
     """Embed the QGIS styles of `layers/styles/` as each layer's default style in a GeoPackage.
 
     Every spatial layer that has a `<layer>.qml` gets a row in `layer_styles` named after the layer and
-    marked `useAsDefault`; other styles of that layer (e.g. saved by a planner) are kept but no longer
-    default, and an earlier flaechen style of the same name is replaced. QGIS applies the default style
-    whenever the layer is added from the GeoPackage. The change is one SQLite transaction: readers see
-    all styles or none.
+    marked `useAsDefault`, and every attribute table with a schema in `layers/` one holding its German
+    field names and value maps (:func:`flaechen.export.forms.fields_qml`). Other styles of a layer (e.g.
+    saved by a planner) are kept but no longer default, and an earlier flaechen style of the same name is
+    replaced. QGIS applies the default style whenever the layer is added from the GeoPackage. The change is
+    one SQLite transaction: readers see all styles or none.
 
     Parameters
     ----------
@@ -149,14 +150,23 @@ def style_gpkg(
     with closing(sqlite3.connect(gpkg, isolation_level=None)) as db:
         geometry_columns = dict(db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall())
         todo = [
-            (name, geometry_columns[name], qml_files[name]) for name in sorted(geometry_columns) if name in qml_files
+            (name, geometry_columns[name], read_qml(qml_files[name]), _describe(name, qml_files[name]))
+            for name in sorted(geometry_columns)
+            if name in qml_files
         ]
         unstyled = sorted(set(geometry_columns) - set(qml_files))
-        documents = {name: read_qml(path) for name, _, path in todo}
+        # attribute tables with a schema (summary, changes, …): their German field names and value maps
+        schema = load_schema()
+        attribute_tables = db.execute("SELECT table_name FROM gpkg_contents WHERE data_type = 'attributes'")
+        todo += [
+            (name, "", fields_qml(name), f"flaechen: German field names of {name}")
+            for (name,) in sorted(attribute_tables.fetchall())
+            if name in schema.layers
+        ]
         db.execute("BEGIN IMMEDIATE")
         try:
             _ensure_table(db)
-            for name, column, path in todo:
+            for name, column, document, description in todo:
                 db.execute(
                     "UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ? AND f_geometry_column = ?",
                     (name, column),
@@ -169,7 +179,7 @@ def style_gpkg(
                     "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
                     "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
                     f"owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', NULL, {_NOW})",
-                    (name, column, name, documents[name], _describe(name, path)),
+                    (name, column, name, document, description),
                 )
             db.execute(f"UPDATE gpkg_contents SET last_change = {_NOW} WHERE table_name = ?", (STYLE_TABLE,))
             db.execute("COMMIT")

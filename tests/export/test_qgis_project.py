@@ -130,16 +130,16 @@ def test_qgis_shows_german_aliases_and_code_labels(district, tmp_path):
         assert (parcels["ownership"]["value"], parcels["ownership"]["shown"]) == ("public", "öffentlich"), source
         assert parcels["ownership"]["alias"] == "Eigentumsart"
         assert parcels["source_fid"]["alias"] == PROVENANCE_ALIASES["source_fid"]
-        # every field of every layer with a schema has its German alias; every code list a value map (the
-        # GeoPackage's default styles are its spatial layers'; the project has the tables' too)
+        # every field of every layer and table with a schema has its German alias; every code list a value map
         for name, layer in layers.items():
-            if name not in schema.layers or (source == "gpkg" and not layer["spatial"]):
+            if name not in schema.layers:
                 continue
             for field in schema.layer(name).fields:
                 shown = layer["fields"][field.name]
                 assert shown["alias"] == field.alias, (source, name, field.name)
                 assert (shown["widget"] == "ValueMap") == bool(field.codelist), (source, name, field.name)
     assert report["project"]["layers"]["summary"]["fields"]["population"]["alias"] == "Einwohner"
+    assert report["gpkg"]["summary"]["fields"]["population"]["alias"] == "Einwohner"  # its default style
 
 
 @pytest.mark.qgis

@@ -8,6 +8,7 @@ import pytest
 
 from flaechen.errors import DistrictError
 from flaechen.export import ExportError, style_gpkg
+from flaechen.export.forms import fields_qml
 from flaechen.export.styles import available_styles, read_qml, styles_dir
 from flaechen.layers import CANONICAL_LAYERS, load_schema
 
@@ -90,8 +91,11 @@ def test_style_gpkg_writes_layer_styles_as_qgis_does(district):
     assert contents == ("attributes", "layer_styles")
     assert user_version == 10200
     rows = _styles(district)
-    assert count == len(rows) == 6
+    assert count == len(rows) == 7  # six layers with a QML style, and the table summary
     for catalog, schema, table, geom, name, default, qml in rows:
+        if table == "summary":  # an attribute table: its German field names, no geometry column
+            assert (catalog, schema, geom, name, default, qml) == ("", "", "", table, 1, fields_qml(table))
+            continue
         assert (catalog, schema, geom, name, default) == ("", "", "geom", table, 1)
         assert qml == read_qml(styles_dir() / f"{table}.qml")
     assert dict(pyogrio.list_layers(district))["layer_styles"] is None
@@ -107,7 +111,7 @@ def test_style_gpkg_is_idempotent_and_keeps_a_planners_own_style(district):
         )
     style_gpkg(district)
     rows = _styles(district)
-    assert len(rows) == 7
+    assert len(rows) == 8
     parcels = {name: default for _, _, table, _, name, default, _ in rows if table == "parcels"}
     assert parcels == {"parcels": 1, "Meine Flurstücke": 0}
 
