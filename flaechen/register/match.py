@@ -28,8 +28,18 @@ The rules, in order (thresholds in :class:`~flaechen.register.settings.RegisterS
 
 Examples
 --------
->>> result = carry_over(sites, candidates, context=context, survey="2026-04-01")  # doctest: +SKIP
->>> result.changes["change"].value_counts()  # doctest: +SKIP
+The demo's register carried over to the same candidates a year later: every site continues, nothing changes.
+
+>>> from flaechen.district import read_district
+>>> from flaechen.register import GpkgRegister
+>>> layers = read_district("out/demo", layers=["parcels", "buildings", "candidates", "parcel_measures"])
+>>> context = SurveyContext(parcels=layers["parcels"], measures=layers["parcel_measures"],
+...                         buildings=layers["buildings"])
+>>> sites = GpkgRegister("out/demo/register.gpkg").read(crs=layers["candidates"].crs).sites
+>>> result = carry_over(sites, layers["candidates"], context=context, survey="2027-04-01",
+...                     previous_survey="2026-04-01")
+>>> len(result.changes), len(result.conflicts), len(result.sites) == len(sites)
+(0, 0, True)
 """
 
 from __future__ import annotations
@@ -668,9 +678,17 @@ def carry_over(
 
     Examples
     --------
-    >>> result = carry_over(empty, candidates, context=context, survey="2025-04-01")  # doctest: +SKIP
-    >>> set(result.changes["change"])  # doctest: +SKIP
-    {'neu'}
+    The first survey: every candidate is a new site.
+
+    >>> from flaechen.district import read_district
+    >>> from flaechen.register.state import RegisterState
+    >>> layers = read_district("out/demo", layers=["parcels", "buildings", "candidates", "parcel_measures"])
+    >>> context = SurveyContext(parcels=layers["parcels"], measures=layers["parcel_measures"],
+    ...                         buildings=layers["buildings"])
+    >>> empty = RegisterState.empty(crs=layers["candidates"].crs).sites
+    >>> result = carry_over(empty, layers["candidates"], context=context, survey="2025-04-01")
+    >>> set(result.changes["change"]), len(result.new_ids) == len(layers["candidates"])
+    ({'neu'}, True)
     """
     settings = settings or RegisterSettings()
     if len(sites) and sites.crs is not None and candidates.crs is not None and sites.crs != candidates.crs:
