@@ -146,9 +146,13 @@ def potentials_by_municipality(
 
     Examples
     --------
-    >>> table = potentials_by_municipality(results.candidates, results.municipalities)  # doctest: +SKIP
-    >>> table.loc["Hohenmaar", "Baulücke"]  # doctest: +SKIP
-    1.63
+    >>> from flaechen.district import read_district
+    >>> layers = read_district("out/demo", layers=["candidates", "municipalities"])
+    >>> table = potentials_by_municipality(layers["candidates"], layers["municipalities"])
+    >>> list(table.index)
+    ['Hohenmaar', 'Mühlental', 'Kelberath', 'Wiesenau', 'Steinbüchel', 'Lindenhöh']
+    >>> bool((table["Summe ha"] > 0).all()), list(table.columns[-3:])
+    (True, ['Anzahl', 'Einwohner', 'm² je Einwohner'])
     """
     names = municipalities.set_index("ags").sort_index()
     hectares = (

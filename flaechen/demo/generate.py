@@ -4,9 +4,9 @@ Examples
 --------
 >>> from pathlib import Path
 >>> from flaechen.demo import generate_demo
->>> config = generate_demo(Path("out/demo"), scale=5_000)  # doctest: +SKIP
->>> config.name  # doctest: +SKIP
-'district.toml'
+>>> config = generate_demo(Path("out/demo/input"), scale=3_000)  # already there: left as it is
+>>> config.name, sorted(p.name for p in (config.parent / "sources").iterdir())[:3]
+('district.toml', ['gemeinden.geojson', 'hohenmaar', 'kelberath'])
 """
 
 from __future__ import annotations
