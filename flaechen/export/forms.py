@@ -4,9 +4,9 @@ Planners should read "Besondere Art der baulichen Nutzung: WA – Allgemeines Wo
 "bes_art: 1200". Every field of a layer with a schema gets its German alias (``alias`` in
 ``layers/<layer>.yaml``; the provenance columns have theirs here), and every field with a code list a
 *value map* editor widget, which the attribute table, the identify results and the form show as labels
-(``layers/codelists/``). The QML of a district layer's style (:func:`with_fields`) and the project's
-attribute tables (:func:`fields_qml`) carry them; the register's attribute form
-(:mod:`flaechen.register.form`) is built from the same pieces.
+(``layers/codelists/``); a yes/no field shows ``ja`` or ``nein``. The QML of a district layer's style
+(:func:`with_fields`) and the attribute tables (:func:`fields_qml`) carry them; the register's attribute
+form (:mod:`flaechen.register.form`) is built from the same pieces.
 
 Examples
 --------
@@ -65,17 +65,23 @@ def value_text(codelist: CodeList, code: object) -> str:
     return text
 
 
-def value_map(codelist: str, *, allow_null: bool) -> str:
-    """The ``<editWidget type="ValueMap">`` of a code list (an empty entry first where `allow_null`)."""
-    entries = load_schema().codelist(codelist)
+YES_NO = (("ja", "true"), ("nein", "false"))
+"""What a yes/no field shows (QGIS gives a GeoPackage boolean as ``true`` or ``false``)."""
+
+
+def value_map(codelist: str | None, *, allow_null: bool) -> str:
+    """The ``<editWidget type="ValueMap">`` of a code list, or of yes/no where `codelist` is None (an empty
+    entry first where `allow_null`)."""
+    if codelist is None:
+        pairs: list[tuple[str, str]] = list(YES_NO)
+    else:
+        entries = load_schema().codelist(codelist)
+        pairs = [(value_text(entries, code), str(code)) for code in entries.values]
     items = []
     if allow_null:
         items.append(f'<Option type="Map"><Option name="(leer)" value="{NULL_VALUE}" type="QString"/></Option>')
-    for code in entries.values:
-        items.append(
-            f'<Option type="Map"><Option name={_q(value_text(entries, code))} value={_q(str(code))} type="QString"/>'
-            "</Option>"
-        )
+    for text, value in pairs:
+        items.append(f'<Option type="Map"><Option name={_q(text)} value={_q(value)} type="QString"/></Option>')
     return (
         '<editWidget type="ValueMap"><config><Option type="Map"><Option name="map" type="List">'
         + "".join(items)
@@ -102,12 +108,13 @@ def aliases(layer: str) -> str:
 
 
 def field_configuration(layer: str) -> str:
-    """The ``<fieldConfiguration>`` of `layer`: a value map for every field with a code list."""
+    """The ``<fieldConfiguration>`` of `layer`: a value map for every field with a code list, and ja/nein for
+    every yes/no field."""
     fields, _ = layer_fields(layer)
     parts = [
         f'<field name={_q(f.name)} configurationFlags="None">{value_map(f.codelist, allow_null=not f.required)}</field>'
         for f in fields
-        if f.codelist
+        if f.codelist or f.type == "bool"
     ]
     return "<fieldConfiguration>" + "".join(parts) + "</fieldConfiguration>"
 

@@ -129,6 +129,8 @@ def test_qgis_shows_german_aliases_and_code_labels(district, tmp_path):
         assert (zoning["plan_type"]["value"], zoning["plan_type"]["shown"]) == ("BPlan", "Bebauungsplan")
         assert (parcels["ownership"]["value"], parcels["ownership"]["shown"]) == ("public", "öffentlich"), source
         assert parcels["ownership"]["alias"] == "Eigentumsart"
+        suspected = layers["brownfields"]["fields"]["contamination_suspected"]
+        assert (suspected["value"], suspected["shown"]) == ("True", "ja"), source  # a boolean, shown as ja
         assert parcels["source_fid"]["alias"] == PROVENANCE_ALIASES["source_fid"]
         # every field of every layer and table with a schema has its German alias; every code list a value map
         for name, layer in layers.items():
@@ -137,7 +139,8 @@ def test_qgis_shows_german_aliases_and_code_labels(district, tmp_path):
             for field in schema.layer(name).fields:
                 shown = layer["fields"][field.name]
                 assert shown["alias"] == field.alias, (source, name, field.name)
-                assert (shown["widget"] == "ValueMap") == bool(field.codelist), (source, name, field.name)
+                has_map = bool(field.codelist) or field.type == "bool"
+                assert (shown["widget"] == "ValueMap") == has_map, (source, name, field.name)
     assert report["project"]["layers"]["summary"]["fields"]["population"]["alias"] == "Einwohner"
     assert report["gpkg"]["summary"]["fields"]["population"]["alias"] == "Einwohner"  # its default style
 
