@@ -53,8 +53,9 @@ sys.path.insert(0, str(REPO))
 
 from flaechen.flag import flag, load_rules, measure  # noqa: E402
 from flaechen.flag.categories import rule_masks  # noqa: E402
-from flaechen.flag.core import measures_from_overlaps  # noqa: E402
-from flaechen.flag.overlay import Overlaps  # noqa: E402
+from flaechen.flag.core import ESTIMATE_TILE_M, measures_from_overlaps  # noqa: E402
+from flaechen.flag.innenbereich import QUAD_SEGS, BuiltUpEstimate, fill_small_holes  # noqa: E402
+from flaechen.flag.overlay import Overlaps, tiles  # noqa: E402
 from flaechen.layers import load_schema  # noqa: E402
 
 CRS = "EPSG:25832"
@@ -231,15 +232,80 @@ def _sjoin_pairs(parcels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> Over
     )
 
 
+def _estimate(parcels: gpd.GeoDataFrame, buildings: np.ndarray, rules) -> tuple[BuiltUpEstimate, Overlaps]:
+    """The Innenbereich estimate of :mod:`flaechen.flag.innenbereich` with plain geopandas calls.
+
+    The same steps and parameters: main buildings buffered and dissolved (``union_all``), the bodies
+    shrunk back, small holes filled; which body each main building lies in by ``sjoin(..., "within")``;
+    the parcels' overlaps with the areas by ``overlay``, with the areas cut into the same tiles flaechen
+    uses at their outlines (an overlay with the whole areas, a few polygons of many thousand vertices,
+    takes minutes); the pieces of an area add up per parcel.
+    """
+    crs = parcels.crs
+    gs = gpd.GeoSeries(buildings, crs=crs)
+    area = gs.area.to_numpy()
+    main = np.flatnonzero(area >= float(rules["innenbereich.min_building_area_m2"]))
+    radius = math.sqrt(float(rules["innenbereich.gap_area_m2"])) / 2.0
+    margin = min(float(rules["innenbereich.edge_margin_m"]), radius)
+    union = gpd.GeoSeries(gs.iloc[main].buffer(radius, quad_segs=QUAD_SEGS).union_all(), crs=crs)
+    bodies = union.explode(index_parts=False).reset_index(drop=True)
+    closed = bodies.buffer(-radius, quad_segs=QUAD_SEGS)
+    areas = fill_small_holes(
+        bodies.buffer(-(radius - margin), quad_segs=QUAD_SEGS).to_numpy(), float(rules["innenbereich.gap_area_m2"])
+    )
+    points = gpd.GeoDataFrame(
+        {"_b": np.arange(len(main))}, geometry=gs.iloc[main].representative_point().values, crs=crs
+    )
+    j = gpd.sjoin(
+        points, gpd.GeoDataFrame({"_body": np.arange(len(bodies))}, geometry=bodies, crs=crs), "inner", "within"
+    )
+    j = j.sort_values(["_b", "_body"]).drop_duplicates("_b")
+    b_idx, p_idx = j["_b"].to_numpy(), j["_body"].to_numpy()
+    count = np.bincount(p_idx, minlength=len(bodies))
+    coverage = np.bincount(p_idx, weights=area[main][b_idx], minlength=len(bodies)) / np.maximum(
+        closed.area.to_numpy(), 1e-9
+    )
+    keep = (
+        (count >= int(rules["innenbereich.min_buildings"]))
+        & (coverage >= float(rules["innenbereich.coverage_threshold"]))
+        & ~shapely.is_empty(areas)
+    )
+    new_index = np.full(len(bodies), -1, dtype=np.int64)
+    new_index[keep] = np.arange(int(keep.sum()))
+    building_area = np.full(len(buildings), -1, dtype=np.int64)
+    building_area[main[b_idx]] = new_index[p_idx]
+    est = BuiltUpEstimate(areas[keep], coverage[keep], count[keep], building_area)
+
+    pieces, owner = tiles(est.areas, size=ESTIMATE_TILE_M)
+    ov = _overlay_pairs(parcels, gpd.GeoDataFrame(geometry=gpd.GeoSeries(pieces, crs=crs), crs=crs))
+    n_areas = len(est.areas)
+    key = ov.parcel * n_areas + owner[ov.other]
+    ukey, inv = np.unique(key, return_inverse=True)
+    pairs = Overlaps(
+        parcel=ukey // n_areas,
+        other=ukey % n_areas,
+        area=np.bincount(inv, weights=ov.area, minlength=len(ukey)),
+        exact=np.ones(len(ukey), bool),
+    )
+    return est, pairs
+
+
 def baseline_measures(layers: dict, rules) -> pd.DataFrame:
-    """The same measures with geopandas overlay (zoning, brownfields) and sjoin + intersection (buildings)."""
+    """The same measures with geopandas: overlay (zoning, brownfields, estimated built-up areas), sjoin +
+    intersection (buildings), the Innenbereich estimate with ``union_all`` and ``sjoin`` (:func:`_estimate`)."""
     parcels = layers["parcels"]
     ov = {
         "zoning": _overlay_pairs(parcels, layers["zoning"]),
         "brownfields": _overlay_pairs(parcels, layers["brownfields"]),
         "buildings": _sjoin_pairs(parcels, layers["buildings"]),
     }
-    return measures_from_overlaps(layers, ov, rules=rules, parcel_area=parcels.area.to_numpy())
+    return measures_from_overlaps(
+        layers,
+        ov,
+        rules=rules,
+        parcel_area=parcels.area.to_numpy(),
+        estimate=lambda buildings: _estimate(parcels, buildings, rules),
+    )
 
 
 def _peak_mb(who: int) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +38,9 @@ from flaechen.flag.constraints import (
     constraint_status,
     overlay_key,
 )
-from flaechen.flag.innenbereich import estimate_built_up
+from flaechen.flag.innenbereich import BuiltUpEstimate, estimate_built_up
 from flaechen.flag.metrics import brownfield_measures, building_measures, built_up_measures, zoning_measures
-from flaechen.flag.overlay import OverlayLayer, ParcelIndex, indexed_overlaps
+from flaechen.flag.overlay import Overlaps, OverlayLayer, ParcelIndex, indexed_overlaps, large_overlaps
 from flaechen.flag.reasons import to_json
 from flaechen.flag.rules import Rules
 from flaechen.flag.summary import summarise
@@ -204,12 +204,17 @@ def measures_from_overlaps(
     parcel_area: np.ndarray,
     index: ParcelIndex | None = None,
     workers: int | None = 1,
+    estimate: Callable[[np.ndarray], tuple[BuiltUpEstimate, Overlaps]] | None = None,
 ) -> pd.DataFrame:
     """Assemble the per-parcel measures from the overlaps of the parcels with the district's layers.
 
     Shared by the indexed computation and by any reference computation (tests, benchmark baseline) that
     produces the same :class:`~flaechen.flag.overlay.Overlaps` for zoning, brownfields and buildings (and
-    land_use, built_up_area where the dataset has them).
+    land_use, built_up_area where the dataset has them). The built-up areas are estimated from the
+    buildings here (:func:`~flaechen.flag.innenbereich.estimate_built_up`) and their overlaps with the
+    parcels found by :func:`~flaechen.flag.overlay.large_overlaps`; a reference computation may give its
+    own `estimate` (called with the building footprints, it returns the estimate and its areas' overlaps
+    with the parcels, one row per intersecting pair).
 
     Besides the measures of zoning, brownfields and buildings, each parcel gets its actual use (``use``,
     ``use_share``, ``use_shares``, ``use_source``: from layer ``land_use`` where its municipality
@@ -269,7 +274,14 @@ def measures_from_overlaps(
     uses["house_number"] = pd.array(house_number.astype("boolean"), dtype="boolean")
 
     inside, basis, density, body = _inside(
-        layers, overlaps, rules=rules, parcel_area=parcel_area, index=index, data=data, workers=workers
+        layers,
+        overlaps,
+        rules=rules,
+        parcel_area=parcel_area,
+        index=index,
+        data=data,
+        workers=workers,
+        estimate=estimate,
     )
     if _present(layers, "built_up_area") and "built_up_area" in overlaps:
         bua = built_up_measures(
@@ -333,29 +345,7 @@ def _street_access(
 
 
 ESTIMATE_TILE_M = 200.0
-"""Side of the tiles the estimated built-up areas are cut into for the overlaps (few vertices per piece)."""
-
-
-def _tiles(areas: np.ndarray, *, size: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cut polygons into the cells of a square grid: the pieces and the index of the polygon of each.
-
-    The estimated built-up areas are few, large and have many vertices; their pieces keep every exact
-    overlap cheap (most parcels lie wholly inside one piece: the covers shortcut).
-    """
-    bounds = shapely.bounds(areas)
-    x0 = np.floor(bounds[:, 0] / size).astype(np.int64)
-    y0 = np.floor(bounds[:, 1] / size).astype(np.int64)
-    nx = np.floor(bounds[:, 2] / size).astype(np.int64) - x0 + 1
-    ny = np.floor(bounds[:, 3] / size).astype(np.int64) - y0 + 1
-    owner = np.repeat(np.arange(len(areas)), nx * ny)
-    offset = np.arange(len(owner)) - np.repeat(np.cumsum(nx * ny) - nx * ny, nx * ny)
-    cx = x0[owner] + offset // ny[owner]
-    cy = y0[owner] + offset % ny[owner]
-    cells = shapely.box(cx * size, cy * size, (cx + 1) * size, (cy + 1) * size)
-    pieces = shapely.intersection(areas[owner], cells)
-    parts, part_of = shapely.get_parts(pieces, return_index=True)
-    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
-    return parts[keep], owner[part_of[keep]]
+"""Side of the tiles the estimated built-up areas are cut into for the exact overlaps at their outlines."""
 
 
 def _inside(
@@ -367,6 +357,7 @@ def _inside(
     index: ParcelIndex | None,
     data: Mapping[str, Any],
     workers: int | None,
+    estimate: Callable[[np.ndarray], tuple[BuiltUpEstimate, Overlaps]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The Innenbereich estimate for every parcel: inside, basis, building coverage and buildings of its area."""
     parcels = layers["parcels"]
@@ -378,19 +369,19 @@ def _inside(
     bgeoms = layers["buildings"].geometry.to_numpy()
     if len(bgeoms) == 0:
         return inside, basis, density, body
-    est = estimate_built_up(bgeoms, rules=rules)
+    if estimate is None:
+        est = estimate_built_up(bgeoms, rules=rules, workers=workers)
+        if len(est.areas):
+            idx = index if index is not None else ParcelIndex.build(parcels.geometry.to_numpy())
+            ov = large_overlaps(idx, est.areas, tile_size=ESTIMATE_TILE_M, workers=workers)
+    else:
+        est, ov = estimate(bgeoms)
     if len(est.areas) == 0:
         density[:] = 0.0
         return inside, basis, density, body
-    idx = index if index is not None else ParcelIndex.build(parcels.geometry.to_numpy())
-    pieces, piece_area = _tiles(est.areas, size=ESTIMATE_TILE_M)
-    ov = indexed_overlaps(idx, {"estimate": OverlayLayer.build(pieces)}, workers=workers)["estimate"]
+    # one row per (parcel, area)
     keep = ov.area >= rules["general.min_overlap_m2"]
-    p, o, a = ov.parcel[keep], piece_area[ov.other[keep]], ov.area[keep]
-    # one row per (parcel, area): the pieces of an area add up
-    key = p * len(est.areas) + o
-    ukey, inv = np.unique(key, return_inverse=True)
-    p, o, a = ukey // len(est.areas), ukey % len(est.areas), np.bincount(inv, weights=a)
+    p, o, a = ov.parcel[keep], ov.other[keep], ov.area[keep]
     share = np.minimum(np.bincount(p, weights=a, minlength=n) / np.maximum(parcel_area, 1e-9), 1.0)
     inside = share >= rules["innenbereich.min_share"] - 1e-9
     # the largest overlap names the area (its coverage is the parcel's building density)

@@ -35,11 +35,15 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
 
+from flaechen.flag.overlay import resolve_workers
 from flaechen.flag.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -70,7 +74,7 @@ class BuiltUpEstimate:
     building_area: np.ndarray
 
 
-def _fill_small_holes(geoms: np.ndarray, max_area: float) -> np.ndarray:
+def fill_small_holes(geoms: np.ndarray, max_area: float) -> np.ndarray:
     """Drop the interior rings smaller than `max_area` of each (multi)polygon."""
     out = geoms.copy()
     for i, geom in enumerate(geoms):
@@ -86,7 +90,95 @@ def _fill_small_holes(geoms: np.ndarray, max_area: float) -> np.ndarray:
     return out
 
 
-def estimate_built_up(building_geoms: np.ndarray, *, rules: Rules) -> BuiltUpEstimate:
+MIN_PARALLEL_BUILDINGS = 20_000
+"""Below this number of main buildings the settlement bodies are dissolved in this process."""
+
+
+def _bodies_of(
+    buffers: np.ndarray, components: list[np.ndarray], *, radius: float, margin: float, gap_area: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dissolve buffered main buildings into settlement bodies: the bodies, their closings' areas, their areas.
+
+    Each component (:func:`_components`) is dissolved on its own, so the bodies do not depend on how the
+    components are shared among worker processes.
+    """
+    bodies = np.concatenate([shapely.get_parts(shapely.union_all(buffers[c])) for c in components])
+    # coverage over the closing (down to the outer walls); the area keeps a margin beyond them, so that a
+    # single row of houses with a gap stays one area (the closing alone would cut it at the gap)
+    closed_area = shapely.area(shapely.buffer(bodies, -radius, quad_segs=QUAD_SEGS))
+    areas = shapely.buffer(bodies, -(radius - margin), quad_segs=QUAD_SEGS)
+    return bodies, closed_area, fill_small_holes(areas, gap_area)
+
+
+def _components(geoms: np.ndarray) -> np.ndarray:
+    """Connected components of the geometries whose bounding boxes intersect: a label per geometry.
+
+    Geometries of different components are disjoint, so their union can be computed apart. Minimum-label
+    propagation with pointer jumping on the pairs of one bulk STRtree query.
+    """
+    a, b = shapely.STRtree(geoms).query(geoms)
+    label = np.arange(len(geoms))
+    while True:
+        new = label.copy()
+        np.minimum.at(new, a, label[b])
+        while True:
+            jumped = new[new]
+            if np.array_equal(jumped, new):
+                break
+            new = jumped
+        if np.array_equal(new, label):
+            return label
+        label = new
+
+
+# The buffers a forked worker process inherited from its parent (set by `_init_worker`, never in the parent).
+_WORKER_JOB: dict[str, Any] = {}
+
+
+def _init_worker(job: dict[str, Any]) -> None:
+    _WORKER_JOB.update(job)
+
+
+def _bodies_in_worker(components: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    job = _WORKER_JOB
+    return _bodies_of(job["buffers"], components, radius=job["radius"], margin=job["margin"], gap_area=job["gap_area"])
+
+
+def _settlement_bodies(
+    main: np.ndarray, *, radius: float, margin: float, gap_area: float, workers: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The settlement bodies of the main buildings (:func:`_bodies_of`), in parallel over the components."""
+    buffers = shapely.buffer(main, radius, quad_segs=QUAD_SEGS)
+    label = np.unique(_components(buffers), return_inverse=True)[1]
+    order = np.argsort(label, kind="stable")
+    components = np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
+    nworkers = resolve_workers(workers)
+    if nworkers == 1 or len(main) < MIN_PARALLEL_BUILDINGS or "fork" not in multiprocessing.get_all_start_methods():
+        return _bodies_of(buffers, components, radius=radius, margin=margin, gap_area=gap_area)
+    # whole components into a few groups of about equal size, the largest first
+    ngroups = 4 * nworkers
+    load = np.zeros(ngroups)
+    groups: list[list[np.ndarray]] = [[] for _ in range(ngroups)]
+    for c in sorted(components, key=len, reverse=True):
+        g = int(np.argmin(load))
+        groups[g].append(c)
+        load[g] += len(c)
+    job = {"buffers": buffers, "radius": radius, "margin": margin, "gap_area": gap_area}
+    with ProcessPoolExecutor(
+        max_workers=nworkers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_init_worker,
+        initargs=(job,),
+    ) as pool:
+        parts = list(pool.map(_bodies_in_worker, [g for g in groups if g]))
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )
+
+
+def estimate_built_up(building_geoms: np.ndarray, *, rules: Rules, workers: int | None = 1) -> BuiltUpEstimate:
     """Estimate the built-up areas from building footprints (see the module text).
 
     Parameters
@@ -96,6 +188,9 @@ def estimate_built_up(building_geoms: np.ndarray, *, rules: Rules) -> BuiltUpEst
     rules
         Uses ``innenbereich.gap_area_m2``, ``min_building_area_m2``, ``min_buildings`` and
         ``coverage_threshold``.
+    workers
+        Worker processes for the settlement bodies (groups of buildings far enough apart never to join are
+        dissolved in parallel); None uses every available core.
 
     Returns
     -------
@@ -114,21 +209,24 @@ def estimate_built_up(building_geoms: np.ndarray, *, rules: Rules) -> BuiltUpEst
         return none
     radius = math.sqrt(float(rules["innenbereich.gap_area_m2"])) / 2.0
     margin = min(float(rules["innenbereich.edge_margin_m"]), radius)
-    bodies = shapely.get_parts(shapely.union_all(shapely.buffer(geoms[main], radius, quad_segs=QUAD_SEGS)))
-    # coverage over the closing (down to the outer walls); the area keeps a margin beyond them, so that a
-    # single row of houses with a gap stays one area (the closing alone would cut it at the gap)
-    closed = shapely.buffer(bodies, -radius, quad_segs=QUAD_SEGS)
-    areas = shapely.buffer(bodies, -(radius - margin), quad_segs=QUAD_SEGS)
-    areas = _fill_small_holes(areas, float(rules["innenbereich.gap_area_m2"]))
-    # each main building belongs to the body holding its representative point
+    bodies, closed_area, areas = _settlement_bodies(
+        geoms[main],
+        radius=radius,
+        margin=margin,
+        gap_area=float(rules["innenbereich.gap_area_m2"]),
+        workers=workers,
+    )
+    # each main building belongs to the body holding its representative point; the tree holds the points
+    # and the few large bodies query it (each body is prepared once: querying the bodies' tree with the
+    # points would test every point against an unprepared body with thousands of vertices)
     points = shapely.point_on_surface(geoms[main])
-    tree = shapely.STRtree(bodies)
-    b_idx, p_idx = tree.query(points, predicate="within")
-    first = np.unique(b_idx, return_index=True)[1]
-    b_idx, p_idx = b_idx[first], p_idx[first]
+    body_of, point = shapely.STRtree(points).query(bodies, predicate="contains")
+    order = np.lexsort((body_of, point))
+    first = order[np.r_[True, point[order][1:] != point[order][:-1]]] if len(order) else order
+    b_idx, p_idx = point[first], body_of[first]
     count = np.bincount(p_idx, minlength=len(bodies))
     foot = np.bincount(p_idx, weights=area[main][b_idx], minlength=len(bodies))
-    coverage = foot / np.maximum(shapely.area(closed), 1e-9)
+    coverage = foot / np.maximum(closed_area, 1e-9)
     keep = (
         (count >= int(rules["innenbereich.min_buildings"]))
         & (coverage >= float(rules["innenbereich.coverage_threshold"]))

@@ -49,3 +49,45 @@ def test_an_unbuilt_lot_among_houses_is_inside_and_a_far_field_is_not(rules):
     assert m.loc["GAP", "built_up_buildings"] == 48
     # the edge house's whole lot counts, through its main building
     assert m.loc["V0000", "inside"]
+
+
+def test_parallel_estimate_equals_the_serial_one(monkeypatch):
+    """Settlement bodies dissolved per group of components in workers give the same areas as one union."""
+    from flaechen.flag import innenbereich
+
+    rules = load_rules()
+    rng = np.random.default_rng(3)
+    towns = [(0.0, 0.0), (2_000.0, 0.0), (0.0, 2_000.0), (2_000.0, 2_000.0), (4_000.0, 800.0)]
+    houses = []
+    for tx, ty in towns:
+        xy = rng.uniform(0, 400, (120, 2)) + (tx, ty)
+        houses.append(shapely.box(xy[:, 0], xy[:, 1], xy[:, 0] + 12, xy[:, 1] + 10))
+    houses.append(_row(6_000, 4))  # a splinter group
+    geoms = np.concatenate(houses)
+    serial = estimate_built_up(geoms, rules=rules, workers=1)
+    monkeypatch.setattr(innenbereich, "MIN_PARALLEL_BUILDINGS", 1)
+    parallel = estimate_built_up(geoms, rules=rules, workers=2)
+    assert len(serial.areas) == len(parallel.areas) >= 4
+    # the same areas, perhaps in another order
+    order_s = np.lexsort(shapely.bounds(serial.areas).T[::-1])
+    order_p = np.lexsort(shapely.bounds(parallel.areas).T[::-1])
+    a, b = serial.areas[order_s], parallel.areas[order_p]
+    assert (shapely.area(shapely.symmetric_difference(a, b)) < 1e-6 * shapely.area(a)).all()
+    np.testing.assert_allclose(serial.coverage[order_s], parallel.coverage[order_p])
+    np.testing.assert_array_equal(serial.buildings[order_s], parallel.buildings[order_p])
+    # every building in the same area (up to the order of the areas)
+    rank_s = np.argsort(order_s)
+    rank_p = np.argsort(order_p)
+    sb, pb = serial.building_area, parallel.building_area
+    np.testing.assert_array_equal(np.where(sb >= 0, rank_s[sb], -1), np.where(pb >= 0, rank_p[pb], -1))
+
+
+def test_components_join_exactly_the_geometries_whose_boxes_meet():
+    from flaechen.flag.innenbereich import _components
+
+    boxes = shapely.box([0, 5, 20, 100, 104, 300], 0, [6, 10, 25, 105, 110, 301], 1)
+    label = _components(boxes)
+    # 0-1 overlap, 2 alone (5 m from 1), 3-4 overlap, 5 alone
+    assert label[0] == label[1] != label[2]
+    assert label[3] == label[4] != label[5]
+    assert len(set(label.tolist())) == 4

@@ -145,3 +145,26 @@ def test_covered_parcels_skip_the_intersection():
     ov = indexed_overlaps(parcels, {"l": layer}, workers=1)["l"]
     exact = {(int(p), int(o)): bool(e) for p, o, e in zip(ov.parcel, ov.other, ov.exact, strict=True)}
     assert exact == {(0, 0): False, (1, 0): False, (1, 1): False, (2, 0): True}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    parcels=st.lists(rect(), min_size=1, max_size=12),
+    areas=st.lists(shape(), min_size=1, max_size=3),
+    tile=st.sampled_from([1.0, 2.5, 5.0, 100.0]),
+)
+def test_large_overlaps_equal_the_plain_overlaps(parcels, areas, tile):
+    """Covers shortcut on the whole polygons, exact areas on their tiles: the same pairs and areas."""
+    from flaechen.flag.overlay import large_overlaps, tiles
+
+    p = np.array(parcels, dtype=object)
+    a = np.array(areas, dtype=object)
+    got = large_overlaps(p, a, tile_size=tile)
+    want = indexed_overlaps(p, {"a": OverlayLayer.build(a)})["a"]
+    g = {(int(i), int(j)): x for i, j, x in zip(got.parcel, got.other, got.area, strict=True)}
+    w = {(int(i), int(j)): x for i, j, x in zip(want.parcel, want.other, want.area, strict=True)}
+    assert g.keys() == w.keys()
+    for k in w:
+        assert g[k] == pytest.approx(w[k], abs=1e-6)
+    pieces, owner = tiles(a, size=tile)
+    np.testing.assert_allclose(np.bincount(owner, weights=shapely.area(pieces), minlength=len(a)), shapely.area(a))
