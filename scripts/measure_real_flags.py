@@ -2,10 +2,14 @@
 
 For each set: the agreement of the Innenbereich estimate with the settlement land use of the same ALKIS
 (per parcel and by area, all settlement parcels and the settlement cores), and the Baulücke candidates of
-the village as a stand-in for a surveyed one — with the estimate, with an Ortslage-like built-up area
-derived from the settlement land use, and with the naive rule of issue 11 (inside the Ortslage, no
-building, 200–2,500 m², not street or water) — and the same run without building footprints (nothing may
-rely on their absence). Prints Markdown tables (the flag README quotes them).
+the village as a stand-in for a surveyed one — with the estimate, and with two Ortslage-like built-up
+areas derived from the settlement land use (``built_up_area`` of kind ``ortslage``, as the ATKIS Ortslage
+would be delivered): a tight one (closed over 15 m) and one that, like the ATKIS Ortslage, encloses the
+plots between the houses (closed over 35 m, enclosed open land under 4,900 m² filled). For each Ortslage
+the naive rule of issue 11 (at least half inside the Ortslage, no building, 200–2,500 m², not street or
+water) for comparison: its lots, how many of them the flags find, and which condition rejects the rest;
+and the same run without building footprints (nothing may rely on their absence). Prints Markdown tables
+(the flag README quotes them).
 
     PYTHONPATH=. .venv/bin/python scripts/measure_real_flags.py [../shared/data/real/alkis_full]
 """
@@ -14,18 +18,25 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from flaechen.flag import flag, load_rules
-from flaechen.flag.agreement import innenbereich_agreement, ortslage_from_land_use, read_full_alkis, settlement_cores
+from flaechen.flag.agreement import (
+    innenbereich_agreement,
+    naive_bauluecken,
+    ortslage_from_land_use,
+    read_full_alkis,
+    settlement_cores,
+)
+from flaechen.flag.categories import failed_conditions
 
 SETS = {
     "Monzel (RLP)": ("monzel_rlp_nas.gpkg", "07231103"),
     "Massenheim (Hessen)": ("massenheim_hessen_nas.gpkg", "06436006"),
 }
-NAIVE_EXCLUDED = ("Straßenverkehr", "Weg", "Platz", "Bahnverkehr", "Fließgewässer", "Stehendes Gewässer")
 
 
 def main(folder: Path) -> None:
@@ -43,34 +54,31 @@ def main(folder: Path) -> None:
             gap_area=rules["innenbereich.gap_area_m2"],
         )
         agreement_rows.append({"set": label, **innenbereich_agreement(m, core=core)})
-        cats = result.candidates["category"].value_counts()
+        baulücken = m["categories"].astype("string").str.contains("Baulücke").fillna(False)
 
-        ortslage = ortslage_from_land_use(layers["land_use"], ags=ags)
-        with_ol = flag({**layers, "built_up_area": ortslage}, rules=rules, workers=1)
-        cats_ol = with_ol.candidates["category"].value_counts()
-        mo = with_ol.measures
-        naive = (
-            mo["inside"].astype("boolean").fillna(False)
-            & (mo["building_count"].astype(float) == 0)
-            & mo["area_m2"].astype(float).between(200, 2500)
-            & ~mo["use"].astype("string").isin(NAIVE_EXCLUDED).fillna(False)
-        )
+        row: dict[str, object] = {"set": label, "parcels": len(m), "Baulücken (estimate)": int(baulücken.sum())}
+        for name, close, fill in (("tight Ortslage", 15.0, 0.0), ("DLM-like Ortslage", 35.0, 4900.0)):
+            ortslage = ortslage_from_land_use(layers["land_use"], ags=ags, close_m=close, fill_holes_m2=fill)
+            mo = flag({**layers, "built_up_area": ortslage}, rules=rules, workers=1).measures
+            ours = mo["categories"].astype("string").str.contains("Baulücke").fillna(False).to_numpy(dtype=bool)
+            naive = naive_bauluecken(mo)
+            rejected: Counter[str] = Counter()
+            for _, r in mo[naive & ~ours].iterrows():
+                for text in failed_conditions(r.to_dict(), "bauluecke", rules=rules):
+                    rejected[text.split(":")[0]] += 1
+            row[f"Baulücken ({name})"] = int(ours.sum())
+            row[f"of which at the edge ({name})"] = int((ours & mo["built_up_edge"].fillna(False).to_numpy()).sum())
+            row[f"naive rule ({name})"] = int(naive.sum())
+            row[f"naive lots flagged ({name})"] = int((naive & ours).sum())
+            row[f"naive lots rejected because ({name})"] = ", ".join(f"{k} {v}" for k, v in rejected.most_common())
         no_footprints = flag({**layers, "buildings": layers["buildings"].iloc[0:0]}, rules=rules, workers=1)
         relying = no_footprints.candidates["category"].isin(["Baulücke", "Außenreserve", "Untergenutzte Fläche"]).sum()
-        village_rows.append(
-            {
-                "set": label,
-                "parcels": len(m),
-                "Baulücken (estimate)": int(cats.get("Baulücke", 0)),
-                "Baulücken (Ortslage from land use)": int(cats_ol.get("Baulücke", 0)),
-                "naive rule (same Ortslage)": int(naive.sum()),
-                "candidates relying on absent buildings, run without footprints": int(relying),
-            }
-        )
+        row["candidates relying on absent buildings, run without footprints"] = int(relying)
+        village_rows.append(row)
         logging.getLogger(__name__).info("%s done", label)
     print(_markdown(pd.DataFrame(agreement_rows)))
     print()
-    print(_markdown(pd.DataFrame(village_rows)))
+    print(_markdown(pd.DataFrame(village_rows).set_index("set").T.reset_index().rename(columns={"index": "measure"})))
 
 
 def _markdown(frame: pd.DataFrame) -> str:

@@ -179,6 +179,7 @@ def rule_masks(measures: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
         basis == BASIS_INSIDE, np.inf if max_34 is None else max_34, np.inf if max_plan is None else max_plan
     )
     empty = _unbuilt(measures, rules)
+    min_width = rules["bauluecke.min_width_m"] - 1e-9
     with_buildings = _bool(measures, "data_buildings", True) & ~empty & (count >= 1)
     return pd.DataFrame(
         {
@@ -189,6 +190,7 @@ def rule_masks(measures: pd.DataFrame, *, rules: Rules) -> pd.DataFrame:
             & inside
             & empty
             & _bool(measures, "street_access", True)
+            & (_f(measures.get("width_m", pd.Series(np.nan, index=measures.index)), np.inf) >= min_width)
             & (area >= rules["bauluecke.min_area_m2"])
             & (area <= max_gap),
             "untergenutzt": land
@@ -227,11 +229,16 @@ def inside_texts(m: pd.DataFrame, *, rules: Rules) -> list[str]:
     thr = de_percent(rules["innenbereich.coverage_threshold"])
     density = _num(m, "building_density").tolist()
     out = []
-    for b, d, name in zip(_txt(m, "inside_basis"), density, _txt(m, "built_up_name"), strict=True):
+    tol = de_number(rules["innenbereich.ortslage_tolerance_m"])
+    edge = _txt(m, "built_up_edge")
+    for b, d, name, e in zip(_txt(m, "inside_basis"), density, _txt(m, "built_up_name"), edge, strict=True):
         if b == "estimate" or b is None:
             out.append(f"geschätzt (Gebäudedichte {de_percent(d if d == d else 0.0)}, Schwelle {thr})")
         else:
-            out.append(INSIDE_SOURCES.get(b, INSIDE_SOURCES["other"]) + (f" „{name}“" if name else ""))
+            text = INSIDE_SOURCES.get(b, INSIDE_SOURCES["other"]) + (f" „{name}“" if name else "")
+            if e == "True":
+                text += f" (am Rand: innerhalb der Lagegenauigkeit von {tol} m, laut Gebäuden im Bebauungszusammenhang)"
+            out.append(text)
     return out
 
 
@@ -527,10 +534,23 @@ RULES_OF_CATEGORY = {
 
 
 def _val(row: Mapping[str, Any], key: str) -> Any:
+    """A value of `row` as a plain Python value (numpy scalars, as read back from a GeoPackage, converted),
+    None where missing."""
     v = row.get(key)
     if v is None or v is pd.NA or (isinstance(v, float) and v != v):
         return None
+    if isinstance(v, np.generic):
+        v = v.item()
+        if isinstance(v, float) and v != v:
+            return None
     return v
+
+
+def _truth(row: Mapping[str, Any], key: str) -> bool | None:
+    """A yes/no value of `row` as bool (a GeoPackage gives back 0.0 / 1.0 for a column with gaps), None where
+    missing."""
+    v = _val(row, key)
+    return None if v is None else bool(v)
 
 
 def failed_conditions(row: Mapping[str, Any], rule: str, *, rules: Rules) -> list[str]:
@@ -548,9 +568,9 @@ def failed_conditions(row: Mapping[str, Any], rule: str, *, rules: Rules) -> lis
     """
     area = float(_val(row, "area_m2") or 0.0)
     built = float(_val(row, "built_area") or 0.0)
-    inside = _val(row, "inside")
+    inside = _truth(row, "inside")
     basis = _val(row, "bauland_basis")
-    data_buildings = _val(row, "data_buildings")
+    data_buildings = _truth(row, "data_buildings")
     out: list[str] = []
 
     def land_reason() -> str | None:
@@ -572,11 +592,11 @@ def failed_conditions(row: Mapping[str, Any], rule: str, *, rules: Rules) -> lis
                 what = cls or "keine Baufläche (Art der baulichen Nutzung fehlt oder ist unbekannt)"
                 return f"kein Bauland: {label} {name} setzt {what} fest (zoning.building_land)".replace("  ", " ")
         if inside:
-            if _val(row, "data_land_use") is False or use is None:
+            if _truth(row, "data_land_use") is False or use is None:
                 return "kein Bauland feststellbar: keine Nutzungsdaten für das Innenbereichsgrundstück (§34)"
             rule = "bauland.excluded_uses_inside"
             return f"kein Bauland: tatsächliche Nutzung {use} schließt Bauland im Innenbereich aus ({rule})"
-        if _val(row, "data_zoning") is False:
+        if _truth(row, "data_zoning") is False:
             return "kein Bauland: außerhalb des Innenbereichs, keine Planungsdaten"
         return "kein Bauland: außerhalb des Innenbereichs und ohne B-Plan- oder FNP-Baufläche"
 
@@ -599,15 +619,19 @@ def failed_conditions(row: Mapping[str, Any], rule: str, *, rules: Rules) -> lis
         return None
 
     def numbered_reason() -> str | None:
-        if _val(row, "house_number") and built <= rules["bauluecke.max_footprint_m2"] + 1e-9:
+        if _truth(row, "house_number") and built <= rules["bauluecke.max_footprint_m2"] + 1e-9:
             return "Hausnummer vorhanden: bebaut, auch wenn kein Gebäude geliefert wurde"
         return None
 
     if rule == "bauluecke":
         reasons = [built_reason(), numbered_reason(), land_reason(), inside_reason(True)]
-        if _val(row, "street_access") is False:
+        if _truth(row, "street_access") is False:
             kinds = ", ".join(rules["bauluecke.requires_access"])
             reasons.append(f"keine Erschließung: grenzt an kein Flurstück der Nutzung {kinds}")
+        width = _val(row, "width_m")
+        if width is not None and float(width) < rules["bauluecke.min_width_m"] - 1e-9:
+            lo_w = de_number(rules["bauluecke.min_width_m"])
+            reasons.append(f"zu schmal: {de_number(float(width), 1)} m breit (ab {lo_w} m)")
         lo = rules["bauluecke.min_area_m2"]
         hi = rules["bauluecke.max_area_m2_innenbereich"] if basis == BASIS_INSIDE else rules["bauluecke.max_area_m2"]
         if area < lo:
@@ -650,7 +674,7 @@ def failed_conditions(row: Mapping[str, Any], rule: str, *, rules: Rules) -> lis
     elif rule == "brachflaeche.register":
         share = float(_val(row, "brownfield_share") or 0.0)
         thr = rules["brachflaeche.min_brownfield_share"]
-        if _val(row, "data_brownfields") is False:
+        if _truth(row, "data_brownfields") is False:
             out = ["keine Brachflächendaten"]
         elif share < thr:
             out = [f"zu {de_percent(share)} als Brachfläche registriert (ab {de_percent(thr)})"]

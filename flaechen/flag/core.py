@@ -44,15 +44,13 @@ from flaechen.flag.overlay import Overlaps, OverlayLayer, ParcelIndex, indexed_o
 from flaechen.flag.reasons import to_json
 from flaechen.flag.rules import Rules
 from flaechen.flag.summary import summarise
-from flaechen.flag.uses import layer_use_measures, text_use_measures
+from flaechen.flag.uses import layer_use_measures, text_use_measures, use_label
 from flaechen.layers import load_schema
 
 log = logging.getLogger(__name__)
 
 INPUT_LAYERS = ("municipalities", "parcels", "zoning", "brownfields", "buildings")
 OPTIONAL_LAYERS = ("land_use", "built_up_area")
-ACCESS_TOLERANCE_M = 1.0
-"""Parcels this close count as touching (shared edges differ by digitising noise)."""
 """Layers a district dataset may lack: a missing or empty one is data nobody delivered."""
 STATUS_CANDIDATE = "Kandidat"
 STATUS_EXCLUDED = "ausgeschlossen"
@@ -179,6 +177,8 @@ def measure(
     parcel_area = index.area
     names = ("zoning", "brownfields", "buildings", *tuple(n for n in OPTIONAL_LAYERS if _present(layers, n)))
     indexed = {name: OverlayLayer.build(layers[name].geometry.to_numpy()) for name in names}
+    if "built_up_area" in indexed and float(rules["innenbereich.ortslage_tolerance_m"]) > 0:
+        indexed[EDGE_LAYER] = OverlayLayer.build(built_up_geometries(layers["built_up_area"], rules=rules))
     t1 = time.perf_counter()
     ov = indexed_overlaps(index, indexed, workers=workers)
     t2 = time.perf_counter()
@@ -210,7 +210,8 @@ def measures_from_overlaps(
 
     Shared by the indexed computation and by any reference computation (tests, benchmark baseline) that
     produces the same :class:`~flaechen.flag.overlay.Overlaps` for zoning, brownfields and buildings (and
-    land_use, built_up_area where the dataset has them). The built-up areas are estimated from the
+    land_use, built_up_area where the dataset has them, and ``built_up_area_edge`` with the areas of
+    :func:`built_up_geometries`). The built-up areas are estimated from the
     buildings here (:func:`~flaechen.flag.innenbereich.estimate_built_up`) and their overlaps with the
     parcels found by :func:`~flaechen.flag.overlay.large_overlaps`; a reference computation may give its
     own `estimate` (called with the building footprints, it returns the estimate and its areas' overlaps
@@ -264,13 +265,16 @@ def measures_from_overlaps(
     uses["dominant_use"] = uses["use"]
 
     unbuilt = bld["built_area"].fillna(0.0).to_numpy(dtype=float) <= rules["bauluecke.max_footprint_m2"] + 1e-9
-    access = _street_access(parcels, uses["use"], rules=rules, data=data, only=unbuilt)
+    land_use = layers["land_use"] if _present(layers, "land_use") else None
+    access = _street_access(parcels, uses["use"], land_use=land_use, rules=rules, data=data, only=unbuilt)
     address = pd.Series(text("address"))
     pattern = rules["bauluecke.built_address_pattern"]
     house_number = (
         address.str.contains(pattern, regex=True) if pattern else pd.Series(pd.NA, index=address.index, dtype="boolean")
     )
     uses["street_access"] = pd.array(access, dtype="boolean")
+    could_be_gap = unbuilt & (parcel_area >= rules["bauluecke.min_area_m2"])
+    uses["width_m"] = lot_width(parcels.geometry.to_numpy(), only=could_be_gap)
     uses["house_number"] = pd.array(house_number.astype("boolean"), dtype="boolean")
 
     inside, basis, density, body = _inside(
@@ -298,7 +302,19 @@ def measures_from_overlaps(
     delivered_bua = np.asarray(data["data_built_up_area"], dtype=bool)
     share = bua["built_up_share"].fillna(0.0).to_numpy(dtype=float)
     inside_bua = share >= rules["innenbereich.min_share"] - 1e-9
-    inside = np.where(delivered_bua, inside_bua, inside)
+    # at the edge of a delivered ATKIS Ortslage (within its positional accuracy) the buildings decide: a lot
+    # inside the grown Ortslage that the estimate from the footprints puts in the built fabric is inside
+    edge = np.zeros(n, dtype=bool)
+    if EDGE_LAYER in overlaps and _present(layers, "built_up_area"):
+        ep, _, ea = _kept_pairs(overlaps[EDGE_LAYER], rules)
+        edge_share = np.minimum(np.bincount(ep, weights=ea, minlength=n) / np.maximum(parcel_area, 1e-9), 1.0)
+        estimated = np.asarray(inside, dtype=bool) & np.asarray(data["data_buildings"], dtype=bool)
+        edge = delivered_bua & ~inside_bua & (edge_share >= rules["innenbereich.min_share"] - 1e-9) & estimated
+        # an edge lot takes kind and name from the grown area covering most of it (the same features)
+        grown = built_up_measures(overlaps[EDGE_LAYER], layers["built_up_area"], parcel_area=parcel_area, rules=rules)
+        for col in ("built_up_kind", "built_up_name"):
+            bua[col] = bua[col].where(~edge, grown[col].to_numpy())
+    inside = np.where(delivered_bua, inside_bua | edge, inside)
     kind = bua["built_up_kind"].fillna("other").to_numpy(dtype=object)
     basis = np.where(delivered_bua, kind, basis)
     inside_arr = pd.array(inside, dtype="boolean")
@@ -312,6 +328,7 @@ def measures_from_overlaps(
             "built_up_kind": bua["built_up_kind"].array,
             "built_up_name": bua["built_up_name"].array,
             "inside": inside_arr,
+            "built_up_edge": pd.array(edge, dtype="boolean"),
             "inside_basis": pd.array([b if k else None for k, b in zip(known, basis, strict=True)], dtype="string"),
         }
     )
@@ -319,12 +336,21 @@ def measures_from_overlaps(
 
 
 def _street_access(
-    parcels: gpd.GeoDataFrame, use: pd.Series, *, rules: Rules, data: Mapping[str, Any], only: np.ndarray
+    parcels: gpd.GeoDataFrame,
+    use: pd.Series,
+    *,
+    land_use: gpd.GeoDataFrame | None,
+    rules: Rules,
+    data: Mapping[str, Any],
+    only: np.ndarray,
 ) -> pd.arrays.BooleanArray:
-    """Whether each parcel touches a parcel whose dominant use gives access (``bauluecke.requires_access``).
+    """Whether each parcel lies within ``bauluecke.access_tolerance_m`` of a traffic area.
 
-    Evaluated for the parcels of `only` (the unbuilt ones: only a Baulücke needs it). NA elsewhere, where
-    the municipality delivered no land use (access unknown) or where the list is empty (not required).
+    Traffic areas are the parcels whose dominant use is in ``bauluecke.requires_access`` and, where the
+    municipality delivered layer ``land_use``, its polygons of those uses (a street that is only part of a
+    larger parcel, a lane whose parcel is dominated by another use). Evaluated for the parcels of `only`
+    (the unbuilt ones: only a Baulücke needs it). NA elsewhere, where the municipality delivered no land use
+    (access unknown) or where the list is empty (not required).
     """
     n = len(parcels)
     out = pd.array([pd.NA] * n, dtype="boolean")
@@ -333,14 +359,93 @@ def _street_access(
     if not kinds or not known.any():
         return out
     geoms = parcels.geometry.to_numpy()
-    traffic = np.flatnonzero(use.isin(kinds).fillna(False).to_numpy(dtype=bool))
+    traffic = [geoms[use.isin(kinds).fillna(False).to_numpy(dtype=bool)]]
+    if land_use is not None:
+        labels = use_label(land_use["use"])
+        traffic.append(land_use.geometry.to_numpy()[labels.isin(kinds).fillna(False).to_numpy(dtype=bool)])
+    areas = np.concatenate(traffic)
     result = np.zeros(n, dtype=bool)
-    if len(traffic):
-        tree = shapely.STRtree(geoms[traffic])
+    if len(areas):
+        tree = shapely.STRtree(areas)
         cand = np.flatnonzero(known)
-        p, _ = tree.query(geoms[cand], predicate="dwithin", distance=ACCESS_TOLERANCE_M)
+        p, _ = tree.query(geoms[cand], predicate="dwithin", distance=float(rules["bauluecke.access_tolerance_m"]))
         result[cand[np.unique(p)]] = True
     out[known] = result[known]
+    return out
+
+
+EDGE_LAYER = "built_up_area_edge"
+"""Overlaps key of the delivered built-up areas grown by their positional accuracy (:func:`built_up_geometries`)."""
+
+
+def _kept_pairs(ov: Overlaps, rules: Rules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    keep = ov.area >= rules["general.min_overlap_m2"]
+    return ov.parcel[keep], ov.other[keep], ov.area[keep]
+
+
+def lot_width(geoms: np.ndarray, *, only: np.ndarray) -> pd.arrays.FloatingArray:
+    """Width of each parcel of `only`: the diameter of the largest circle inside it (GEOS), in metres.
+
+    A strip (a path, verge or drain recorded under another use) is narrow however long it is. NA for the
+    other parcels (only a Baulücke needs it).
+
+    Examples
+    --------
+    >>> widths = lot_width(shapely.box([0, 0], 0, [4, 30], [100, 30]), only=np.array([True, False]))
+    >>> round(float(widths[0]), 3), widths[1]
+    (4.0, <NA>)
+    """
+    out = pd.array(np.full(len(geoms), np.nan), dtype="Float64")
+    idx = np.flatnonzero(only)
+    if len(idx):
+        lines = shapely.maximum_inscribed_circle(geoms[idx], tolerance=WIDTH_TOLERANCE_M)
+        out[idx] = 2.0 * shapely.length(lines)
+    return out
+
+
+WIDTH_TOLERANCE_M = 0.05
+"""Precision of the inscribed circle's radius (GEOS stops refining below it)."""
+
+
+def built_up_geometries(built_up: gpd.GeoDataFrame, *, rules: Rules) -> np.ndarray:
+    """The delivered built-up areas grown by their positional accuracy: each ATKIS Ortslage (kind
+    ``ortslage``) by ``innenbereich.ortslage_tolerance_m``, the others (a Satzung, drawn on the cadastre)
+    as delivered.
+
+    The Basis-DLM draws an Ortslage with the positional accuracy of its area objects (±15 m), not along
+    the parcel boundaries. A lot in this edge band that is mostly inside the grown area is inside where the
+    estimate from the building footprints puts it in the built fabric (:func:`measures_from_overlaps`),
+    so a lot beside the last house is not outside by the generalisation alone, and a field beyond it is
+    not pulled in. The grown areas are made disjoint (each loses what earlier ones, the areas delivered as
+    drawn first, already cover), so a parcel between two of them is not counted twice.
+
+    Examples
+    --------
+    >>> from flaechen.flag.rules import load_rules
+    >>> layer = gpd.GeoDataFrame({"kind": ["ortslage", "satzung"]},
+    ...     geometry=[shapely.box(0, 0, 100, 100), shapely.box(200, 0, 300, 100)], crs="EPSG:25832")
+    >>> [round(a) for a in shapely.area(built_up_geometries(layer, rules=load_rules()))]
+    [16689, 10000]
+    """
+    geoms: np.ndarray = np.asarray(built_up.geometry.to_numpy(), dtype=object).copy()
+    kind = built_up["kind"].astype("string").fillna("") if "kind" in built_up.columns else None
+    tolerance = float(rules["innenbereich.ortslage_tolerance_m"])
+    if kind is None or tolerance <= 0:
+        return geoms
+    grow = (kind == "ortslage").to_numpy(dtype=bool)
+    if not grow.any():
+        return geoms
+    geoms[grow] = shapely.buffer(geoms[grow], tolerance, quad_segs=4)
+    order = np.r_[np.flatnonzero(~grow), np.flatnonzero(grow)]
+    tree = shapely.STRtree(geoms)
+    later, earlier = tree.query(geoms, predicate="intersects")
+    rank = np.empty(len(geoms), dtype=np.int64)
+    rank[order] = np.arange(len(geoms))
+    before = rank[earlier] < rank[later]
+    out: np.ndarray = geoms.copy()
+    for i in np.unique(later[before]).tolist():
+        prior = earlier[before & (later == i)]
+        out[i] = shapely.difference(geoms[i], shapely.union_all(geoms[prior]))
     return out
 
 

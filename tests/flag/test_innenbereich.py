@@ -60,7 +60,7 @@ def test_parallel_estimate_equals_the_serial_one(monkeypatch):
     towns = [(0.0, 0.0), (2_000.0, 0.0), (0.0, 2_000.0), (2_000.0, 2_000.0), (4_000.0, 800.0)]
     houses = []
     for tx, ty in towns:
-        xy = rng.uniform(0, 400, (120, 2)) + (tx, ty)
+        xy = rng.uniform(0, 400, (120, 2)) + np.array([tx, ty])
         houses.append(shapely.box(xy[:, 0], xy[:, 1], xy[:, 0] + 12, xy[:, 1] + 10))
     houses.append(_row(6_000, 4))  # a splinter group
     geoms = np.concatenate(houses)
