@@ -188,7 +188,7 @@ def css_variables() -> str:
     True
     """
     names: dict[str, str] = {}
-    for layer in ("brownfields", "municipalities", "parcels", "buildings", "grid"):
+    for layer in ("brownfields", "municipalities", "parcels", "buildings", "grid", "built_on"):
         names[f"{layer}-fill"] = fill_of(layer)
         names[f"{layer}-outline"] = outline_of(layer)
     for key, colour in colours("background").items():

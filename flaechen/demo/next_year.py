@@ -53,7 +53,10 @@ FIRST_SURVEY = "2025-04-01"
 NEXT_SURVEY = "2026-04-01"
 MANIFEST = "next_year.json"
 BUILT_ON = 4
-"""Baulücken built on between the two deliveries."""
+"""Baulücken built on between the two deliveries: at least this many, and one in 25 of a larger district's."""
+BUILT_ON_PUBLIC = 4
+"""Of the lots built on, one in this many is a municipality's own plot (sold and built on): at least one,
+so that the map site has a built-on site on public land to draw."""
 RENUMBERED_AGS = "07999006"
 """Lindenhöh renumbers its parcels (a Shapefile in UTF-8: attributes rewritten, geometry untouched)."""
 _EDITABLE = (".gpkg", ".geojson", ".json")
@@ -167,7 +170,17 @@ def _build_on(config: DistrictConfig, candidates: gpd.GeoDataFrame, crs: Any, ma
     lots = lots.sort_values(["ags", "parcel_id"])
     editable = {ags for ags in set(lots["ags"]) if _source(config, ags, "buildings") is not None}
     lots = lots[lots["ags"].isin(editable)]
-    order = lots.assign(_rank=lots.groupby("ags").cumcount()).sort_values(["_rank", "ags"]).head(BUILT_ON)
+    count = max(BUILT_ON, len(lots) // 25)
+    owned = lots["ownership"] if "ownership" in lots.columns else pd.Series(None, index=lots.index)
+    public = owned.astype("string").eq("public").fillna(False).to_numpy(dtype=bool)
+
+    def spread(part: gpd.GeoDataFrame, n: int) -> gpd.GeoDataFrame:
+        """The first `n` lots taking one per municipality in turn."""
+        return part.assign(_rank=part.groupby("ags").cumcount()).sort_values(["_rank", "ags"]).head(n)
+
+    # a few municipal plots first (at least one where there is any), then the others
+    order = pd.concat([spread(lots[public], max(1, count // BUILT_ON_PUBLIC)), spread(lots[~public], count)])
+    order = order.head(count)
     for ags, group in order.groupby("ags"):
         src = _source(config, ags, "buildings")
         if src is None:

@@ -225,8 +225,31 @@ def _ring_areas(x: np.ndarray, y: np.ndarray, ring: np.ndarray, nrings: int) -> 
     return np.abs(np.bincount(ring, weights=twice, minlength=nrings)) / 2
 
 
+MAX_BATCH_VERTICES = 2_000_000
+"""Subject vertices clipped at once: every pair repeats its subject's vertices, so one large polygon (a
+forest or field of the land use, thousands of vertices) paired with thousands of parcels would otherwise
+need arrays of hundreds of millions of entries (4 GiB and more at 250,000 parcels)."""
+
+
 def clipped_areas(subject: RingArrays, si: np.ndarray, clip: RingArrays, ci: np.ndarray) -> np.ndarray:
-    """Area of ``subject[si[i]] ∩ clip[ci[i]]`` for pairs whose clip geometry is convex (``clip_row >= 0``)."""
+    """Area of ``subject[si[i]] ∩ clip[ci[i]]`` for pairs whose clip geometry is convex (``clip_row >= 0``).
+
+    The pairs are clipped in batches of at most :data:`MAX_BATCH_VERTICES` subject vertices (a pair with
+    more is a batch of its own).
+    """
+    first = subject.ring_offsets[subject.geom_offsets[si]]
+    counts = subject.ring_offsets[subject.geom_offsets[si + 1]] - first
+    if int(counts.sum()) <= MAX_BATCH_VERTICES:
+        return _clipped_areas(subject, si, clip, ci)
+    out = np.empty(len(si))
+    batch = np.cumsum(counts) // MAX_BATCH_VERTICES
+    edges = np.flatnonzero(np.diff(batch)) + 1
+    for part in np.split(np.arange(len(si)), edges):
+        out[part] = _clipped_areas(subject, si[part], clip, ci[part])
+    return out
+
+
+def _clipped_areas(subject: RingArrays, si: np.ndarray, clip: RingArrays, ci: np.ndarray) -> np.ndarray:
     n = len(si)
     rows = clip.clip_row[ci]
     cxy = clip.clip_xy[rows]

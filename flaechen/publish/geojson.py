@@ -17,23 +17,39 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from flaechen.publish.built import FIELDS as BUILT_FIELDS
+from flaechen.publish.built import BuiltOn
 from flaechen.publish.prepare import Prepared
-from flaechen.publish.values import Context, data_name, display_value, js_json, page_name, zoning_class
+from flaechen.publish.values import (
+    Context,
+    data_name,
+    display_date,
+    display_value,
+    js_json,
+    page_name,
+    zoning_class,
+)
 
 log = logging.getLogger(__name__)
 
 EMPTY = {"type": "FeatureCollection", "features": []}
 
+BUILT_DATES = ("previous_survey", "survey")
+"""Fields of the built-on sites written as dates."""
+
 
 def feature_collection(ctx: Context, layer: str, gdf: gpd.GeoDataFrame) -> str:
     """Serialise display-ready features: only allowed fields (and a style key) become properties."""
-    fields = ctx.profile.allowed(layer) if layer != "grid" else ()
+    fields = BUILT_FIELDS if layer == "built" else ctx.profile.allowed(layer) if layer != "grid" else ()
+    schema_layer = "changes" if layer == "built" else layer  # the built-on sites are rows of `changes`
     parts = []
     geojson = shapely.to_geojson(gdf.geometry.to_numpy()) if len(gdf) else []
     for (_, row), geometry in zip(gdf.iterrows(), geojson, strict=True):
         props: dict[str, Any] = {}
         for name in fields:
-            value = display_value(ctx, layer, name, row.get(name))
+            value = display_value(ctx, schema_layer, name, row.get(name))
+            if name in BUILT_DATES and layer == "built":
+                value = display_date(value, ctx.language)
             if value is not None and value != "":
                 props[name] = value
         if layer == "zoning":
@@ -56,10 +72,28 @@ def by_ags(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     return {str(k): gdf[keys == k] for k in keys.unique()}
 
 
-def municipality_stats(ctx: Context, table: pd.DataFrame, brownfields_hidden: Mapping[str, int]) -> dict[str, Any]:
-    """The aggregates per municipality the map shows in its popups and choropleth (numbers only)."""
+def municipality_stats(
+    ctx: Context, table: pd.DataFrame, brownfields_hidden: Mapping[str, int], built_on: BuiltOn | None = None
+) -> dict[str, Any]:
+    """The aggregates per municipality the map shows in its popups and choropleth (numbers only).
+
+    ``built`` (where the register compared two surveys): sites built on since the last survey, all and
+    only counted (not drawn): ``[n, ha, n_counted_only, ha_counted_only]``.
+    """
     stats = {}
+    built = built_on.counts if built_on is not None else None
     for ags, row in table.iterrows():
+        if built is not None:
+            b = built.loc[str(ags)] if str(ags) in built.index else None
+            figures = (0, 0.0, 0, 0.0) if b is None else (b["n"], b["ha"], b["n_private"], b["ha_private"])
+            built_row: list[Any] | None = [
+                int(figures[0]),
+                round(float(figures[1]), 2),
+                int(figures[2]),
+                round(float(figures[3]), 2),
+            ]
+        else:
+            built_row = None
         stats[str(ags)] = {
             "n": int(row["n"]),
             "ha": round(float(row["ha"]), 2),
@@ -69,6 +103,8 @@ def municipality_stats(ctx: Context, table: pd.DataFrame, brownfields_hidden: Ma
             "cats": [[int(row[f"n_{i}"]), round(float(row[f"ha_{i}"]), 2)] for i in range(len(ctx.categories))],
             "page": page_name(str(ags)),
         }
+        if built_row is not None:
+            stats[str(ags)]["built"] = built_row
     return stats
 
 
@@ -81,7 +117,7 @@ def write_data(ctx: Context, prep: Prepared, site_dir: Path) -> tuple[dict[str, 
     profile = ctx.profile
     data_dir = site_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    figures = municipality_stats(ctx, prep.table, prep.hidden_brownfields)
+    figures = municipality_stats(ctx, prep.table, prep.hidden_brownfields, prep.built_on)
     (data_dir / "gemeinden.js").write_text(
         "window.FLAECHEN_DATA.district={"
         f'"municipalities":{feature_collection(ctx, "municipalities", prep.display["municipalities"])},'

@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -53,6 +54,7 @@ from flaechen.layers import load_schema
 from flaechen.palette import stylesheet
 from flaechen.publish import prepare
 from flaechen.publish.assets import STATIC, asset_links
+from flaechen.publish.built import FIELDS as BUILT_FIELDS
 from flaechen.publish.geojson import EMPTY, by_ags, feature_collection, municipality_stats
 from flaechen.publish.profile import PublishProfile, load_profile
 from flaechen.publish.texts import (
@@ -67,15 +69,19 @@ from flaechen.publish.values import Context, categories_of, js_json
 
 log = logging.getLogger(__name__)
 
-ORDER = ("municipalities", "zoning", "buildings", "brownfields", "grid", "candidates")
+ORDER = ("municipalities", "zoning", "buildings", "grid", "brownfields", "built", "candidates")
 """The layers bottom to top (the layer switcher lists them in this order)."""
 
 FEATURE_PANE = "fl-features"
+
+BUILT_SWATCH = '<span class="fl-key fl-swatch-built"></span>'
+"""The swatch of the sites built on (colours from the palette through site.css's variables)."""
 
 LAYER_SWATCHES = {
     "municipalities": '<span class="fl-key fl-swatch-boundary"></span>',
     "brownfields": '<span class="fl-key fl-swatch-brownfield"></span>',
     "grid": '<span class="fl-key fl-swatch-grid"></span>',
+    "built": BUILT_SWATCH,
     "buildings": '<span class="fl-key fl-swatch-building"></span>',
 }
 """Legend swatches in the layer switcher's labels (fixed markup: the switcher is the legend too)."""
@@ -201,6 +207,18 @@ def popup_fields(ctx: Context, layer: str) -> list[list[Any]]:
     ]
 
 
+def built_fields(ctx: Context) -> list[list[Any]]:
+    """Popup rows of a site built on since the last survey (fields of ``changes``), all shown at once."""
+    ui = ctx.ui
+    labels = {
+        "category": ui["built_category"],
+        "area_m2": field_label("area_m2", ctx.language),
+        "previous_survey": ui["built_previous"],
+        "survey": ui["built_survey"],
+    }
+    return [[name, labels[name], True] for name in BUILT_FIELDS]
+
+
 def site_config(ctx: Context, *, focus: str | None, show_parts: bool) -> dict[str, Any]:
     """The configuration ``site.js`` reads from the page's JSON block (texts, fields, colours, what to show)."""
     ui = ctx.ui
@@ -211,6 +229,9 @@ def site_config(ctx: Context, *, focus: str | None, show_parts: bool) -> dict[st
         "candidates",
         "buildings",
         "grid",
+        "built",
+        "built_total",
+        "built_counted",
         "legend",
         "layers",
         "zoom_in",
@@ -237,8 +258,8 @@ def site_config(ctx: Context, *, focus: str | None, show_parts: bool) -> dict[st
         "lang": ctx.language,
         "locale": "de-DE" if ctx.language == "de" else "en-GB",
         "ui": {k: ui[k] for k in keys},
-        "layers": list(ctx.profile.layers) + (["grid"] if ctx.profile.private_candidates == "grid" else []),
-        "fields": {layer: popup_fields(ctx, layer) for layer in ctx.profile.layers},
+        "layers": ctx.shown_layers,
+        "fields": {layer: popup_fields(ctx, layer) for layer in ctx.profile.layers} | {"built": built_fields(ctx)},
         "categories": [[c, ctx.colour(c)] for c in ctx.categories],
         "zoningColours": ZONING_COLOURS,
         "zoningOther": ZONING_OTHER,
@@ -251,6 +272,12 @@ def site_config(ctx: Context, *, focus: str | None, show_parts: bool) -> dict[st
     if ctx.profile.tiles:
         config["tiles"] = {"url": ctx.profile.tiles, "attribution": ctx.profile.tiles_attribution or ""}
     return config
+
+
+def has_built_on(prep: prepare.Prepared) -> bool:
+    """Whether the map shows the sites built on since the last survey: the register compared two surveys
+    and the profile shows them."""
+    return prep.built_on is not None and prep.built_on.previous_survey is not None
 
 
 def centre_of(gdf: gpd.GeoDataFrame) -> tuple[float, float]:
@@ -342,7 +369,7 @@ def build_map(ctx: Context, *, center: tuple[float, float], show_parts: bool, of
     else:
         Fullscreen(position="topleft", **titles).add_to(fmap)
         figure_of(fmap).header.add_child(InlineAssets(), name="flaechen_site")
-    shown = list(ctx.profile.layers) + (["grid"] if ctx.profile.private_candidates == "grid" else [])
+    shown = ctx.shown_layers
     for layer in ORDER:
         if layer not in shown or (layer != "municipalities" and not show_parts):
             continue
@@ -388,6 +415,7 @@ def district_map(
     candidates = district.layers.get("candidates", prepare.empty_layer("candidates", checked))
     ctx = Context(profile=checked, schema=load_schema(), categories=categories_of(load_schema(), candidates))
     prep = prepare.prepare_display(ctx, district)
+    ctx = dataclasses.replace(ctx, built_on=has_built_on(prep))
     municipalities = prep.display["municipalities"]
     parts = []
     for ags, layers in _parts(ctx, prep).items():
@@ -396,7 +424,7 @@ def district_map(
         '{"district":{"municipalities":'
         + feature_collection(ctx, "municipalities", municipalities)
         + ',"stats":'
-        + js_json(municipality_stats(ctx, prep.table, prep.hidden_brownfields))
+        + js_json(municipality_stats(ctx, prep.table, prep.hidden_brownfields, prep.built_on))
         + '},"parts":['
         + ",".join(parts)
         + "]}"

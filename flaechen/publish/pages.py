@@ -16,6 +16,7 @@ autoescaping too. Values are only ever template *variables*, never template sour
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import logging
 import re
@@ -34,8 +35,9 @@ from markupsafe import Markup, escape
 from flaechen.formatting import format_number
 from flaechen.layers import load_schema
 from flaechen.publish import prepare
+from flaechen.publish.built import BuiltOn
 from flaechen.publish.geojson import write_data
-from flaechen.publish.maps import build_map, centre_of, figure_of, site_config
+from flaechen.publish.maps import BUILT_SWATCH, build_map, centre_of, figure_of, has_built_on, site_config
 from flaechen.publish.prepare import Prepared, prepare_display
 from flaechen.publish.profile import PublishProfile
 from flaechen.publish.texts import PRIMARY_FIELDS, field_label
@@ -43,6 +45,7 @@ from flaechen.publish.values import (
     Context,
     categories_of,
     data_name,
+    display_date,
     display_value,
     js_json,
     page_name,
@@ -186,6 +189,7 @@ def notes_section(
     generated: date,
     inner: Mapping[str, Any],
     workshop: Workshop | None = None,
+    built_on: BuiltOn | None = None,
 ) -> Markup:
     ui = ctx.ui
     notes = [ui["note_offline"]]
@@ -202,9 +206,13 @@ def notes_section(
         notes.append(ui["note_private_grid"].format(n=ctx.profile.grid_min_count))
     else:
         notes.append(ui["note_private"])
+    fmt = "%d.%m.%Y" if ctx.language == "de" else "%Y-%m-%d"
+    if ctx.built_on and built_on is not None:
+        key = "note_built_all" if ctx.profile.built_on_mode == "parcels" else "note_built"
+        survey, previous = (display_date(d, ctx.language) or "–" for d in (built_on.survey, built_on.previous_survey))
+        notes.append(ui[key].format(survey=survey, previous=previous))
     if large:
         notes.append(ui["note_large"])
-    fmt = "%d.%m.%Y" if ctx.language == "de" else "%Y-%m-%d"
     workshop = workshop or Workshop()
     return Markup(
         env.get_template("notes.html").render(
@@ -357,7 +365,7 @@ def municipality_page(
     lang = ctx.language
     row = prep.table.loc[ags]
     name = pages.names[ags]
-    totals = {
+    totals: dict[str, Any] = {
         "n": format_number(row["n"], language=lang),
         "ha": format_number(row["ha"], decimals=2, language=lang),
         "n_private": format_number(row["n_private"], language=lang),
@@ -365,7 +373,18 @@ def municipality_page(
         "population": format_number(row["population"], language=lang),
         "m2": format_number(row["m2_per_inhabitant"], decimals=1, language=lang),
         "dwellings": format_number(row.get("dwellings"), language=lang) if prep.taken["dwellings"] else None,
+        "built": None,
     }
+    if ctx.built_on and prep.built_on is not None:
+        counts = prep.built_on.counts
+        none = pd.Series({"n": 0, "ha": 0.0, "n_private": 0, "ha_private": 0.0})
+        b = counts.loc[ags] if ags in counts.index else none
+        totals["built"] = {
+            "n": format_number(b["n"], language=lang),
+            "ha": format_number(b["ha"], decimals=2, language=lang),
+            "n_private": format_number(b["n_private"], language=lang) if b["n_private"] else None,
+            "ha_private": format_number(b["ha_private"], decimals=2, language=lang),
+        }
     listings = [
         listing(ctx, layer, split.get(layer, {}).get(ags), heading)
         for layer, heading in (("candidates", ui["list_candidates"]), ("brownfields", ui["list_brownfields"]))
@@ -398,6 +417,7 @@ def municipality_page(
         listings=listings,
         notes=pages.notes,
         m2_label=pages.m2_label,
+        built_swatch=Markup(BUILT_SWATCH),  # fixed markup of this package, colours from the palette
     )
     muni = prep.display["municipalities"]
     focus = muni[muni["_ags"].astype(str) == ags]
@@ -437,6 +457,7 @@ def build_site(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
     prep = prepare_display(ctx, district)
+    ctx = dataclasses.replace(ctx, built_on=has_built_on(prep))
     split, large = write_data(ctx, prep, site_dir)
 
     logo = None
@@ -450,7 +471,9 @@ def build_site(
         env=env,
         names=names,
         nav=tuple({"href": page_name(a), "name": names[a], "current": False} for a in names),
-        notes=notes_section(env, ctx, large=large, generated=generated, inner=prep.taken, workshop=workshop),
+        notes=notes_section(
+            env, ctx, large=large, generated=generated, inner=prep.taken, workshop=workshop, built_on=prep.built_on
+        ),
         m2_label=ctx.ui["inner_m2_per_inhabitant"] if prep.taken["inner"] else ctx.ui["m2_per_inhabitant"],
         logo=logo,
         workshop=workshop or Workshop(),

@@ -34,6 +34,7 @@ from flaechen.layers import load_schema
 from flaechen.publish.profile import PublishProfile
 
 if TYPE_CHECKING:
+    from flaechen.publish.built import BuiltOn
     from flaechen.publish.values import Context
 
 log = logging.getLogger(__name__)
@@ -83,12 +84,15 @@ class District:
 
     Each frame holds the allowed fields under their own names, the control columns prefixed with ``_``
     and the geometry. `summary` holds the columns of :data:`SUMMARY_COLUMNS` found in the table
-    ``summary``, indexed by AGS (None without that table).
+    ``summary``, indexed by AGS (None without that table). `built_on` holds the sites built on since
+    the last survey as the profile lets them be published (:mod:`flaechen.publish.built`; None without
+    a register's table ``changes`` or with ``built_on = "none"``).
     """
 
     crs: object
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     summary: pd.DataFrame | None = None
+    built_on: BuiltOn | None = None
 
 
 def _control(name: str) -> str:
@@ -173,7 +177,10 @@ def select_district(path: str | os.PathLike[str], *, profile: PublishProfile) ->
     if "municipalities" in layers and layers["municipalities"].empty:
         raise PublishError(f"{gpkg}: layer 'municipalities' is empty; the site is built per municipality")
     summary = read_summary(found) if "summary" in found else None
-    return District(crs=crs, layers=layers, summary=summary)
+    from flaechen.publish.built import read_built_on
+
+    built_on = read_built_on(gpkg, mode=profile.built_on_mode, crs=crs)
+    return District(crs=crs, layers=layers, summary=summary, built_on=built_on)
 
 
 def read_summary(path: str | os.PathLike[str] | Contents) -> pd.DataFrame | None:
@@ -540,6 +547,7 @@ class Prepared:
     display: Mapping[str, gpd.GeoDataFrame]
     hidden_brownfields: Mapping[str, int]
     n_hidden: int
+    built_on: BuiltOn | None = None
 
 
 def merge_summary(table: pd.DataFrame, summary: pd.DataFrame | None) -> dict[str, Any]:
@@ -599,10 +607,15 @@ def prepare_display(ctx: Context, district: District) -> Prepared:
             boundaries=layers["municipalities"],
         )
         display["grid"] = to_display(cells, decimals=profile.coordinate_decimals)
+    built = district.built_on
+    if built is not None and len(built.shown):
+        sites = simplify(built.shown, tolerance=profile.simplify_tolerance_m, name="built on")
+        display["built"] = to_display(sites, decimals=profile.coordinate_decimals)
     return Prepared(
         table=table,
         taken=taken,
         display=display,
         hidden_brownfields=hidden_brownfields,
         n_hidden=len(hidden_candidates),
+        built_on=built,
     )

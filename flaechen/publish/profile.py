@@ -39,6 +39,10 @@ DEFAULT_LAYERS = ("municipalities", "zoning", "brownfields", "candidates")
 PRIVATE_MODES = ("parcels", "municipality", "grid")
 """How potentials on private land appear: per parcel, or only as aggregates per municipality or grid cell."""
 
+BUILT_ON_MODES = ("aggregate", "parcels", "none")
+"""How the sites built on since the last survey appear: those on public land drawn and the others counted
+per municipality, all drawn, or not at all."""
+
 LANGUAGES = ("de", "en")
 
 OPT_IN_FIELDS = {
@@ -113,10 +117,16 @@ class PublishProfile(Settings):
         Allow-list: for each layer the fields that may appear anywhere in the site (by default the
         fields marked ``public: true`` in ``layers/*.yaml``).
     private_candidates
-        ``"parcels"``: candidates and brownfields on private land appear per parcel;
-        ``"municipality"`` (default): only as counts and hectares per municipality;
-        ``"grid"``: additionally as grid cells of ``grid_size_m`` holding at least
-        ``grid_min_count`` candidates. Land whose ownership is unknown counts as private.
+        ``"grid"`` (default): candidates on private land appear as counts and hectares per
+        municipality and on the map as grid cells of ``grid_size_m`` holding at least
+        ``grid_min_count`` candidates each; ``"municipality"``: only as counts and hectares per
+        municipality; ``"parcels"``: candidates and brownfields on private land appear per parcel
+        (§ 200 Abs. 3 BauGB). Land whose ownership is unknown counts as private.
+    built_on
+        The sites built on since the last survey (table ``changes`` of the register, change
+        ``bebaut``): ``"aggregate"``: those on public land drawn, the others counted per municipality;
+        ``"parcels"``: all drawn; ``"none"``: not shown. Unset, it follows `private_candidates`
+        (``"parcels"`` there draws them all, otherwise ``"aggregate"``).
     tiles, tiles_attribution
         Optional background tile URL (``https://…/{z}/{x}/{y}.png``) and its attribution; off by default,
         and the site stays fully usable without it.
@@ -155,7 +165,8 @@ class PublishProfile(Settings):
     fields: Mapping[str, tuple[str, ...]] = Field(
         default_factory=lambda: MappingProxyType(_default_fields(DEFAULT_LAYERS, False))
     )
-    private_candidates: Literal["parcels", "municipality", "grid"] = "municipality"
+    private_candidates: Literal["parcels", "municipality", "grid"] = "grid"
+    built_on: Literal["aggregate", "parcels", "none"] | None = None
     grid_size_m: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 500.0
     grid_min_count: Annotated[int, Field(ge=1)] = 3
     tiles: str | None = None
@@ -170,6 +181,13 @@ class PublishProfile(Settings):
     background_max_zoom: Annotated[int, Field(ge=12, le=19)] = 16
     print_maps: bool = False
     sources: Mapping[str, SourceSettings] = Field(default_factory=dict)
+
+    @property
+    def built_on_mode(self) -> Literal["aggregate", "parcels", "none"]:
+        """`built_on`, or where unset what `private_candidates` implies."""
+        if self.built_on is not None:
+            return self.built_on
+        return "parcels" if self.private_candidates == "parcels" else "aggregate"
 
     def allowed(self, layer: str) -> tuple[str, ...]:
         """Return the fields of `layer` that may appear in the site (empty for a layer not shown)."""

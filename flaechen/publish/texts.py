@@ -22,6 +22,17 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "candidates": "Potenzialflächen",
                 "buildings": "Gebäude",
                 "grid": "Private Flächen (zusammengefasst)",
+                "built": "Seit der letzten Erhebung bebaut",
+                "built_category": "Kategorie (bisher)",
+                "built_previous": "Letzte Erhebung",
+                "built_survey": "Diese Erhebung",
+                "built_total": "Seit der letzten Erhebung bebaut",
+                "built_counted": "davon nur gezählt (nicht öffentlicher Grund)",
+                "note_built": "„Seit der letzten Erhebung bebaut“ vergleicht die Erhebung vom {survey} mit der "
+                "vom {previous}: Potenzialflächen, die inzwischen bebaut sind. Auf der Karte stehen nur "
+                "solche auf öffentlichem Grund, die übrigen werden je Gemeinde gezählt.",
+                "note_built_all": "„Seit der letzten Erhebung bebaut“ vergleicht die Erhebung vom {survey} "
+                "mit der vom {previous}: Potenzialflächen, die inzwischen bebaut sind.",
                 "legend": "Legende",
                 "other_categories": "Weitere Kategorien",
                 "layers": "Ebenen",
@@ -93,6 +104,17 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "candidates": "Potential sites",
                 "buildings": "Buildings",
                 "grid": "Private land (aggregated)",
+                "built": "Built on since the last survey",
+                "built_category": "Category (before)",
+                "built_previous": "Previous survey",
+                "built_survey": "This survey",
+                "built_total": "Built on since the last survey",
+                "built_counted": "of which only counted (not public land)",
+                "note_built": "“Built on since the last survey” compares the survey of {survey} with that "
+                "of {previous}: potentials built on since. The map shows those on public land only; the "
+                "others are counted per municipality.",
+                "note_built_all": "“Built on since the last survey” compares the survey of {survey} with "
+                "that of {previous}: potentials built on since.",
                 "legend": "Legend",
                 "other_categories": "Other categories",
                 "layers": "Layers",
@@ -287,6 +309,12 @@ LAYER_STYLES: dict[str, dict[str, Any]] = {
         "dashArray": "3 3",
         "fillColor": palette.fill_of("grid"),
         "fillOpacity": 0.35,
+    },
+    "built": {
+        "color": palette.outline_of("built_on"),
+        "weight": 2,
+        "fillColor": palette.fill_of("built_on"),
+        "fillOpacity": 0.3,
     },
 }
 """Leaflet path options of each layer; their colours from the one palette (``layers/palette.yaml``)."""

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import geopandas as gpd
@@ -81,6 +82,14 @@ class Context:
     profile: PublishProfile
     schema: Schema
     categories: tuple[str, ...]
+    built_on: bool = False
+    """Whether the site has the layer of sites built on since the last survey (a register compared two)."""
+
+    @property
+    def shown_layers(self) -> list[str]:
+        """The map's layers: the profile's, and the aggregate cells and built-on sites where there are."""
+        extra = ["grid"] if self.profile.private_candidates == "grid" else []
+        return [*self.profile.layers, *extra, *(["built"] if self.built_on else [])]
 
     @property
     def language(self) -> str:
@@ -117,6 +126,24 @@ def display_value(ctx: Context, layer: str, field: str, value: Any) -> Any:
         value = round(value, digits)
         return int(value) if digits == 0 else value
     return value
+
+
+def display_date(iso: str | None, language: str) -> str | None:
+    """An ISO date as the site writes dates (``01.04.2026`` in German); other text as it is.
+
+    Examples
+    --------
+    >>> display_date("2026-04-01", "de"), display_date("2026-04-01", "en"), display_date("bald", "de")
+    ('01.04.2026', '2026-04-01', 'bald')
+    """
+    if iso is None or not str(iso).strip():
+        return None
+    text = str(iso).strip()
+    try:
+        day = date.fromisoformat(text[:10])
+    except ValueError:
+        return text
+    return day.strftime("%d.%m.%Y" if language == "de" else "%Y-%m-%d")
 
 
 def zoning_class(ctx: Context, row: pd.Series) -> str | None:

@@ -67,3 +67,22 @@ def test_a_geometry_collection_goes_to_geos():
     b = np.array([collection], dtype=object)
     assert intersection_area(a, b) == pytest.approx([1.0])
     assert intersection_area(b, a) == pytest.approx([1.0])
+
+
+def test_many_pairs_with_a_large_polygon_are_clipped_in_batches(monkeypatch):
+    """One field of many vertices against many parcels: the same areas when clipped in small batches."""
+    from flaechen.flag import clip
+
+    field = shapely.buffer(shapely.Point(X0 + 50, Y0 + 50), 45, quad_segs=64)  # 257 vertices, convex
+    field = field.difference(shapely.box(X0 + 40, Y0 + 40, X0 + 60, Y0 + 60))  # with a hole: not convex
+    parcels = np.array(
+        [shapely.box(X0 + x, Y0 + y, X0 + x + 10, Y0 + y + 10) for x in range(0, 100, 10) for y in range(0, 100, 10)],
+        dtype=object,
+    )
+    fields = np.array([field] * len(parcels), dtype=object)
+    want = shapely.area(shapely.intersection(parcels, fields))
+    whole = intersection_area(parcels, fields)
+    monkeypatch.setattr(clip, "MAX_BATCH_VERTICES", 600)  # about two pairs per batch
+    batched = intersection_area(parcels, fields)
+    assert whole == pytest.approx(want, abs=1e-7) and batched == pytest.approx(want, abs=1e-7)
+    assert want.sum() == pytest.approx(field.area, rel=1e-9)

@@ -112,3 +112,38 @@ def test_leak_check_follows_derived_values(overlapping, tmp_path):
     """Without the rule, the derived values would be there: the leak test can fail."""
     text = json.dumps(_candidates(publish(overlapping, tmp_path, profile={"private_candidates": "parcels"}).parent))
     assert "BF-2" in text and "Alte Ziegelei" in text
+
+
+@pytest.mark.parametrize("min_count", [None, 5])
+def test_default_grid_cells_never_single_out_a_parcel(district_gpkg, tmp_path, min_count):
+    """Private candidates are on the map by default, but only as cells of at least grid_min_count of them."""
+    import geopandas as gpd
+    import shapely
+
+    from flaechen.publish import load_profile
+
+    gpkg, _ = district_gpkg
+    profile = {} if min_count is None else {"grid_min_count": min_count}
+    minimum = load_profile(profile).grid_min_count
+    assert load_profile(profile).private_candidates == "grid"  # the default
+    site = publish(gpkg, tmp_path, profile=profile).parent
+    cells = [f for layers in read_parts(site).values() for f in layers.get("grid", {}).get("features", [])]
+    assert cells, "the private candidates are not on the map"
+    candidates = pyogrio.read_dataframe(gpkg, layer="candidates", columns=["parcel_id", "ownership"])
+    private = candidates[candidates["ownership"] != "public"]
+    points = gpd.GeoSeries(private.geometry.representative_point(), crs=private.crs).to_crs("EPSG:4326").to_numpy()
+    counted = 0
+    for cell in cells:
+        shape = shapely.geometry.shape(cell["geometry"])
+        inside = int(shapely.covers(shape, points).sum())
+        # the cell says how many it holds, and it does hold them: never fewer than the minimum
+        assert cell["properties"]["n"] >= minimum
+        assert inside == cell["properties"]["n"]
+        counted += inside
+        # numbers only: no id, no name, no ownership
+        assert set(cell["properties"]) == {"n", "ha", "cats"}
+    assert counted <= len(private)
+    # no private parcel's key or geometry reaches the site
+    assert find_leaks(site, list(private["parcel_id"])) == []
+    drawn = [f for layers in read_parts(site).values() for f in layers.get("candidates", {}).get("features", [])]
+    assert all(f["properties"].get("ownership") == "öffentlich" for f in drawn)

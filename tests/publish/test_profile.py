@@ -19,7 +19,11 @@ def test_defaults_are_the_public_fields():
     assert "notes" not in profile.allowed("brownfields")
     assert "contamination_suspected" not in profile.allowed("brownfields")
     assert "reasons_json" not in profile.allowed("candidates")
-    assert profile.private_candidates == "municipality"
+    # private land: on the map only as aggregate cells of at least grid_min_count candidates
+    assert profile.private_candidates == "grid" and profile.grid_min_count >= 3
+    assert profile.built_on is None and profile.built_on_mode == "aggregate"
+    assert load_profile({"private_candidates": "parcels"}).built_on_mode == "parcels"
+    assert load_profile({"private_candidates": "parcels", "built_on": "none"}).built_on_mode == "none"
     assert profile.tiles is None
     assert profile.language == "de"
 
@@ -88,3 +92,9 @@ def test_logo_is_resolved_against_base_dir(tmp_path):
     assert profile.logo == tmp_path / "logo.png"
     with pytest.raises(ConfigError, match="not found"):
         load_profile({"logo": "missing.png"}, base_dir=tmp_path)
+
+
+def test_built_on_is_checked():
+    with pytest.raises(ConfigError) as info:
+        load_profile({"built_on": "alle"})
+    assert "publish.built_on" in str(info.value)

@@ -37,17 +37,27 @@ def _tiles_loaded(page) -> int:  # type: ignore[no-untyped-def]
     )
 
 
+HOSTILE = "<img src=x onerror=window.__pwned=1>{{ 7*7 }}"
+
+
 @pytest.fixture(scope="module")
 def workshop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The demo after its two surveys (so that lots were built on), published with the default privacy
+    (private candidates as grid cells), the built-on sites all drawn (the demo's are on private land:
+    ``built_on = "parcels"`` as a municipality may decide) and one of them with a hostile category."""
     from flaechen.config import load_config
-    from flaechen.demo.generate import generate_demo
-    from flaechen.pipeline import run
+    from flaechen.demo.next_year import run_two_surveys
 
     out = tmp_path_factory.mktemp("workshop")
-    config = load_config(generate_demo(out / "input", scale=SCALE))
-    gpkg = Path(run(config, out, publish=False).gpkg)
+    gpkg = Path(run_two_surveys(out, scale=SCALE, seed=42, publish=False).gpkg)
+    changes = pyogrio.read_dataframe(gpkg, layer="changes", read_geometry=False)
+    first = changes.index[changes["change"] == "bebaut"][0]
+    changes.loc[first, "category"] = HOSTILE
+    pyogrio.write_dataframe(changes, gpkg, layer="changes", driver="GPKG")
+    config = load_config(out / "input-2026" / "district.toml")
     sources = {"alkis": {"year": 2025, "date": "2025-06-30"}}
-    profile = config.publish.model_copy(update={"private_candidates": "grid", "grid_size_m": 250.0})
+    profile = config.publish.model_copy(update={"grid_size_m": 250.0, "built_on": "parcels"})
+    assert profile.private_candidates == "grid"  # the default: private land on the map as aggregates
     profile = profile.model_copy(update={"sources": profile.sources | _sources(sources)})
     site = publish(gpkg, out, profile=profile, base_dir=config.base_dir, district_name=config.name).parent
     return gpkg, site
@@ -85,6 +95,36 @@ def test_overview_and_settlement_zoom(chromium, workshop, tmp_path: Path):
     assert page.locator(".fl-localities option").count() >= 2  # "Ortslage wählen …" and the village
     assert "© GeoBasis-DE" in page.locator(".leaflet-control-attribution").inner_text()
     page.screenshot(path=str(shots / "workshop-municipality.png"))
+    assert log.errors == [] and log.requests == []
+    page.context.close()
+
+
+def test_built_on_since_the_last_survey(chromium, workshop, tmp_path: Path):
+    gpkg, site = workshop
+    changes = pyogrio.read_dataframe(gpkg, layer="changes", read_geometry=False)
+    built = changes[changes["change"] == "bebaut"]
+    hostile = str(built.loc[built["category"] == HOSTILE, "ags"].iloc[0])
+    page, log, _ = open_site_page(chromium, site / f"gemeinde-{hostile}.html")
+    assert drawn(page, "built") == int((built["ags"] == hostile).sum())
+    assert "Seit der letzten Erhebung bebaut" in page.locator(".leaflet-control-layers-list").inner_text()
+    # the popup of the site with the hostile category: the value as text, nothing run or evaluated
+    text = page.evaluate(
+        """() => {
+            const s = FlaechenSite.site;
+            const group = s.groups['built'];
+            let found = null;
+            group.eachLayer((lyr) => { if (lyr.feature.properties.category.startsWith('<img')) { found = lyr; } });
+            s.map.fitBounds(found.getBounds(), {maxZoom: 17, animate: false});
+            found.openPopup();
+            return document.querySelector('.leaflet-popup-content').innerText;
+        }"""
+    )
+    assert "Seit der letzten Erhebung bebaut" in text and HOSTILE in text and "Letzte Erhebung\t01.04.2025" in text
+    assert page.locator(".leaflet-popup-content img").count() == 0
+    assert page.evaluate("window.__pwned === undefined")
+    page.wait_for_timeout(300)  # the background tiles of the new view
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "workshop-built.png"))
+    assert "Seit der letzten Erhebung bebaut" in page.locator(".fl-table tfoot").inner_text()
     assert log.errors == [] and log.requests == []
     page.context.close()
 

@@ -17,7 +17,7 @@
 
   window.FLAECHEN_DATA = window.FLAECHEN_DATA || { district: null, parts: [] };
   var CHOROPLETH = ['#f7fbff', '#c6dbef', '#6baed6', '#2171b5', '#08306b'];
-  var ORDER = ['municipalities', 'zoning', 'buildings', 'brownfields', 'grid', 'candidates'];
+  var ORDER = ['municipalities', 'zoning', 'buildings', 'grid', 'brownfields', 'built', 'candidates'];
 
   function mark(name) { if (window.performance && performance.mark) { performance.mark(name); } }
   mark('fl-site-js');
@@ -137,6 +137,7 @@
     if (layer === 'brownfields') { return props.name || props.site_id || ui.brownfields; }
     if (layer === 'zoning') { return props.plan_name || props.bes_art || props.allg_art || ui.zoning; }
     if (layer === 'buildings') { return props.function || ui.buildings; }
+    if (layer === 'built') { return ui.built; }
     return ui[layer] || layer;
   };
 
@@ -190,6 +191,11 @@
         });
         rows.push([ui.total, self.fmt(stats.n) + ' · ' + self.fmt(stats.ha) + ' ' + ui.hectares]);
         if (stats.nPrivate) { rows.push([ui.private_count, self.fmt(stats.nPrivate) + ' · ' + self.fmt(stats.haPrivate) + ' ' + ui.hectares]); }
+        // sites built on since the last survey: [all, ha, only counted, ha]
+        if (stats.built && self.has('built')) {
+          rows.push([ui.built_total, self.fmt(stats.built[0]) + ' · ' + self.fmt(stats.built[1]) + ' ' + ui.hectares]);
+          if (stats.built[2]) { rows.push([ui.built_counted, self.fmt(stats.built[2]) + ' · ' + self.fmt(stats.built[3]) + ' ' + ui.hectares]); }
+        }
         box.appendChild(self.table(rows));
         if (props.ags !== focus) {
           var link = el('a', 'fl-open', ui.open_page);
