@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup system demo render test lint bench clean
+.PHONY: setup system demo notebooks render test lint bench clean
 
 setup: system $(VENV)/.installed node_modules/.installed
 
@@ -25,6 +25,10 @@ node_modules/.installed: package.json package-lock.json
 
 demo: setup
 	$(VENV)/bin/flaechen demo --out out/demo
+
+# The notebooks executed on out/demo, in place: they are committed with their outputs.
+notebooks: demo
+	$(PY) scripts/run_notebooks.py
 
 # A PNG of the demo district's QGIS project, rendered by QGIS (Debian's python3-qgis, system Python).
 render: demo

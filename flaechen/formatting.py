@@ -25,6 +25,7 @@ Tables in a notebook (:func:`format_table`: the values keep their type, only the
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -119,4 +120,6 @@ def format_table(
             return format_number(v, decimals=places, language=language, missing=missing)
 
         formatters[column] = number
-    return frame.style.format(formatters, na_rep=missing)
+    # a table id from its content, not a random one: a notebook run again on the same data stays the same
+    digest = hashlib.sha1(frame.to_csv().encode("utf-8"), usedforsecurity=False).hexdigest()[:8]
+    return frame.style.format(formatters, na_rep=missing).set_uuid(digest)
