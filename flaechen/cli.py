@@ -186,9 +186,24 @@ def _setup_logging(quiet: bool, verbose: bool = False) -> None:
     root.propagate = False
 
 
-def _print_summary(result: RunResult, *, quiet: bool) -> None:
+def _print_issue_types(issues: Any, heading: str, *, file: TextIO) -> None:
+    """The issue log by type, commonest first: severity, count, rejected, who fixes it."""
     from flaechen.issues import summarise
 
+    summary = summarise(issues)
+    if summary.empty:
+        return
+    print(heading, file=file)
+    by_type = summary.groupby(["issue_type", "severity", "responsible"])[["count", "rejected"]].sum()
+    for (issue_type, severity, responsible), row in by_type.sort_values("count", ascending=False).iterrows():
+        print(
+            f"  {severity:7s} {issue_type:28s} {int(row['count']):>8,d}  rejected {int(row['rejected']):>7,d}"
+            f"  fix: {responsible}",
+            file=file,
+        )
+
+
+def _print_summary(result: RunResult, *, quiet: bool) -> None:
     ds = result.dataset
     if quiet:
         return
@@ -205,16 +220,7 @@ def _print_summary(result: RunResult, *, quiet: bool) -> None:
         + (" (every source balanced, nothing lost)" if not result.losses else " (every source balanced)"),
         file=out,
     )
-    summary = summarise(ds.issues)
-    if not summary.empty:
-        print(f"Issues: {len(ds.issues):,d} (log: {result.issues_csv})", file=out)
-        by_type = summary.groupby(["issue_type", "severity", "responsible"])[["count", "rejected"]].sum()
-        for (issue_type, severity, responsible), row in by_type.sort_values("count", ascending=False).iterrows():
-            print(
-                f"  {severity:7s} {issue_type:28s} {int(row['count']):>8,d}  rejected {int(row['rejected']):>7,d}"
-                f"  fix: {responsible}",
-                file=out,
-            )
+    _print_issue_types(ds.issues, f"Issues: {len(ds.issues):,d} (log: {result.issues_csv})", file=out)
     flagged = result.extras.get("flag")
     if flagged is not None:
         counts = flagged.candidates["category"].value_counts()
@@ -294,7 +300,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from flaechen.config import load_config
-    from flaechen.issues import summarise
     from flaechen.pipeline import check_district
 
     config = load_config(args.config)
@@ -309,19 +314,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if not args.quiet and ds is not None:
         acc = ds.accounting
         print(
-            f"{args.config}: configuration and all {len(config.sources)} sources are readable; "
+            f"{args.config}: configuration, {int((acc['layer'] == 'municipalities').sum())} boundary file(s) and "
+            f"all {len(config.sources)} sources are readable; "
             f"{acc['held'].sum():,d} features held, {acc['kept'].sum():,d} would be in the dataset, "
             f"{acc['rejected'].sum():,d} rejected, {acc['unreadable'].sum():,d} unreadable."
         )
-        summary = summarise(ds.issues)
-        if not summary.empty:
-            print(f"Issues a run would log: {len(ds.issues):,d}")
-            by_type = summary.groupby(["issue_type", "severity", "responsible"])[["count", "rejected"]].sum()
-            for (issue_type, severity, responsible), row in by_type.sort_values("count", ascending=False).iterrows():
-                print(
-                    f"  {severity:7s} {issue_type:28s} {int(row['count']):>8,d}  rejected {int(row['rejected']):>7,d}"
-                    f"  fix: {responsible}"
-                )
+        _print_issue_types(ds.issues, f"Issues a run would log: {len(ds.issues):,d}", file=sys.stdout)
     return _report_losses(report.losses)
 
 
