@@ -203,11 +203,19 @@ def typed(frame: pd.DataFrame, layer: str, *, path: str | os.PathLike[str] = DIS
     Raises
     ------
     DistrictError
-        Where a column holds values its schema type cannot take (a file changed outside flaechen).
+        Where a column holds values its schema type cannot take, or numbers where the schema keeps text
+        (``07999001`` saved as the number 7999001 by another program): a file changed outside flaechen.
     """
     for column, dtype in schema_dtypes(layer).items():
         if column not in frame.columns or str(frame[column].dtype) == dtype:
             continue
+        values = frame[column]
+        numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+        if dtype == "string" and numeric and values.notna().any():
+            raise DistrictError(
+                f"{path}: layer {layer!r}, column {column!r} holds numbers where the schema keeps text (a key such "
+                f"as the AGS loses its leading zeros as a number); the file was changed outside flaechen: {REBUILD}"
+            )
         try:
             frame[column] = frame[column].astype(dtype)
         except (TypeError, ValueError) as exc:

@@ -89,6 +89,11 @@ def test_a_dataset_in_two_crs_and_a_changed_column_are_refused(gpkg, tmp_path):
     )
     with pytest.raises(DistrictError, match=r"'parcels' is in EPSG:25833, other layers in EPSG:25832; .* one CRS"):
         read_district(mixed)
+    numbered = write_gpkg(
+        tmp_path / "numbers.gpkg", layers={"municipalities": municipalities.assign(ags=[7999001, 7999002])}
+    )
+    with pytest.raises(DistrictError, match="column 'ags' holds numbers where the schema keeps text"):
+        read_district(numbered)
     edited = municipalities.assign(population=["viele", "wenige"])
     changed = write_gpkg(tmp_path / "changed.gpkg", layers={"municipalities": edited})
     with pytest.raises(DistrictError, match="column 'population' holds values that are not Int64"):
