@@ -9,8 +9,8 @@ Examples
 --------
 >>> from flaechen.config import load_config
 >>> from flaechen.pipeline import run
->>> result = run(load_config("district.toml"), out_dir="out/district")  # doctest: +SKIP
->>> result.gpkg  # doctest: +SKIP
+>>> result = run(load_config("out/demo/input/district.toml"), out_dir="out/district", publish=False)
+>>> result.gpkg
 PosixPath('out/district/district.gpkg')
 """
 

@@ -10,10 +10,13 @@ capacity estimate and a per-municipality summary follow. See ``flaechen/flag/REA
 
 Examples
 --------
->>> from flaechen.flag import flag, load_rules, load_constraints
->>> rules = load_rules("my_rules.yaml")  # doctest: +SKIP
->>> result = flag(layers, rules=rules, workers=2)  # doctest: +SKIP
->>> result.candidates.category.value_counts()  # doctest: +SKIP
+>>> from flaechen.district import read_district
+>>> from flaechen.flag import flag, load_rules
+>>> from flaechen.layers import CANONICAL_LAYERS
+>>> rules = load_rules()  # layers/rules.yaml; load_rules("my_rules.yaml") merges a district's overrides
+>>> result = flag(read_district("out/demo", layers=list(CANONICAL_LAYERS)), rules=rules, workers=2)
+>>> bool((result.candidates["category"] == "Brachfläche").any())
+True
 """
 
 from typing import TYPE_CHECKING

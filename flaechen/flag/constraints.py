@@ -14,11 +14,17 @@ nodata pixels, or outside a vector layer's extent is never counted as free of th
 
 Examples
 --------
+A flood zone delivered as a GeoPackage, excluding the candidates it covers:
+
 >>> from pathlib import Path
->>> specs = {"constraints": [{"name": "hangneigung", "kind": "raster", "path": "dgm.tif",
-...          "derive": "slope_percent", "above": 15, "effect": "lower"}]}
->>> load_constraints(specs, base_dir=Path("district"), crs="EPSG:25832")  # doctest: +SKIP
-[RasterConstraint(name='hangneigung', ...)]
+>>> import geopandas as gpd
+>>> from shapely.geometry import box
+>>> zone = gpd.GeoDataFrame({"klasse": ["HQ100"]}, geometry=[box(350_000, 5_600_000, 350_500, 5_600_200)],
+...                         crs="EPSG:25832")
+>>> zone.to_file("hq100.gpkg", layer="hq100")
+>>> specs = {"constraints": [{"name": "hq100", "kind": "vector", "path": "hq100.gpkg", "effect": "exclude"}]}
+>>> [(c.name, c.effect) for c in load_constraints(specs, base_dir=Path("."), crs="EPSG:25832")]
+[('hq100', 'exclude')]
 """
 
 from __future__ import annotations

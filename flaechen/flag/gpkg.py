@@ -8,7 +8,11 @@ Examples
 --------
 >>> from flaechen.flag import flag_gpkg
 >>> section = {"rules": {"bauluecke": {"min_area_m2": 300}}}
->>> result = flag_gpkg("out/district.gpkg", flag_section=section)  # doctest: +SKIP
+>>> import shutil
+>>> _ = shutil.copy("out/demo/district.gpkg", "district-neu.gpkg")
+>>> result = flag_gpkg("district-neu.gpkg", flag_section=section)
+>>> bool(result.candidates.loc[result.candidates["category"] == "Baulücke", "area_m2"].min() >= 300)
+True
 """
 
 from __future__ import annotations
