@@ -75,7 +75,8 @@ def publish(
         Folder receiving ``site/`` (replaced if present).
     profile
         The raw ``[publish]`` table of the district configuration; ``None`` publishes with the defaults
-        (fields marked ``public: true``, private land aggregated per municipality, no tile server).
+        (fields marked ``public: true``, private land only as aggregates per municipality and grid cell,
+        no tile server).
     base_dir
         Folder that relative paths in the profile are resolved against (the configuration's folder).
     district_name
