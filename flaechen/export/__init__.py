@@ -8,9 +8,11 @@
 Examples
 --------
 >>> from flaechen.export import style_gpkg, write_qgis_project, to_parquet
->>> style_gpkg("out/demo/district.gpkg")  # doctest: +SKIP
->>> write_qgis_project("out/demo/district.gpkg", crs="EPSG:25832")  # doctest: +SKIP
->>> to_parquet("out/demo/district.gpkg", "out/demo/parquet")  # doctest: +SKIP
+>>> style_gpkg("out/demo/district.gpkg")
+>>> write_qgis_project("out/demo/district.gpkg", crs="EPSG:25832")
+PosixPath('out/demo/district.qgz')
+>>> to_parquet("out/demo/district.gpkg", "out/demo/parquet")[0]
+PosixPath('out/demo/parquet/candidates.parquet')
 """
 
 from typing import TYPE_CHECKING

@@ -8,8 +8,8 @@ become plain Parquet files. Nothing in the files needs flaechen to be read.
 Examples
 --------
 >>> from flaechen.export import to_parquet
->>> to_parquet("out/demo/district.gpkg", "out/demo/parquet")  # doctest: +SKIP
-[PosixPath('out/demo/parquet/candidates.parquet'), ...]
+>>> to_parquet("out/demo/district.gpkg", "out/demo/parquet")[:2]
+[PosixPath('out/demo/parquet/candidates.parquet'), PosixPath('out/demo/parquet/municipalities.parquet')]
 """
 
 from __future__ import annotations
@@ -46,9 +46,14 @@ def to_parquet(gpkg_path: str | os.PathLike[str], out_dir: str | os.PathLike[str
 
     Examples
     --------
-    >>> paths = to_parquet("out/demo", "out/demo/parquet")  # doctest: +SKIP
+    Read back only what lies in an area of interest (row groups outside it are skipped):
+
+    >>> paths = to_parquet("out/demo", "out/demo/parquet")
     >>> import geopandas
-    >>> geopandas.read_parquet(paths[0], bbox=(500000, 5600000, 501000, 5601000))  # doctest: +SKIP
+    >>> every = geopandas.read_parquet(paths[0])
+    >>> some = geopandas.read_parquet(paths[0], bbox=(350_000, 5_580_000, 351_000, 5_581_000))
+    >>> 0 < len(some) < len(every)
+    True
     """
     gpkg = resolve_district(gpkg_path)
     target_dir = Path(out_dir)

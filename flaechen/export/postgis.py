@@ -20,6 +20,9 @@ prefer a service file or `~/.pgpass` to a password in a URI on the command line.
 
 Examples
 --------
+With a server named ``kreis`` in the PostgreSQL service file (not run as a doctest: it needs the server;
+``tests/export/test_postgis.py`` runs it against a real one):
+
 >>> from flaechen.export import to_postgis
 >>> to_postgis("out/demo/district.gpkg", "service=kreis", schema="flaechen")  # doctest: +SKIP
 """

@@ -9,7 +9,7 @@ GeoPackage look alike.
 Examples
 --------
 >>> from flaechen.export import write_qgis_project
->>> write_qgis_project("out/demo/district.gpkg", crs="EPSG:25832")  # doctest: +SKIP
+>>> write_qgis_project("out/demo/district.gpkg", crs="EPSG:25832")
 PosixPath('out/demo/district.qgz')
 """
 
@@ -324,7 +324,7 @@ def write_qgis_project(
 
     Examples
     --------
-    >>> write_qgis_project("out/demo", crs="EPSG:25832")  # doctest: +SKIP
+    >>> write_qgis_project("out/demo", crs="EPSG:25832")
     PosixPath('out/demo/district.qgz')
     """
     gpkg = resolve_district(gpkg_path)

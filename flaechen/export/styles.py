@@ -7,8 +7,12 @@ default style per layer, taken from the hand-written QML files kept in the repos
 
 Examples
 --------
+>>> import sqlite3
 >>> from flaechen.export import style_gpkg
->>> style_gpkg("out/demo/district.gpkg")  # doctest: +SKIP
+>>> style_gpkg("out/demo/district.gpkg")
+>>> with sqlite3.connect("out/demo/district.gpkg") as db:
+...     db.execute("SELECT useAsDefault FROM layer_styles WHERE f_table_name = 'candidates'").fetchone()
+(1,)
 """
 
 from __future__ import annotations
@@ -143,7 +147,7 @@ def style_gpkg(
 
     Examples
     --------
-    >>> style_gpkg("out/demo/district.gpkg")  # doctest: +SKIP
+    >>> style_gpkg("out/demo/district.gpkg")
     """
     gpkg = resolve_district(gpkg_path)
     qml_files = available_styles(styles)
