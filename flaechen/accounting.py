@@ -120,7 +120,21 @@ def data_losses(
     delivered_parcels = accounting[accounting["layer"] == "parcels"]
     kept_by_ags = parcels["ags"].value_counts()
     parcel_sources = sources[sources["layer"] == "parcels"] if len(sources) else sources
-    for ags in parcel_sources["ags"].unique() if len(parcel_sources) else []:
+    # A file for the whole district (top-level [[sources]] with ags_field) has no AGS of its own: it lost
+    # its parcels where none of them was kept.
+    ags_of = parcel_sources["ags"] if len(parcel_sources) else pd.Series([], dtype=object)
+    district_wide = ags_of.isna() | (ags_of == "")
+    for source_id in parcel_sources.loc[district_wide, "source_id"] if len(parcel_sources) else []:
+        delivered = delivered_parcels[delivered_parcels["source_id"] == source_id]
+        if delivered["held"].sum() > 0 and delivered["kept"].sum() == 0:
+            types = issues[(issues["source_id"] == source_id) & issues["rejected"].fillna(False)][
+                "issue_type"
+            ].value_counts()
+            why = ", ".join(f"{t} {n:,d}" for t, n in types.items()) or "see the issue log"
+            losses.append(
+                f"{source_id}: all {int(delivered['held'].sum()):,d} delivered parcels were rejected ({why})."
+            )
+    for ags in ags_of[~district_wide].unique():
         ids = set(parcel_sources.loc[parcel_sources["ags"] == ags, "source_id"])
         delivered = delivered_parcels[delivered_parcels["source_id"].isin(ids)]
         if delivered["held"].sum() > 0 and kept_by_ags.get(ags, 0) == 0:

@@ -716,10 +716,15 @@ def harmonise_source(
         frame = frame.drop(index=deselected)
 
     for canonical, column in sf.missing_fields:
+        own = isinstance(src, SourceConfig) and src.expanded_from and canonical in src.own_fields
+        by = (
+            f"by source {src.expanded_from!r} for all layers of its source_layers"
+            if own
+            else "by the configuration's defaults"
+        )
         ctx.log_source(
             "missing-field",
-            f"{ctx.where} has no field {column!r} (mapped to {canonical} by the configuration's defaults); "
-            f"{canonical} is empty for this source.",
+            f"{ctx.where} has no field {column!r} (mapped to {canonical} {by}); {canonical} is empty for this source.",
             value=column,
         )
     if sf.linearised is not None:

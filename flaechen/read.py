@@ -928,7 +928,8 @@ def read_curved(
         int(fids[i]): f"its {wkb_type_name(table.column(geometry_name)[i].as_py())} geometry cannot be read ({msg})"
         for i, msg in result.errors.items()
     }
-    log.info(
+    log.log(
+        logging.INFO if result.curved.any() else logging.DEBUG,
         "%s: %d features with circular arcs linearised within %g (largest area change %.4f %%)",
         getattr(src, "id", src.key),
         int(result.curved.sum()),

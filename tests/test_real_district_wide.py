@@ -13,6 +13,7 @@ import pytest
 from shapely.geometry import box
 
 from conftest import REPO
+from flaechen.accounting import data_losses
 from flaechen.config import load_config
 from flaechen.errors import ConfigError, SourceError
 from flaechen.pipeline import build_district
@@ -102,3 +103,39 @@ def test_a_district_wide_source_needs_an_existing_ags_field(tmp_path):
     )
     with pytest.raises(SourceError, match="ags_field 'gkz_' is not in the layer \\(did you mean 'gkz'\\?\\)"):
         build_district(config)
+
+
+@pytest.mark.real_data
+def test_a_district_wide_file_that_was_read_completely_lost_nothing(shared_real):
+    # The district-wide source has no AGS of its own: its kept parcels were once taken for a municipality ""
+    # whose parcels were all rejected, and a complete run ended with "DATA LOST" and status 3.
+    dataset = build_district(load_config(REPO / "tests" / "real" / "district_wide.toml"))
+    assert dataset.accounting["kept"].sum() > 0
+    losses = data_losses(
+        dataset.accounting, sources=dataset.sources, parcels=dataset.layers["parcels"], issues=dataset.issues
+    )
+    assert losses == []
+
+
+def test_a_district_wide_file_whose_parcels_are_all_rejected_is_a_loss(tmp_path):
+    path = _config(
+        tmp_path,
+        """
+        [[sources]]
+        id = "kreis-alkis"
+        layer = "parcels"
+        path = "kreis.gpkg"
+        ags_field = "gkz"
+        fields = { parcel_id = "kennz" }
+        where = "kennz = 'a'"
+        geometry_policy = "drop"
+        """,
+    )
+    dataset = build_district(load_config(path))
+    kept = dataset.layers["parcels"]
+    losses = data_losses(dataset.accounting, sources=dataset.sources, parcels=kept.iloc[0:0], issues=dataset.issues)
+    assert losses == []  # the accounting, not the parcels layer, tells what the file kept
+    accounting = dataset.accounting.copy()
+    accounting.loc[accounting["source_id"] == "kreis-alkis", ["kept", "rejected"]] = [0, 4]
+    losses = data_losses(accounting, sources=dataset.sources, parcels=kept.iloc[0:0], issues=dataset.issues)
+    assert losses == ["kreis-alkis: all 4 delivered parcels were rejected (filtered 3)."]

@@ -87,6 +87,31 @@ def test_class_layers_as_one_source_with_generated_ids_and_fields_a_layer_lacks(
     assert dataset.accounting["balanced"].all()
 
 
+def test_a_missing_field_names_where_the_mapping_comes_from(tmp_path):
+    # The source's own `fields`, shared by its class layers, is not "the configuration's defaults": a user
+    # looking for a [defaults] table that does not exist was sent the wrong way.
+    config = _write(
+        tmp_path,
+        """
+        [[municipalities.sources]]
+        id = "nutzung"
+        layer = "land_use"
+        path = "sources/alkis.gpkg"
+        source_layers = ["AX_*"]
+        fields = { land_use_id = "gml_id", function = "funktion" }
+        """,
+    )
+    issues = build_district(load_config(config)).issues
+    message = issues.set_index("issue_type").loc["missing-field", "message"]
+    assert "(mapped to function by source 'nutzung' for all layers of its source_layers)" in message
+    text = config.read_text(encoding="utf-8")
+    own = text.rindex("fields = { land_use_id")
+    config.write_text(text[:own] + "# " + text[own:], encoding="utf-8")  # only [defaults.land_use] maps it
+    issues = build_district(load_config(config)).issues
+    message = issues.set_index("issue_type").loc["missing-field", "message"]
+    assert "(mapped to function by the configuration's defaults)" in message
+
+
 def test_a_source_mapping_a_field_its_layer_lacks_is_an_error_naming_the_fields(tmp_path):
     config = _write(
         tmp_path,
