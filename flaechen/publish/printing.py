@@ -347,7 +347,8 @@ def build_sheets(
     ----------
     display
         Layers in EPSG:4326 as the site draws them: ``municipalities`` (``_ags``), and where shown
-        ``candidates`` (``_ags``, ``_category``), ``brownfields`` (``_ags``), ``grid`` (``_ags``, ``n``).
+        ``candidates`` (``_ags``, ``_category``), ``brownfields`` (``_ags``), ``grid`` (``_ags``, ``n``),
+        ``built`` (``_ags``: the sites built on since the last survey the profile lets be drawn).
         Only the AGS, the category and the cells' counts reach a sheet.
     table
         Per municipality (indexed by AGS): ``name``, ``n_<i>``/``ha_<i>`` per category, ``n``, ``ha``,
@@ -361,7 +362,7 @@ def build_sheets(
     private_note
         The note on private land (shown where a municipality has private candidates).
     labels
-        Legend labels of ``grid``, ``brownfields`` and ``municipalities``.
+        Legend labels of ``grid``, ``brownfields``, ``built`` and ``municipalities``.
     """
     from flaechen.formatting import format_number
 
@@ -401,6 +402,10 @@ def build_sheets(
             legend.append(
                 {"label": labels.get("brownfields", "brownfields"), "colour": "transparent", "kind": "brownfield"}
             )
+        built = part("built", ags)
+        if built is not None:
+            layers.append({"data": _feature_collection(built, {}), "style": dict(styles.get("built", {}))})
+            legend.append({"label": labels.get("built", "built"), "colour": "transparent", "kind": "built"})
         candidates = part("candidates", ags)
         if candidates is not None:
             layers.append(
@@ -531,6 +536,9 @@ def print_district(
         frames["grid"] = cells
     if "brownfields" in layers:
         frames["brownfields"], _ = prepare.split_private(layers["brownfields"], mode=mode)
+    built = district.built_on
+    if built is not None and built.previous_survey is not None and len(built.shown):
+        frames["built"] = built.shown  # as on the site: public land only unless the profile draws all
     tolerance = profile.simplify_tolerance_m
     display = {
         name: prepare.to_display(
@@ -558,7 +566,12 @@ def print_district(
         if mode == "municipality"
         else "",
         language=profile.language,
-        labels={"grid": ui["grid"], "brownfields": ui["brownfields"], "municipalities": ui["municipalities"]},
+        labels={
+            "grid": ui["grid"],
+            "brownfields": ui["brownfields"],
+            "built": ui["built"],
+            "municipalities": ui["municipalities"],
+        },
     )
     fmt = "%d.%m.%Y" if profile.language == "de" else "%Y-%m-%d"
     tile_spec = tiles.layer_options() if tiles is not None else None

@@ -80,3 +80,22 @@ def test_cli_prints_on_request(chromium, district_gpkg, tmp_path: Path):
     reader = PdfReader(tmp_path / "site" / "karten-a3.pdf")
     assert len(reader.pages) == len(MUNICIPALITIES)
     assert "© GeoBasis-DE / LVermGeoRP" in reader.pages[0].extract_text()
+
+
+def test_sheets_show_the_sites_built_on_as_the_site_does(chromium, district_gpkg, tmp_path: Path):
+    """The public site built on is printed with its legend entry; where only private ones were, none."""
+    from pypdf import PdfReader
+
+    from tests.publish.test_built import ROWS, _changes, _with_changes
+
+    source, _ = district_gpkg
+    gpkg = _with_changes(source, tmp_path / "built", _changes(ROWS))
+    profile = load_profile(None)
+    site = publish(gpkg, tmp_path).parent
+    sources = resolve_sources({}, land="07", run_date=date(2026, 11, 28))
+    pdf = print_district(
+        gpkg, site_dir=site, profile=profile, sources=sources, run_date=date(2026, 11, 28), generated=date(2026, 11, 29)
+    )
+    texts = [" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages]
+    assert "Seit der letzten Erhebung bebaut" in texts[0]  # Altdorf: one on public land
+    assert "Seit der letzten Erhebung bebaut" not in texts[1]  # Berg & <Tal>: only one of unknown ownership
