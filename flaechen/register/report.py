@@ -7,10 +7,22 @@ package), the values are passed to it as variables only and escaped by Jinja2's 
 
 Examples
 --------
->>> folder = write_reports("out/demo", dataset=result.dataset, summary=flagged.summary,
-...                        register=update, district="Landkreis Beispielkreis")  # doctest: +SKIP
->>> sorted(p.name for p in folder.iterdir())[:1]  # doctest: +SKIP
-['07999001.html']
+>>> import shutil
+>>> from pathlib import Path
+>>> from flaechen.config import load_config
+>>> from flaechen.flag import flag, load_rules
+>>> from flaechen.pipeline import build_district
+>>> config = load_config("out/demo/input-2026/district.toml")  # the demo's second delivery
+>>> dataset = build_district(config)
+>>> flagged = flag(dataset.layers, rules=load_rules())
+>>> Path("kopie").mkdir(exist_ok=True)
+>>> _ = shutil.copy("out/demo/register.gpkg", "kopie/register.gpkg")
+>>> from flaechen.register.step import register_step
+>>> update = register_step(config, dataset, flagged, out_dir="kopie")
+>>> folder = write_reports("kopie", dataset=dataset, summary=flagged.summary, register=update,
+...                        district="Landkreis Beispielkreis")
+>>> sorted(p.name for p in folder.iterdir())[:2]
+['07999001.html', '07999002.html']
 """
 
 from __future__ import annotations

@@ -2,7 +2,20 @@
 
 Examples
 --------
->>> update = register_step(config, dataset, flag_result, out_dir="out/demo")  # doctest: +SKIP
+>>> import shutil
+>>> from pathlib import Path
+>>> from flaechen.config import load_config
+>>> from flaechen.flag import flag, load_rules
+>>> from flaechen.pipeline import build_district
+>>> config = load_config("out/demo/input-2026/district.toml")  # the demo's second delivery
+>>> dataset = build_district(config)
+>>> flagged = flag(dataset.layers, rules=load_rules())
+>>> Path("kopie").mkdir(exist_ok=True)
+>>> _ = shutil.copy("out/demo/register.gpkg", "kopie/register.gpkg")
+>>> update = register_step(config, dataset, flagged, out_dir="kopie")
+>>> update.survey, update.previous_survey  # the second survey run again compares with the first
+('2026-04-01', '2025-04-01')
+>>> update.commit()
 """
 
 from __future__ import annotations
