@@ -489,6 +489,14 @@ def _coerce(ctx: _Ctx, name: str, dtype: str, series: pd.Series) -> pd.Series:
     return out
 
 
+def _known_codes(codelist: CodeList) -> str:
+    """The codes of a short list by name, a long one by its file: what a user may map a value to."""
+    codes = list(codelist.values)
+    if len(codes) <= 12:
+        return "codes: " + ", ".join(map(str, codes))
+    return f"{len(codes)} codes in layers/codelists/{codelist.name}.yaml"
+
+
 def _apply_codes(ctx: _Ctx, name: str, values: pd.Series, codelist: CodeList) -> pd.Series:
     mapping = ctx.src.codes.get(name, {})
     text = _as_text(values)
@@ -515,8 +523,9 @@ def _apply_codes(ctx: _Ctx, name: str, values: pd.Series, codelist: CodeList) ->
         ctx.log(
             "unknown-code",
             values.index[unknown.to_numpy()],
-            f"Field {name}: code not in code list {codelist.name}; set to empty. "
-            f"Map it with codes.{name} in the configuration or ask the municipality.",
+            f"Field {name}: code not in code list {codelist.name} ({_known_codes(codelist)}); set to empty. "
+            f"Map it with codes.{name} in the configuration "
+            f'(codes = {{ {name} = {{ "<delivered value>" = <code> }} }}) or ask the municipality.',
             field=name,
             values=text[unknown.to_numpy()],
         )

@@ -89,3 +89,36 @@ def test_flaechen_run_builds_the_register_district_without_a_map_site(england, t
     assert result.gpkg.is_file() and (tmp_path / "out" / "district.qgz").is_file()
     assert "site" not in result.extras  # no municipality boundaries: no site to build per municipality
     assert len(pyogrio.read_dataframe(result.gpkg, layer="brownfields", read_geometry=False)) == 1546
+
+
+def test_an_unmapped_register_value_names_the_codes_it_may_be_mapped_to(shared_real, tmp_path):
+    # Salford's `ownership` column has the canonical field's name, so it is read without a mapping; its values
+    # ("not owned by a public authority") are no codes. The message must say which codes there are.
+    config = tmp_path / "district.toml"
+    config.write_text(
+        f"""[district]
+name = "Greater Manchester"
+crs = "EPSG:27700"
+municipality_codes = "gss"
+[[municipalities]]
+ags = "E08000006"
+name = "Salford"
+boundary = false
+[[municipalities.sources]]
+id = "slf"
+layer = "brownfields"
+path = "{shared_real / "brownfield_england" / "local-authority-eng-slf.csv"}"
+crs = "EPSG:4326"
+x_field = "longitude"
+y_field = "latitude"
+fields = {{ site_id = "site", site_area_ha = "hectares" }}
+""",
+        encoding="utf-8",
+    )
+    issues = build_district(load_config(config)).issues
+    unknown = issues[issues["issue_type"] == "unknown-code"]
+    assert set(unknown["value"]) >= {"not owned by a public authority"}
+    assert unknown["message"].str.contains("code list ownership (codes: public, private, unknown)", regex=False).all()
+    assert (
+        unknown["message"].str.contains('codes = { ownership = { "<delivered value>" = <code> } }', regex=False).all()
+    )
