@@ -13,13 +13,21 @@ What it generates (numpy/shapely, no other part of flaechen, seeded):
 - brownfields: one per 500 parcels, rotated rectangles 60–150 m × 40–100 m, 60 % in towns.
 
 Both implementations compute the same per-parcel measures (zoning class/share/GRZ/GFZ, brownfield share,
-buildings, coverage, derelict and unused footprint, building density) and evaluate the same rules
-(:func:`flaechen.flag.categories.rule_masks`); they differ only in how the parcel × layer areas are found:
+buildings, coverage, derelict and unused footprint, the Innenbereich estimate from the buildings and each
+parcel's share of it, building density) and evaluate the same rules
+(:func:`flaechen.flag.categories.rule_masks`); they differ in how the parcel × layer areas are found and how
+the estimate is computed:
 
 - flaechen: :func:`flaechen.flag.measure` — one STRtree per layer, bulk queries, covers shortcuts, exact
-  intersections only across edges, on every core (forked workers);
+  intersections only across edges, on every core (forked workers); the estimate's settlement bodies
+  dissolved per component (in workers), each body querying a tree of the buildings once (prepared), the
+  parcels' shares of the estimated areas by a covers test on the whole areas and exact areas only at
+  their outlines (:func:`flaechen.flag.overlay.large_overlaps`);
 - baseline: ``geopandas.overlay(parcels, zoning|brownfields, how="intersection")`` and
-  ``geopandas.sjoin(buildings, parcels)`` + row-wise ``intersection`` areas, then the same aggregation.
+  ``geopandas.sjoin(buildings, parcels)`` + row-wise ``intersection`` areas; the estimate with the same
+  parameters through ``GeoSeries.buffer``, ``union_all``, ``explode`` and ``sjoin(..., "within")``, its
+  areas cut into the same 200 m tiles and overlaid with ``geopandas.overlay`` (an overlay with the whole
+  areas takes minutes); then the same aggregation.
 
 Each runs in its own forked process (peak memory = max RSS of that process and its workers); the script
 asserts identical candidates and categories and areas within 0.01 m², then prints a table. The timed

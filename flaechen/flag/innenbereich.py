@@ -117,18 +117,20 @@ def _components(geoms: np.ndarray) -> np.ndarray:
     propagation with pointer jumping on the pairs of one bulk STRtree query.
     """
     a, b = shapely.STRtree(geoms).query(geoms)
+    keep = a != b
+    a, b = a[keep], b[keep]
     label = np.arange(len(geoms))
-    while True:
-        new = label.copy()
-        np.minimum.at(new, a, label[b])
+    while len(a):
+        np.minimum.at(label, label[a], label[b])  # hook the root of a (every label is a root here)
         while True:
-            jumped = new[new]
-            if np.array_equal(jumped, new):
+            jumped = label[label]
+            if np.array_equal(jumped, label):
                 break
-            new = jumped
-        if np.array_equal(new, label):
-            return label
-        label = new
+            label = jumped
+        # only the pairs whose ends still carry different labels take part in the next round
+        keep = label[a] != label[b]
+        a, b = a[keep], b[keep]
+    return label
 
 
 # The buffers a forked worker process inherited from its parent (set by `_init_worker`, never in the parent).

@@ -281,13 +281,14 @@ def indexed_overlaps(
     return {name: Overlaps.concat([ov for n, ov in parts if n == name]) for name in layers}
 
 
-def tiles(areas: np.ndarray, *, size: float) -> tuple[np.ndarray, np.ndarray]:
+def tiles(areas: np.ndarray, *, size: float, max_vertices: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cut polygons into the cells of a square grid: the pieces and the index of the polygon of each.
 
     Each polygon is halved at a grid line across the longer side of its bounding box, and the halves again,
     until every piece lies in one cell (GEOS' rectangle clipping; every level costs one pass over the
-    vertices, not one per cell). Empty and non-polygonal pieces (a cell touching an edge) are dropped, so
-    the pieces of a polygon add up to its area.
+    vertices, not one per cell); with `max_vertices`, a piece with more vertices is halved further at the
+    middle of its bounding box (down to a side of 1/16 of a cell). Empty and non-polygonal pieces (a cell
+    touching an edge) are dropped, so the pieces of a polygon add up to its area.
 
     Examples
     --------
@@ -309,13 +310,32 @@ def tiles(areas: np.ndarray, *, size: float) -> tuple[np.ndarray, np.ndarray]:
         j0, j1 = np.floor(b[:, 1] / size), np.ceil(b[:, 3] / size) - 1
         nx, ny = np.maximum(i1 - i0 + 1, 1), np.maximum(j1 - j0 + 1, 1)
         one = (nx == 1) & (ny == 1)
+        # a piece of one cell with too many vertices: halved at its middle (not at a grid line)
+        dense = np.zeros(len(pieces), dtype=bool)
+        if max_vertices is not None:
+            side = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+            dense = one & (shapely.get_num_coordinates(pieces) > max_vertices) & (side > size / 16)
+            one &= ~dense
         done.append(pieces[one])
         done_owner.append(owner[one])
         split = np.flatnonzero(~one)
         halves = []
         for k in split.tolist():
             x0, y0, x1, y1 = b[k].tolist()
-            if nx[k] >= ny[k]:
+            if dense[k]:
+                if x1 - x0 >= y1 - y0:
+                    cut = (x0 + x1) / 2
+                    halves += [
+                        shapely.clip_by_rect(pieces[k], x0, y0, cut, y1),
+                        shapely.clip_by_rect(pieces[k], cut, y0, x1, y1),
+                    ]
+                else:
+                    cut = (y0 + y1) / 2
+                    halves += [
+                        shapely.clip_by_rect(pieces[k], x0, y0, x1, cut),
+                        shapely.clip_by_rect(pieces[k], x0, cut, x1, y1),
+                    ]
+            elif nx[k] >= ny[k]:
                 cut = float(i0[k] + nx[k] // 2) * size
                 halves += [
                     shapely.clip_by_rect(pieces[k], x0, y0, cut, y1),
@@ -339,6 +359,7 @@ def large_overlaps(
     areas: np.ndarray,
     *,
     tile_size: float = 200.0,
+    max_vertices: int | None = 32,
     workers: int | None = 1,
 ) -> Overlaps:
     """Exact overlaps of the parcels with a few large polygons of many vertices (e.g. built-up areas).
@@ -356,6 +377,9 @@ def large_overlaps(
         The large polygons.
     tile_size
         Side of the tiles, in CRS units.
+    max_vertices
+        Tiles with more vertices are halved further (:func:`tiles`): the exact clipping of a parcel
+        against a piece costs in proportion to the piece's vertices.
     workers
         Worker processes for the exact part; None uses every available core.
 
@@ -381,7 +405,7 @@ def large_overlaps(
     cross = np.flatnonzero(~covered)
     if len(cross):
         sub = np.unique(pi[cross])
-        pieces, owner = tiles(areas, size=tile_size)
+        pieces, owner = tiles(areas, size=tile_size, max_vertices=max_vertices)
         ov = indexed_overlaps(
             ParcelIndex.build(index.geoms[sub]), {"pieces": OverlayLayer.build(pieces)}, workers=workers
         )["pieces"]
