@@ -62,7 +62,7 @@ sys.path.insert(0, str(REPO))
 from flaechen.flag import flag, load_rules, measure  # noqa: E402
 from flaechen.flag.categories import rule_masks  # noqa: E402
 from flaechen.flag.core import ESTIMATE_TILE_M, measures_from_overlaps  # noqa: E402
-from flaechen.flag.innenbereich import QUAD_SEGS, BuiltUpEstimate, fill_small_holes  # noqa: E402
+from flaechen.flag.innenbereich import QUAD_SEGS, BuiltUpEstimate, box_components, fill_small_holes  # noqa: E402
 from flaechen.flag.overlay import Overlaps, tiles  # noqa: E402
 from flaechen.layers import load_schema  # noqa: E402
 
@@ -243,7 +243,8 @@ def _sjoin_pairs(parcels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> Over
 def _estimate(parcels: gpd.GeoDataFrame, buildings: np.ndarray, rules) -> tuple[BuiltUpEstimate, Overlaps]:
     """The Innenbereich estimate of :mod:`flaechen.flag.innenbereich` with plain geopandas calls.
 
-    The same steps and parameters: main buildings buffered and dissolved (``union_all``), the bodies
+    The same steps and parameters: main buildings buffered and dissolved (``dissolve`` by the groups of
+    buffers whose boxes meet, as flaechen dissolves them), the bodies
     shrunk back, small holes filled; which body each main building lies in by ``sjoin(..., "within")``;
     the parcels' overlaps with the areas by ``overlay``, with the areas cut into the same tiles flaechen
     uses at their outlines (an overlay with the whole areas, a few polygons of many thousand vertices,
@@ -255,8 +256,11 @@ def _estimate(parcels: gpd.GeoDataFrame, buildings: np.ndarray, rules) -> tuple[
     main = np.flatnonzero(area >= float(rules["innenbereich.min_building_area_m2"]))
     radius = math.sqrt(float(rules["innenbereich.gap_area_m2"])) / 2.0
     margin = min(float(rules["innenbereich.edge_margin_m"]), radius)
-    union = gpd.GeoSeries(gs.iloc[main].buffer(radius, quad_segs=QUAD_SEGS).union_all(), crs=crs)
-    bodies = union.explode(index_parts=False).reset_index(drop=True)
+    # dissolved per group of buffers whose boxes meet, as flaechen does (the same unions in the same order:
+    # one union_all of everything gives the same bodies up to rounding, which can flip a parcel at a threshold)
+    buffers = gpd.GeoDataFrame(geometry=gs.iloc[main].buffer(radius, quad_segs=QUAD_SEGS).values, crs=crs)
+    buffers["group"] = box_components(buffers.geometry.to_numpy())
+    bodies = buffers.dissolve(by="group").geometry.explode(index_parts=False).reset_index(drop=True)
     closed = bodies.buffer(-radius, quad_segs=QUAD_SEGS)
     areas = fill_small_holes(
         bodies.buffer(-(radius - margin), quad_segs=QUAD_SEGS).to_numpy(), float(rules["innenbereich.gap_area_m2"])

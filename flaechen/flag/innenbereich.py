@@ -99,7 +99,7 @@ def _bodies_of(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dissolve buffered main buildings into settlement bodies: the bodies, their closings' areas, their areas.
 
-    Each component (:func:`_components`) is dissolved on its own, so the bodies do not depend on how the
+    Each component (:func:`box_components`) is dissolved on its own, so the bodies do not depend on how the
     components are shared among worker processes.
     """
     bodies = np.concatenate([shapely.get_parts(shapely.union_all(buffers[c])) for c in components])
@@ -110,11 +110,17 @@ def _bodies_of(
     return bodies, closed_area, fill_small_holes(areas, gap_area)
 
 
-def _components(geoms: np.ndarray) -> np.ndarray:
-    """Connected components of the geometries whose bounding boxes intersect: a label per geometry.
+def box_components(geoms: np.ndarray) -> np.ndarray:
+    """Connected components of the geometries whose bounding boxes intersect: a label per geometry (the
+    smallest position in its component).
 
     Geometries of different components are disjoint, so their union can be computed apart. Minimum-label
     propagation with pointer jumping on the pairs of one bulk STRtree query.
+
+    Examples
+    --------
+    >>> box_components(shapely.box([0, 5, 20], 0, [6, 10, 25], 1)).tolist()
+    [0, 0, 2]
     """
     a, b = shapely.STRtree(geoms).query(geoms)
     keep = a != b
@@ -151,7 +157,7 @@ def _settlement_bodies(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The settlement bodies of the main buildings (:func:`_bodies_of`), in parallel over the components."""
     buffers = shapely.buffer(main, radius, quad_segs=QUAD_SEGS)
-    label = np.unique(_components(buffers), return_inverse=True)[1]
+    label = np.unique(box_components(buffers), return_inverse=True)[1]
     order = np.argsort(label, kind="stable")
     components = np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
     nworkers = resolve_workers(workers)

@@ -83,10 +83,10 @@ def test_parallel_estimate_equals_the_serial_one(monkeypatch):
 
 
 def test_components_join_exactly_the_geometries_whose_boxes_meet():
-    from flaechen.flag.innenbereich import _components
+    from flaechen.flag.innenbereich import box_components
 
     boxes = shapely.box([0, 5, 20, 100, 104, 300], 0, [6, 10, 25, 105, 110, 301], 1)
-    label = _components(boxes)
+    label = box_components(boxes)
     # 0-1 overlap, 2 alone (5 m from 1), 3-4 overlap, 5 alone
     assert label[0] == label[1] != label[2]
     assert label[3] == label[4] != label[5]
