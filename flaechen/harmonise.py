@@ -386,22 +386,43 @@ def _unclosed_rings(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame
 
 
-def _diagnose_outside(geoms: np.ndarray, boundary: Any) -> str:
-    xmin, ymin, _, _ = shapely.total_bounds(geoms)
+def _diagnose_outside(raw_geoms: np.ndarray, boundary: Any, *, geographic: bool, inside: int) -> str:
+    """Why most features of a source fall outside its municipality: a wrong CRS, or a file for a larger area.
+
+    `raw_geoms` are in the source's own coordinates, `boundary` in the district CRS; `geographic` says whether
+    the source's CRS is in degrees (then degrees are no hint), `inside` how many features lie inside.
+    """
+    xmin, ymin, _, _ = shapely.total_bounds(raw_geoms)
     bxmin, bymin, _, _ = shapely.bounds(boundary)
     hints = []
     if 2_000_000 < xmin < 6_000_000 and ymin > 5_000_000:
         hints.append("the eastings look like Gauß-Krüger (DHDN, EPSG:3146x)")
     if xmin > 10_000_000:
         hints.append("the eastings carry a zone prefix (e.g. 32…)")
-    if abs(xmin) < 180 and abs(ymin) < 90:
+    if abs(xmin) < 180 and abs(ymin) < 90 and not geographic:
         hints.append("the coordinates look like degrees (EPSG:4326/4258)")
-    shift = f"offset from the municipality about ({xmin - bxmin:,.0f}, {ymin - bymin:,.0f}) m"
-    return "; ".join([*hints, shift])
+    if inside and not hints:
+        return (
+            f"{inside:,d} features lie in the municipality and the others around it, so the CRS fits: the file "
+            "covers a larger area (a delivery for the district or the Land). Select this municipality's "
+            "features with `where`, declare the file once as a top-level [[sources]] entry with `ags_field` "
+            "where it has a municipality field, or set outside_share = 1.0 for this source to keep all of them "
+            "(each feature outside is logged)"
+        )
+    if not geographic:
+        hints.append(f"offset from the municipality about ({xmin - bxmin:,.0f}, {ymin - bymin:,.0f}) m")
+    hints.append("declare the right crs for this source or ask for a corrected delivery")
+    return "its CRS is wrong or undeclared: " + "; ".join(hints)
 
 
 def _outside(
-    ctx: _Ctx, frame: gpd.GeoDataFrame, boundary: Any, settings: HarmoniseSettings, raw_geoms: np.ndarray
+    ctx: _Ctx,
+    frame: gpd.GeoDataFrame,
+    boundary: Any,
+    settings: HarmoniseSettings,
+    raw_geoms: np.ndarray,
+    *,
+    source_crs: CRS,
 ) -> gpd.GeoDataFrame | None:
     if boundary is None or frame.empty:
         return frame
@@ -412,13 +433,17 @@ def _outside(
     share = 1.0 - inside.mean()
     limit = ctx.src.outside_share if ctx.src.outside_share is not None else settings.outside_share
     if share > limit:
-        hint = _diagnose_outside(raw_geoms, boundary)
+        hint = _diagnose_outside(
+            raw_geoms,
+            boundary,
+            geographic=bool(source_crs.is_geographic),
+            inside=int(inside.sum()),
+        )
         ctx.log(
             "source-outside-municipality",
             frame.index,
             f"{share:.0%} of the features of {ctx.where} fall outside municipality {ctx.src.ags} "
-            f"(more than {limit:.0%}): its CRS is wrong or undeclared ({hint}). "
-            "Declare the right crs for this source or ask for a corrected delivery.",
+            f"(more than {limit:.0%}): {hint}.",
         )
         return None
     ctx.log(
@@ -780,7 +805,7 @@ def harmonise_source(
         raw_geoms = raw_geoms[~untransformable]
         frame = frame.loc[~untransformable]
 
-    checked = _outside(ctx, frame, boundary, settings, raw_geoms)
+    checked = _outside(ctx, frame, boundary, settings, raw_geoms, source_crs=source_crs)
     if checked is None:
         return Harmonised(empty_layer(layer, settings.crs), n_read, choice, held, len(sf.unreadable))
     frame = checked

@@ -139,3 +139,36 @@ def test_a_district_wide_file_whose_parcels_are_all_rejected_is_a_loss(tmp_path)
     accounting.loc[accounting["source_id"] == "kreis-alkis", ["kept", "rejected"]] = [0, 4]
     losses = data_losses(accounting, sources=dataset.sources, parcels=kept.iloc[0:0], issues=dataset.issues)
     assert losses == ["kreis-alkis: all 4 delivered parcels were rejected (filtered 3)."]
+
+
+@pytest.mark.real_data
+def test_a_file_for_a_larger_area_given_to_one_municipality_is_not_called_a_wrong_crs(shared_real, tmp_path):
+    # The Görlitz parcels (EPSG:4258, declared in the file, correct) cover three municipalities; one municipality
+    # declares the whole file, as a village would a Kreis-wide Ortslage. 1,687 features lie in it, the rest
+    # around it: the diagnosis was "its CRS is wrong or undeclared (the coordinates look like degrees …;
+    # offset … (-477,919, -5,695,682) m)", which sends the user to change a CRS that is right.
+    path = shared_real / "alkis" / "sachsen_goerlitz.gpkg"
+    config = tmp_path / "district.toml"
+    config.write_text(
+        textwrap.dedent(f"""\
+        [district]
+        name = "Görlitz"
+        crs = "EPSG:25833"
+        [[municipalities]]
+        ags = "14626250"
+        name = "Krauschwitz i.d. O.L."
+        boundary = {{ path = "{path}", source_layer = "flurstuecke", where = "gmdschl = 14626250" }}
+        [[municipalities.sources]]
+        id = "ortslage"
+        layer = "built_up_area"
+        path = "{path}"
+        source_layer = "flurstuecke"
+        """),
+        encoding="utf-8",
+    )
+    issues = build_district(load_config(config)).issues
+    rows = issues[issues["issue_type"] == "source-outside-municipality"]
+    assert len(rows) == 5000
+    message = rows["message"].iloc[0]
+    assert "1,687 features lie in the municipality" in message and "covers a larger area" in message
+    assert "CRS is wrong" not in message and "degrees" not in message
