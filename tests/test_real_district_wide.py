@@ -172,3 +172,34 @@ def test_a_file_for_a_larger_area_given_to_one_municipality_is_not_called_a_wron
     message = rows["message"].iloc[0]
     assert "1,687 features lie in the municipality" in message and "covers a larger area" in message
     assert "CRS is wrong" not in message and "degrees" not in message
+
+
+@pytest.mark.real_data
+def test_a_boundary_file_of_many_parts_per_municipality_keeps_its_issue_log_small(shared_real, tmp_path):
+    # The Görlitz parcels as the boundary file (ags_field = gmdschl): 1,687 parts of one municipality. Each
+    # part's duplicate-boundary entry listed the areas of all 1,687 parts: 70 MB of issues.csv.
+    path = shared_real / "alkis" / "sachsen_goerlitz.gpkg"
+    config = tmp_path / "district.toml"
+    config.write_text(
+        textwrap.dedent(f"""\
+        [district]
+        name = "Görlitz"
+        crs = "EPSG:25833"
+        [boundaries]
+        path = "{path}"
+        source_layer = "flurstuecke"
+        ags_field = "gmdschl"
+        where = "gmdschl = 14626250"
+        [[municipalities]]
+        ags = "14626250"
+        name = "Krauschwitz i.d. O.L."
+        """),
+        encoding="utf-8",
+    )
+    dataset = build_district(load_config(config))
+    rows = dataset.issues[dataset.issues["issue_type"] == "duplicate-boundary"]
+    assert len(rows) == 1687
+    message = rows["message"].iloc[0]
+    assert len(message) < 600, message
+    assert "1,687 features carry gmdschl = 14626250" in message and "and 1,682 smaller" in message
+    assert dataset.layers["municipalities"].geometry.iloc[0].area > 1e7  # still the union of all parts
