@@ -12,7 +12,7 @@ of several loads:
 - ``page_bytes``: the bytes the page loads (HTML, scripts, style sheets, images; tiles not counted),
   ``data_bytes``: of which the page's data scripts;
 - ``drawn``: features drawn per layer (``grid`` = aggregate cells of private candidates, ``built`` = sites
-  built on since the last survey).
+  built on since the last survey, ``built_grid`` = cells of those only counted).
 
 Besides: the site folder's size, the background's tiles (count, bytes, zoom levels), the time to
 publish (pages and data; background tiles) and the printed maps (with ``--print``).
@@ -43,7 +43,7 @@ from flaechen.pipeline import run  # noqa: E402
 from flaechen.publish import load_profile, publish  # noqa: E402
 from tests.publish.browser import browser, drawn, open_site_page, page_weight  # noqa: E402
 
-LAYERS = ("municipalities", "zoning", "brownfields", "candidates", "grid", "built", "buildings")
+LAYERS = ("municipalities", "zoning", "brownfields", "candidates", "grid", "built", "built_grid", "buildings")
 
 
 def _data_bytes(page: Path) -> int:

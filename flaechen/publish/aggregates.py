@@ -58,6 +58,7 @@ def block_grid(
     categories: Sequence[str],
     levels: int = 3,
     boundaries: gpd.GeoDataFrame | None = None,
+    what: str = "private candidates",
 ) -> tuple[gpd.GeoDataFrame, GridReport]:
     """Aggregate candidates into grid cells of at least `min_count` candidates each.
 
@@ -76,6 +77,8 @@ def block_grid(
         How often candidates of too small cells move up to the cell twice as large (0: never).
     boundaries
         Municipalities with ``_ags`` and geometry (same CRS): cells are cut to their municipality.
+    what
+        What is aggregated, for the log.
 
     Returns
     -------
@@ -136,8 +139,9 @@ def block_grid(
         suppressed += len(pending)
     drawn = len(frame) - suppressed
     log.info(
-        "aggregate grid: %d private candidates, %d in %d cells of %g–%g m (at least %d each), %d not on the map",
+        "aggregate grid: %d %s, %d in %d cells of %g–%g m (at least %d each), %d not on the map",
         len(frame),
+        what,
         drawn,
         len(rows),
         size,

@@ -8,9 +8,11 @@ district reports as activated. The table has no geometry; a site is drawn as its
 
 Privacy follows the rest of the site (profile key ``built_on``): with ``"aggregate"`` (the default) a
 site is drawn only where every one of its parcels is public land; the others are counted per
-municipality (number and hectares), like the potentials on private land. ``"parcels"`` draws every site,
-``"none"`` leaves them out. Only ``ags``, ``change``, ``category``, ``area_m2``, ``parcel_ids`` and the
-two survey dates are read from ``changes``; of the parcels only the key, the ownership and the geometry.
+municipality (number and hectares) and, where the site shows grid cells, aggregated into cells of at
+least ``grid_min_count`` sites (``BuiltOn.counted``), like the potentials on private land.
+``"parcels"`` draws every site, ``"none"`` leaves them out. Only ``ags``, ``change``, ``category``,
+``area_m2``, ``parcel_ids`` and the two survey dates are read from ``changes``; of the parcels only the
+key, the ownership and the geometry.
 
 Examples
 --------
@@ -58,12 +60,16 @@ class BuiltOn:
         counted (not drawn).
     previous_survey, survey
         The survey dates (ISO) compared; None where the table has none.
+    counted
+        The sites only counted whose parcels are in the dataset: ``_ags``, ``_category``, ``_area_m2`` and
+        the geometry, for aggregate cells (:func:`flaechen.publish.aggregates.block_grid`); never drawn.
     """
 
     shown: gpd.GeoDataFrame
     counts: pd.DataFrame
     previous_survey: str | None
     survey: str | None
+    counted: gpd.GeoDataFrame | None = None
 
 
 def _empty_counts() -> pd.DataFrame:
@@ -141,7 +147,7 @@ def read_built_on(
     if unplaced:
         log.info("%d sites built on have none of their parcels in the dataset: counted, not drawn", unplaced)
     draw = drawable & (np.array(public, dtype=bool) if mode == "aggregate" else True)
-    geometry = np.array([shapely.union_all(geoms[r]) if d else None for r, d in zip(rows, draw, strict=True)])
+    geometry = np.array([shapely.union_all(geoms[r]) if r else None for r in rows])
     crs = crs if crs is not None else parcels.crs
 
     shown = gpd.GeoDataFrame(
@@ -149,8 +155,20 @@ def read_built_on(
         geometry=gpd.GeoSeries(geometry, crs=crs).to_numpy(),
         crs=crs,
     )[draw].reset_index(drop=True)
+    area = pd.to_numeric(built["area_m2"], errors="coerce")
+    # the others with their parcels, for aggregate cells (never drawn as they are)
+    placed = drawable & ~draw
+    counted = gpd.GeoDataFrame(
+        {
+            "_ags": built["ags"].astype("string").to_numpy(),
+            "_category": built["category"].astype("string").to_numpy(),
+            "_area_m2": area.to_numpy(),
+        },
+        geometry=gpd.GeoSeries(geometry, crs=crs).to_numpy(),
+        crs=crs,
+    )[placed].reset_index(drop=True)
 
-    area = pd.to_numeric(built["area_m2"], errors="coerce").fillna(0.0) / 10_000
+    area = area.fillna(0.0) / 10_000
     hidden = ~draw
     frame = pd.DataFrame(
         {
@@ -169,7 +187,7 @@ def read_built_on(
         len(shown),
         int(hidden.sum()),
     )
-    return BuiltOn(shown=shown, counts=counts, previous_survey=surveys[0], survey=surveys[1])
+    return BuiltOn(shown=shown, counts=counts, previous_survey=surveys[0], survey=surveys[1], counted=counted)
 
 
 def _one(frame: pd.DataFrame, column: str) -> str | None:

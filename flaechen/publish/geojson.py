@@ -40,7 +40,8 @@ BUILT_DATES = ("previous_survey", "survey")
 
 def feature_collection(ctx: Context, layer: str, gdf: gpd.GeoDataFrame) -> str:
     """Serialise display-ready features: only allowed fields (and a style key) become properties."""
-    fields = BUILT_FIELDS if layer == "built" else ctx.profile.allowed(layer) if layer != "grid" else ()
+    cells = layer in ("grid", "built_grid")  # aggregate cells: numbers only
+    fields = BUILT_FIELDS if layer == "built" else () if cells else ctx.profile.allowed(layer)
     schema_layer = "changes" if layer == "built" else layer  # the built-on sites are rows of `changes`
     parts = []
     geojson = shapely.to_geojson(gdf.geometry.to_numpy()) if len(gdf) else []
@@ -56,7 +57,7 @@ def feature_collection(ctx: Context, layer: str, gdf: gpd.GeoDataFrame) -> str:
             style = zoning_class(ctx, row)
             if style:
                 props["_s"] = style
-        if layer == "grid":
+        if cells:
             props["n"] = int(row["n"])
             props["ha"] = round(float(row["ha"]), 2)
             props["cats"] = [int(row[f"n_{i}"]) for i in range(len(ctx.categories))]

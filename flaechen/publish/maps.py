@@ -69,7 +69,7 @@ from flaechen.publish.values import Context, categories_of, js_json
 
 log = logging.getLogger(__name__)
 
-ORDER = ("municipalities", "zoning", "buildings", "grid", "brownfields", "built", "candidates")
+ORDER = ("municipalities", "zoning", "buildings", "grid", "built_grid", "brownfields", "built", "candidates")
 """The layers bottom to top (the layer switcher lists them in this order)."""
 
 FEATURE_PANE = "fl-features"
@@ -82,6 +82,7 @@ LAYER_SWATCHES = {
     "brownfields": '<span class="fl-key fl-swatch-brownfield"></span>',
     "grid": '<span class="fl-key fl-swatch-grid"></span>',
     "built": BUILT_SWATCH,
+    "built_grid": '<span class="fl-key fl-swatch-built-grid"></span>',
     "buildings": '<span class="fl-key fl-swatch-building"></span>',
 }
 """Legend swatches in the layer switcher's labels (fixed markup: the switcher is the legend too)."""
@@ -230,6 +231,9 @@ def site_config(ctx: Context, *, focus: str | None, show_parts: bool) -> dict[st
         "buildings",
         "grid",
         "built",
+        "built_grid",
+        "built_cell",
+        "built_cell_text",
         "built_total",
         "built_counted",
         "legend",

@@ -208,9 +208,15 @@ def notes_section(
         notes.append(ui["note_private"])
     fmt = "%d.%m.%Y" if ctx.language == "de" else "%Y-%m-%d"
     if ctx.built_on and built_on is not None:
-        key = "note_built_all" if ctx.profile.built_on_mode == "parcels" else "note_built"
+        key = (
+            "note_built_all"
+            if ctx.profile.built_on_mode == "parcels"
+            else "note_built_grid"
+            if prepare.built_cells(ctx.profile)
+            else "note_built"
+        )
         survey, previous = (display_date(d, ctx.language) or "–" for d in (built_on.survey, built_on.previous_survey))
-        notes.append(ui[key].format(survey=survey, previous=previous))
+        notes.append(ui[key].format(survey=survey, previous=previous, n=ctx.profile.grid_min_count))
     if large:
         notes.append(ui["note_large"])
     workshop = workshop or Workshop()

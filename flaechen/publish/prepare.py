@@ -573,6 +573,12 @@ def merge_summary(table: pd.DataFrame, summary: pd.DataFrame | None) -> dict[str
     return taken
 
 
+def built_cells(profile: PublishProfile) -> bool:
+    """Whether the sites built on that are only counted appear as aggregate cells too (as the private
+    potentials do: grid mode, built-on sites aggregated)."""
+    return profile.private_candidates == "grid" and profile.built_on_mode == "aggregate"
+
+
 def prepare_display(ctx: Context, district: District) -> Prepared:
     """Split private land off, compute the figures, simplify and reproject every layer shown."""
     profile = ctx.profile
@@ -611,6 +617,18 @@ def prepare_display(ctx: Context, district: District) -> Prepared:
     if built is not None and len(built.shown):
         sites = simplify(built.shown, tolerance=profile.simplify_tolerance_m, name="built on")
         display["built"] = to_display(sites, decimals=profile.coordinate_decimals)
+    if built is not None and built_cells(profile) and built.counted is not None and len(built.counted):
+        from flaechen.publish.aggregates import block_grid
+
+        cells, _ = block_grid(
+            built.counted,
+            size=profile.grid_size_m,
+            min_count=profile.grid_min_count,
+            categories=ctx.categories,
+            boundaries=layers["municipalities"],
+            what="private sites built on",
+        )
+        display["built_grid"] = to_display(cells, decimals=profile.coordinate_decimals)
     return Prepared(
         table=table,
         taken=taken,

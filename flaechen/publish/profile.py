@@ -124,7 +124,8 @@ class PublishProfile(Settings):
         (§ 200 Abs. 3 BauGB). Land whose ownership is unknown counts as private.
     built_on
         The sites built on since the last survey (table ``changes`` of the register, change
-        ``bebaut``): ``"aggregate"``: those on public land drawn, the others counted per municipality;
+        ``bebaut``): ``"aggregate"``: those on public land drawn, the others counted per municipality
+        (and, with ``"grid"``, drawn as cells of at least ``grid_min_count`` of them);
         ``"parcels"``: all drawn; ``"none"``: not shown. Unset, it follows `private_candidates`
         (``"parcels"`` there draws them all, otherwise ``"aggregate"``).
     tiles, tiles_attribution

@@ -23,6 +23,9 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "buildings": "Gebäude",
                 "grid": "Private Flächen (zusammengefasst)",
                 "built": "Seit der letzten Erhebung bebaut",
+                "built_grid": "Seit der letzten Erhebung bebaut (zusammengefasst)",
+                "built_cell": "Seit der letzten Erhebung bebaut",
+                "built_cell_text": "{n} bebaute Flächen auf Privatgrund, zusammen {ha} ha",
                 "built_category": "Kategorie (bisher)",
                 "built_previous": "Letzte Erhebung",
                 "built_survey": "Diese Erhebung",
@@ -31,6 +34,10 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "note_built": "„Seit der letzten Erhebung bebaut“ vergleicht die Erhebung vom {survey} mit der "
                 "vom {previous}: Potenzialflächen, die inzwischen bebaut sind. Auf der Karte stehen nur "
                 "solche auf öffentlichem Grund, die übrigen werden je Gemeinde gezählt.",
+                "note_built_grid": "„Seit der letzten Erhebung bebaut“ vergleicht die Erhebung vom {survey} mit "
+                "der vom {previous}: Potenzialflächen, die inzwischen bebaut sind. Einzeln stehen auf der Karte "
+                "nur solche auf öffentlichem Grund; die übrigen werden je Gemeinde gezählt und als Rasterzellen "
+                "mit mindestens {n} Flächen gezeigt.",
                 "note_built_all": "„Seit der letzten Erhebung bebaut“ vergleicht die Erhebung vom {survey} "
                 "mit der vom {previous}: Potenzialflächen, die inzwischen bebaut sind.",
                 "legend": "Legende",
@@ -105,6 +112,9 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "buildings": "Buildings",
                 "grid": "Private land (aggregated)",
                 "built": "Built on since the last survey",
+                "built_grid": "Built on since the last survey (aggregated)",
+                "built_cell": "Built on since the last survey",
+                "built_cell_text": "{n} sites on private land built on, {ha} ha in all",
                 "built_category": "Category (before)",
                 "built_previous": "Previous survey",
                 "built_survey": "This survey",
@@ -113,6 +123,9 @@ UI: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
                 "note_built": "“Built on since the last survey” compares the survey of {survey} with that "
                 "of {previous}: potentials built on since. The map shows those on public land only; the "
                 "others are counted per municipality.",
+                "note_built_grid": "“Built on since the last survey” compares the survey of {survey} with that "
+                "of {previous}: potentials built on since. Only those on public land are drawn one by one; the "
+                "others are counted per municipality and shown as grid cells of at least {n} sites.",
                 "note_built_all": "“Built on since the last survey” compares the survey of {survey} with "
                 "that of {previous}: potentials built on since.",
                 "legend": "Legend",
@@ -309,6 +322,13 @@ LAYER_STYLES: dict[str, dict[str, Any]] = {
         "dashArray": "3 3",
         "fillColor": palette.fill_of("grid"),
         "fillOpacity": 0.35,
+    },
+    "built_grid": {
+        "color": palette.outline_of("built_on"),
+        "weight": 1.5,
+        "dashArray": "4 3",
+        "fillColor": palette.fill_of("built_on"),
+        "fillOpacity": 0.15,
     },
     "built": {
         "color": palette.outline_of("built_on"),

@@ -89,7 +89,11 @@ class Context:
     def shown_layers(self) -> list[str]:
         """The map's layers: the profile's, and the aggregate cells and built-on sites where there are."""
         extra = ["grid"] if self.profile.private_candidates == "grid" else []
-        return [*self.profile.layers, *extra, *(["built"] if self.built_on else [])]
+        if self.built_on:
+            extra.append("built")
+            if self.profile.private_candidates == "grid" and self.profile.built_on_mode == "aggregate":
+                extra.append("built_grid")  # the built-on sites only counted, as cells like the potentials
+        return [*self.profile.layers, *extra]
 
     @property
     def language(self) -> str:

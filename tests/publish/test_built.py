@@ -140,3 +140,30 @@ def test_first_survey_and_no_register_show_no_layer(district_gpkg, tmp_path):
     first = _with_changes(source, tmp_path / "first", _changes([("07999001", "neu", "Baulücke", [3])], previous=""))
     site = publish(first, tmp_path / "first").parent
     assert "built" not in _config(site / "index.html")["layers"] and _built(site) == []
+
+
+def _cells(site: Path) -> list[dict]:
+    return [f for layers in read_parts(site).values() for f in layers.get("built_grid", {}).get("features", [])]
+
+
+def test_private_sites_built_on_as_aggregate_cells(built_gpkg, tmp_path):
+    """Like the private potentials: cells of at least grid_min_count sites, numbers only."""
+    # 07999001: the private site (parcel 4) and the mixed one (parcels 6, 7) share a 1 km block; the site
+    # whose parcel is gone cannot be placed; 07999002's one site of unknown ownership stays alone
+    site = publish(built_gpkg, tmp_path / "two", profile={"grid_min_count": 2}).parent
+    cells = _cells(site)
+    assert [c["properties"]["n"] for c in cells] == [2]
+    assert set(cells[0]["properties"]) == {"n", "ha", "cats"} and cells[0]["properties"]["ha"] == 3.0
+    assert "built_grid" in _config(site / "index.html")["layers"]
+    page = (site / "gemeinde-07999001.html").read_text(encoding="utf-8")
+    assert "als Rasterzellen mit mindestens 2 Flächen gezeigt" in page and "fl-swatch-built-grid" in page
+    parcels = pyogrio.read_dataframe(built_gpkg, layer="parcels", columns=["parcel_id"]).to_crs("EPSG:4326")
+    shape = shapely.geometry.shape(cells[0]["geometry"])
+    inside = parcels[parcels["parcel_id"].isin([_pid(4), _pid(6), _pid(7)])].geometry.representative_point()
+    assert shapely.covers(shape, inside.to_numpy()).all()
+    assert shape.area > 50 * parcels.geometry.iloc[0].area  # a block, not a parcel
+    # the default minimum of 3: no cell (two sites are too few); other modes: no such layer
+    assert _cells(publish(built_gpkg, tmp_path / "three").parent) == []
+    for profile in ({"built_on": "parcels"}, {"private_candidates": "municipality", "grid_min_count": 2}):
+        site = publish(built_gpkg, tmp_path / str(len(profile)) / next(iter(profile.values())), profile=profile).parent
+        assert _cells(site) == [] and "built_grid" not in _config(site / "index.html")["layers"]

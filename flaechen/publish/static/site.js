@@ -17,7 +17,7 @@
 
   window.FLAECHEN_DATA = window.FLAECHEN_DATA || { district: null, parts: [] };
   var CHOROPLETH = ['#f7fbff', '#c6dbef', '#6baed6', '#2171b5', '#08306b'];
-  var ORDER = ['municipalities', 'zoning', 'buildings', 'grid', 'brownfields', 'built', 'candidates'];
+  var ORDER = ['municipalities', 'zoning', 'buildings', 'grid', 'built_grid', 'brownfields', 'built', 'candidates'];
 
   function mark(name) { if (window.performance && performance.mark) { performance.mark(name); } }
   mark('fl-site-js');
@@ -145,15 +145,18 @@
   Site.prototype.bind = function (layer, feature, lyr) {
     var self = this;
     var props = feature.properties || {};
-    if (layer === 'grid') {
-      var text = self.cfg.ui.cell_text.replace('{n}', self.fmt(props.n)).replace('{ha}', self.fmt(props.ha));
+    if (layer === 'grid' || layer === 'built_grid') {
+      // aggregate cells (of private potentials, or of private sites built on): numbers only
+      var built = layer === 'built_grid';
+      var template = built ? self.cfg.ui.built_cell_text : self.cfg.ui.cell_text;
+      var text = template.replace('{n}', self.fmt(props.n)).replace('{ha}', self.fmt(props.ha));
       // the count written on the cell (shown from settlement zoom on, see zoomClasses)
       lyr.bindTooltip(el('span', null, self.fmt(props.n)), {
-        permanent: true, direction: 'center', className: 'fl-cell-label', interactive: false
+        permanent: true, direction: 'center', className: built ? 'fl-cell-label fl-cell-label-built' : 'fl-cell-label', interactive: false
       });
       lyr.bindPopup(function () {
         var box = el('div', 'fl-popup');
-        box.appendChild(el('h3', null, self.cfg.ui.cell));
+        box.appendChild(el('h3', null, built ? self.cfg.ui.built_cell : self.cfg.ui.cell));
         box.appendChild(el('p', null, text));
         var rows = [];
         self.cfg.categories.forEach(function (c, i) { if (props.cats[i]) { rows.push([c[0], self.fmt(props.cats[i])]); } });
