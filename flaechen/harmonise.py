@@ -208,6 +208,7 @@ def _geometry(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             frame.index[wrong],
             [
                 f"A {labels.get(int(t), 'non-polygon')} in {ctx.where}; layer {ctx.src.layer} needs polygons."
+                + _polygon_fix(ctx, int(t))
                 for t in names
             ],
             values=[labels.get(int(t), str(t)) for t in names],
@@ -267,6 +268,22 @@ def _geometry(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = frame.loc[keep].copy()
     out = out.set_geometry(gpd.GeoSeries(geoms[keep], index=out.index, crs=frame.crs))
     return out
+
+
+def _polygon_fix(ctx: _Ctx, type_id: int) -> str:
+    """The fix for lines or points where polygons are needed: the right layer, or what a CityGML file holds."""
+    if type_id not in (1, 2, 5):
+        return " Choose the file's polygon layer with source_layer, or ask for the areas as polygons."
+    if ctx.src.layer == "buildings" and ctx.src.path.suffix.lower() in (".gml", ".xml"):
+        return (
+            " A CityGML (LoD1/LoD2) file is read through GDAL's GML driver, which takes the building's first "
+            "geometry, often its terrain intersection lines, not its footprint: deliver the footprints as "
+            "polygons (ALKIS AX_Gebaeude, or the LoD2 GroundSurface exported to a GeoPackage or Shapefile)."
+        )
+    return (
+        " The layer holds lines (outlines or boundaries): choose the file's polygon layer with source_layer, "
+        "or ask for the areas as polygons."
+    )
 
 
 def _reading(ctx: _Ctx) -> None:

@@ -150,3 +150,34 @@ def test_check_reports_patterns_and_layers_the_file_does_not_hold_with_the_layer
     assert "'AX_Wald*' matches no layer" in problems[0] and "AX_Wohnbauflaeche" in problems[0]
     assert "no layer 'AX_Gebaude'" in problems[1] and "did you mean 'AX_Gebaeude'" in problems[1]
     assert "AX_Gemeinde" in problems[1]
+
+
+@pytest.mark.real_data
+def test_citygml_buildings_read_as_lines_are_rejected_with_the_fix(shared_real, tmp_path):
+    # The Duisburg-Baerl LoD2 CityGML: GDAL's GML driver takes each Building's lod2TerrainIntersection (3D
+    # lines), so all 4 buildings are rejected; the entry said only "layer buildings needs polygons".
+    folder = shared_real / "baerl"
+    config = tmp_path / "district.toml"
+    config.write_text(
+        textwrap.dedent(f"""\
+        [district]
+        name = "Duisburg"
+        [[municipalities]]
+        ags = "05112000"
+        name = "Duisburg"
+        boundary = {{ path = "{folder / "alkis_flurstueck_nrw.gml"}", source_layer = "AX_Flurstueck" }}
+        [[municipalities.sources]]
+        id = "lod2"
+        layer = "buildings"
+        path = "{folder / "lod2_existing_building.gml"}"
+        source_layer = "Building"
+        outside_share = 1.0
+        """),
+        encoding="utf-8",
+    )
+    dataset = build_district(load_config(config))
+    rows = dataset.issues[dataset.issues["issue_type"] == "wrong-geometry-type"]
+    assert len(rows) == 4 and set(rows["value"]) == {"MultiLineString"}
+    assert rows["message"].str.contains("CityGML", regex=False).all()
+    assert rows["message"].str.contains("deliver the footprints as polygons", regex=False).all()
+    assert dataset.layers["buildings"].empty and dataset.accounting["balanced"].all()
