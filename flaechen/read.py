@@ -45,7 +45,15 @@ from flaechen.crs import adv_crs, gml_srs_name, resolve_crs
 from flaechen.curves import DEFAULT_MAX_DEVIATION, linearise_wkb, wkb_type_name
 from flaechen.errors import CRSError, SourceError
 from flaechen.landuse import normalise_use
-from flaechen.xplan import XPLAN_OPEN_OPTIONS, attach_plans, implicit_fields, read_plans, select_plans, xplan_version
+from flaechen.xplan import (
+    XPLAN_OPEN_OPTIONS,
+    attach_plans,
+    implicit_fields,
+    plan_type_of,
+    read_plans,
+    select_plans,
+    xplan_version,
+)
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +296,8 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
             f"{', '.join(problems)} not in the layer. Its fields: {', '.join(fields)}. Fix `fields`."
         )
     points_table = isinstance(src, SourceConfig) and bool(src.x_field)
+    if isinstance(src, SourceConfig) and src.layer == "zoning" and layer and xplan_version(src.path):
+        _check_plan_class(src, str(layer))
     if info.get("geometry_type") is None and not points_table:
         raise SourceError(
             f"{_label(src)}: layer {info.get('layer_name') or layer!r} holds no geometry (a table of "
@@ -309,6 +319,33 @@ def _inspect_source(src: Declared) -> dict[str, Any]:
         resolve_crs(info["crs"], where=_label(src))
     info["layer_name"] = layer or (info.get("layer_name") if "layer_name" in info else None)
     return dict(info)
+
+
+_OTHER_PLANS = {
+    "RP_": "a Raumordnungsplan (regional plan)",
+    "LP_": "a Landschaftsplan",
+    "SO_": "sonstige Planwerke (protected areas, nature conservation, monuments, other law)",
+    "XP_": "the plan's presentation objects (labels, symbols)",
+}
+
+
+def _check_plan_class(src: SourceConfig, layer: str) -> None:
+    """Layer ``zoning`` holds B-Plan and FNP areas: an XPlanGML class of another plan kind is an error.
+
+    Read as zoning, the 339 areas of a regional plan's ``RP_WohnenSiedlung`` would be zoning without a plan type
+    or a use, which no rule reads: they would seem delivered and say nothing.
+    """
+    if plan_type_of(layer) is not None:
+        return
+    kind = next((what for prefix, what in _OTHER_PLANS.items() if layer.startswith(prefix)), None)
+    if kind is None:
+        return
+    raise SourceError(
+        f"{_label(src)}: layer {layer!r} is a class of {kind}, not of a B-Plan (BP_…) or FNP (FP_…); layer zoning "
+        "holds the areas of B-Plans and FNPs. Choose a BP_ or FP_ class with source_layer (e.g. "
+        "BP_BaugebietsTeilFlaeche, FP_BebauungsFlaeche); areas that restrict development (a Vorranggebiet, a "
+        'protected area) belong in [[flag.constraints]] with kind = "vector" and layer = that class.'
+    )
 
 
 def expand_source(src: SourceConfig) -> tuple[list[SourceConfig], list[str]]:

@@ -112,3 +112,17 @@ def test_real_plans_of_every_version_map_without_fields(shared_real, tmp_path, n
     assert (zoning["plan_name"] == plan_name.strip()).all()
     assert (zoning["plan_type"] == plan_type).all()
     assert zoning["allg_art"].notna().mean() > 0.5
+
+
+def test_a_regional_plan_class_is_no_zoning_and_check_says_where_it_belongs(shared_real, tmp_path):
+    # The RROP's RP_WohnenSiedlung read as zoning gave 331 areas without plan type, name or use: zoning that
+    # seemed delivered and that no rule can read.
+    config = _config(tmp_path, shared_real / "xplan" / "RP_RROP_Landkreis_Test_xplan51.gml", layer="RP_WohnenSiedlung")
+    problems = check(config)
+    assert any("is a class of a Raumordnungsplan (regional plan), not of a B-Plan" in p for p in problems), problems
+    assert any("[[flag.constraints]]" in p for p in problems)
+    with pytest.raises(SourceError, match="RP_WohnenSiedlung' is a class of a Raumordnungsplan"):
+        build_district(config)
+    # a B-Plan class of the same kind of file still reads
+    plan = _config(tmp_path, shared_real / "xplan" / "BP_Hamburg_Rotherbaum27.gml")
+    assert not build_district(plan).layers["zoning"].empty
