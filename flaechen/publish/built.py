@@ -94,8 +94,9 @@ def read_built_on(
     Returns
     -------
     BuiltOn or None
-        None where the profile shows none, or the dataset has no table ``changes`` (no register ran, or
-        this is its first survey: nothing to compare with).
+        None where the profile shows none or the dataset has no table ``changes`` (no register ran). After
+        a register's first survey, ``previous_survey`` is None: nothing to compare with, and the site shows
+        no such layer.
     """
     if mode == "none":
         return None
