@@ -32,7 +32,7 @@ import logging
 import math
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -149,6 +149,9 @@ class TileSet:
     detail_from, detail_blocks
         The first zoom drawn only where buildings stand, and per such zoom the blocks drawn
         (``[x0, y0, x1, y1]``, tile numbers, ends exclusive); None and empty where every level is complete.
+    base_blocks
+        Per zoom below ``detail_from``, the blocks drawn: those reaching into the district (empty: all
+        of `bounds`). The map asks for no other tile.
     """
 
     path: Path
@@ -160,6 +163,7 @@ class TileSet:
     source: str
     detail_from: int | None = None
     detail_blocks: dict[int, list[list[int]]] = field(default_factory=dict)
+    base_blocks: dict[int, list[list[int]]] = field(default_factory=dict)
 
     def layer_options(self, url: str = "tiles/{z}/{x}/{y}.png") -> dict[str, object]:
         """What the map's script needs to show the tiles: plain values for the page's JSON configuration."""
@@ -170,6 +174,7 @@ class TileSet:
             "bounds": list(self.bounds),
             "detailFrom": self.detail_from,
             "detailBlocks": {str(z): blocks for z, blocks in self.detail_blocks.items()},
+            "baseBlocks": {str(z): blocks for z, blocks in self.base_blocks.items()},
         }
 
 
@@ -296,13 +301,22 @@ def _hex_rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
 
 
-def _blocks(tiles: Sequence[mercantile.Tile], size: int) -> Iterator[tuple[int, int, int, int]]:
-    """Blocks ``(x0, y0, x1, y1)`` (exclusive ends) of at most `size` × `size` tiles covering `tiles`."""
-    xs = [t.x for t in tiles]
-    ys = [t.y for t in tiles]
-    for bx in range(min(xs), max(xs) + 1, size):
-        for by in range(min(ys), max(ys) + 1, size):
-            yield bx, by, min(bx + size, max(xs) + 1), min(by + size, max(ys) + 1)
+def _tile_range(bounds: tuple[float, float, float, float], z: int) -> tuple[int, int, int, int]:
+    """The tiles ``x0 ≤ x < x1, y0 ≤ y < y1`` of zoom `z` covering `bounds` (degrees), as mercantile.tiles
+    finds them, without listing them (a wide district has hundreds of thousands at zoom 16)."""
+    west, south, east, north = bounds
+    eps = 1e-11  # mercantile's LL_EPSILON: an east or south edge on a tile border takes no extra tile
+    top_left = mercantile.tile(max(west, -180.0), min(north, 85.051129), z)
+    bottom_right = mercantile.tile(min(east, 180.0) - eps, max(south, -85.051129) + eps, z)
+    return top_left.x, top_left.y, bottom_right.x + 1, bottom_right.y + 1
+
+
+def _blocks(tile_range: tuple[int, int, int, int], size: int) -> Iterator[tuple[int, int, int, int]]:
+    """Blocks ``(x0, y0, x1, y1)`` (exclusive ends) of at most `size` × `size` tiles covering `tile_range`."""
+    x0, y0, x1, y1 = tile_range
+    for bx in range(x0, x1, size):
+        for by in range(y0, y1, size):
+            yield bx, by, min(bx + size, x1), min(by + size, y1)
 
 
 def render_background(
@@ -394,15 +408,22 @@ def render_background(
     shapely.prepare(area_merc)
     tasks = []
     detail: dict[int, list[list[int]]] = {}
+    base: dict[int, list[list[int]]] = {}
     is_building = classes == "building"
     buildings = shapely.STRtree(geoms[is_building]) if is_building.any() else None
     for z in range(lo, hi + 1):
-        tiles = list(mercantile.tiles(west, south, east, north, [z]))
-        blocks = list(_blocks(tiles, metatile))
+        blocks = list(_blocks(_tile_range((west, south, east, north), z), metatile))
+        # only blocks reaching into the district: of municipalities far apart (a district of several
+        # deliveries), the box between them would be hundreds of thousands of grey tiles; the map shows
+        # its own grey (the outside colour) where no tile is asked for
+        boxes = np.array([_block_box(z, *b) for b in blocks], dtype=object)
+        blocks = [b for b, inside in zip(blocks, shapely.intersects(area_merc, boxes), strict=True) if inside]
         if detail_from is not None and z >= detail_from:
             # the finest levels only where houses stand: in the fields they would show nothing new
             blocks = [b for b in blocks if buildings is not None and len(buildings.query(_block_box(z, *b)))]
             detail[z] = [list(b) for b in blocks]
+        else:
+            base[z] = [list(b) for b in blocks]
         tasks += [(z, *block) for block in blocks]
     nworkers = min(_workers(workers), max(1, len(tasks) // 8))
     if nworkers > 1 and "fork" not in multiprocessing.get_all_start_methods():
@@ -431,6 +452,7 @@ def render_background(
         source=source,
         detail_from=min(detail) if detail else None,
         detail_blocks=detail,
+        base_blocks=base,
     )
 
 

@@ -207,3 +207,34 @@ def test_land_use_where_delivered_parcels_elsewhere(tmp_path: Path):
     features, source = background_features(path)
     assert source == "land_use+parcels"
     assert sorted(features["class"]) == ["forest", "water"]  # not the parcel's housing under the forest
+
+
+def test_municipalities_far_apart_get_tiles_only_where_they_are(tmp_path: Path):
+    """A district of deliveries from several regions: the box between them stays untiled (it was hundreds of
+    thousands of grey tiles for five NRW municipalities and one in Niedersachsen), and the map is told
+    exactly which tiles exist at every zoom, so it never asks for a missing one."""
+    west = gpd.GeoDataFrame(
+        {"class": ["housing", "forest"]},
+        geometry=[box(X0, Y0, X0 + 600, Y0 + 600), box(X0 + 600, Y0, X0 + 1200, Y0 + 600)],
+        crs=CRS,
+    )
+    east = west.translate(xoff=150_000, yoff=80_000)  # about 170 km away
+    features = gpd.GeoDataFrame(
+        {"class": ["housing", "forest"] * 2},
+        geometry=[*west.geometry, *east],
+        crs=CRS,
+    )
+    extent = shapely.union_all(
+        [box(X0, Y0, X0 + 1200, Y0 + 600), box(X0 + 150_000, Y0 + 80_000, X0 + 151_200, Y0 + 80_600)]
+    )
+    tiles = render_background(features, out_dir=tmp_path / "tiles", extent=extent, min_zoom=9, max_zoom=15)
+    assert tiles.detail_from is None and sorted(tiles.base_blocks) == list(range(9, 16))
+    for z in range(9, 16):
+        written = {(int(p.parent.name), int(p.stem)) for p in (tiles.path / str(z)).rglob("*.png")}
+        listed = {(x, y) for x0, y0, x1, y1 in tiles.base_blocks[z] for x in range(x0, x1) for y in range(y0, y1)}
+        assert written == listed  # the map asks for exactly these tiles
+    in_box = len(list(mercantile.tiles(*tiles.bounds, [15])))
+    assert in_box > 20_000 and tiles.files < 200  # not the box between the two regions
+    assert _pixel(tiles.path, *_lonlat(X0 + 300, Y0 + 300), 15) == _rgb(COLOUR["housing"])
+    options = tiles.layer_options()
+    assert options["baseBlocks"]["15"] == tiles.base_blocks[15]

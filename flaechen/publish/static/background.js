@@ -9,8 +9,11 @@
 
   function boundsOf(b) { return L.latLngBounds([[b[1], b[0]], [b[3], b[2]]]); }
 
-  var DetailLayer = L.TileLayer.extend({
+  // A tile layer that asks only for the tiles of its blocks ({zoom: [[x0, y0, x1, y1], ...]}, ends
+  // exclusive): the detail levels exist where buildings stand, every level only where the district is.
+  var BlockLayer = L.TileLayer.extend({
     _isValidTile: function (coords) {
+      if (!L.TileLayer.prototype._isValidTile.call(this, coords)) { return false; }
       var blocks = this.options.blocks[String(coords.z)];
       if (!blocks) { return false; }
       for (var i = 0; i < blocks.length; i++) {
@@ -21,17 +24,17 @@
     }
   });
 
-  // A layer group with `isLoading()` and a 'load' event once every tile in view has loaded.
   function background(options, extra) {
     var bounds = boundsOf(options.bounds);
     var top = options.detailFrom ? options.detailFrom - 1 : options.maxZoom;
     var common = L.extend({ bounds: bounds, maxZoom: 20, keepBuffer: 1, className: 'fl-background' }, extra || {});
-    var layers = [L.tileLayer(options.url, L.extend({}, common, {
-      minNativeZoom: options.minZoom,
-      maxNativeZoom: top
-    }))];
+    var baseOptions = L.extend({}, common, { minNativeZoom: options.minZoom, maxNativeZoom: top });
+    var hasBase = options.baseBlocks && Object.keys(options.baseBlocks).length;
+    var layers = [hasBase
+      ? new BlockLayer(options.url, L.extend(baseOptions, { blocks: options.baseBlocks }))
+      : L.tileLayer(options.url, baseOptions)];
     if (options.detailFrom) {
-      layers.push(new DetailLayer(options.url, L.extend({}, common, {
+      layers.push(new BlockLayer(options.url, L.extend({}, common, {
         minZoom: options.detailFrom,
         minNativeZoom: options.detailFrom,
         maxNativeZoom: options.maxZoom,
