@@ -187,6 +187,36 @@ def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _outlines_as_footprints(ctx: _Ctx, frame: gpd.GeoDataFrame, geoms: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Buildings delivered as lines: the area their closed outline encloses is the footprint (logged).
+
+    GDAL reads a CityGML building (LoD1/LoD2) through its first geometry, the ``lod2TerrainIntersection``: the
+    lines where the building meets the ground, i.e. its outline. A CAD export delivers outlines too. Lines that
+    enclose no area stay lines and are rejected as ``wrong-geometry-type``.
+    """
+    lines = np.flatnonzero(keep & np.isin(shapely.get_type_id(geoms), [1, 2, 5]))
+    if not len(lines):
+        return geoms
+    out = geoms.copy()
+    done = []
+    for i in lines:
+        pieces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.node(shapely.force_2d(geoms[i])))))
+        pieces = pieces[shapely.area(pieces) > 0]
+        if len(pieces):
+            out[i] = shapely.union_all(pieces)
+            done.append(i)
+    if done:
+        ctx.log(
+            "outline-polygonised",
+            frame.index[done],
+            f"The building in {ctx.where} is delivered as its outline (lines, e.g. a CityGML terrain "
+            "intersection); the area its closed outline encloses is its footprint. Footprints as polygons "
+            "(ALKIS AX_Gebaeude, the LoD2 GroundSurface) are more exact.",
+            values=[str(geoms[i].geom_type) for i in done],
+        )
+    return out
+
+
 def _geometry(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geoms = np.array(frame.geometry.array, dtype=object)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -196,6 +226,8 @@ def _geometry(ctx: _Ctx, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         message = f"No geometry or an empty one in {ctx.where}."
     ctx.log("empty-geometry", frame.index[empty], message)
     keep = ~empty
+    if ctx.src.layer == "buildings":
+        geoms = _outlines_as_footprints(ctx, frame, geoms, keep)
     types = shapely.get_type_id(geoms)
     collection = types == 7
     allowed = [0, 3, 4, 6] if ctx.src.layer in POINT_LAYERS else [3, 6]  # registers record sites as points

@@ -153,9 +153,10 @@ def test_check_reports_patterns_and_layers_the_file_does_not_hold_with_the_layer
 
 
 @pytest.mark.real_data
-def test_citygml_buildings_read_as_lines_are_rejected_with_the_fix(shared_real, tmp_path):
+def test_citygml_buildings_read_as_their_outline_become_footprints(shared_real, tmp_path):
     # The Duisburg-Baerl LoD2 CityGML: GDAL's GML driver takes each Building's lod2TerrainIntersection (3D
-    # lines), so all 4 buildings are rejected; the entry said only "layer buildings needs polygons".
+    # lines, the outline at ground level), so all 4 buildings were rejected as wrong-geometry-type and the
+    # municipality had "keine Gebäudedaten".
     folder = shared_real / "baerl"
     config = tmp_path / "district.toml"
     config.write_text(
@@ -176,8 +177,48 @@ def test_citygml_buildings_read_as_lines_are_rejected_with_the_fix(shared_real, 
         encoding="utf-8",
     )
     dataset = build_district(load_config(config))
-    rows = dataset.issues[dataset.issues["issue_type"] == "wrong-geometry-type"]
+    buildings = dataset.layers["buildings"]
+    assert len(buildings) == 4 and (buildings.geom_type == "MultiPolygon").all()
+    assert sorted(round(a, 1) for a in buildings.area) == [12.5, 28.4, 63.5, 75.0]
+    rows = dataset.issues[dataset.issues["issue_type"] == "outline-polygonised"]
     assert len(rows) == 4 and set(rows["value"]) == {"MultiLineString"}
-    assert rows["message"].str.contains("CityGML", regex=False).all()
-    assert rows["message"].str.contains("deliver the footprints as polygons", regex=False).all()
-    assert dataset.layers["buildings"].empty and dataset.accounting["balanced"].all()
+    assert not (dataset.issues["issue_type"] == "wrong-geometry-type").any()
+    assert dataset.accounting["balanced"].all()
+    assert not list(folder.glob("*.gfs"))
+
+
+def test_lines_that_enclose_nothing_are_still_rejected_with_the_fix(tmp_path):
+    from shapely.geometry import LineString
+
+    src = tmp_path / "sources"
+    src.mkdir()
+    gpd.GeoDataFrame({"ags": ["07999101"]}, geometry=[box(0, 0, 100, 100)], crs="EPSG:25832").to_file(
+        src / "gemeinde.gpkg"
+    )
+    gpd.GeoDataFrame(
+        {"id": ["open", "closed"]},
+        geometry=[LineString([(1, 1), (9, 1), (9, 9)]), LineString([(20, 20), (30, 20), (30, 30), (20, 30), (20, 20)])],
+        crs="EPSG:25832",
+    ).to_file(src / "umrisse.gpkg")
+    config = tmp_path / "district.toml"
+    config.write_text(
+        textwrap.dedent("""\
+        [district]
+        name = "Umrisse"
+        [[municipalities]]
+        ags = "07999101"
+        name = "Ahausen"
+        boundary = { path = "sources/gemeinde.gpkg" }
+        [[municipalities.sources]]
+        id = "umrisse"
+        layer = "buildings"
+        path = "sources/umrisse.gpkg"
+        fields = { building_id = "id" }
+        """),
+        encoding="utf-8",
+    )
+    dataset = build_district(load_config(config))
+    assert dataset.layers["buildings"]["building_id"].tolist() == ["closed"]
+    assert dataset.layers["buildings"].area.tolist() == [100.0]
+    wrong = dataset.issues.set_index("issue_type").loc["wrong-geometry-type"]
+    assert wrong["feature_id"] == "open" and "polygon layer" in wrong["message"]
