@@ -14,9 +14,13 @@ neighbour.
 
 Examples
 --------
->>> cells = block_grid(hidden, size=250, min_count=3, categories=["Baulücke"])  # doctest: +SKIP
->>> int(cells["n"].min()) >= 3  # doctest: +SKIP
-True
+>>> from flaechen.publish.prepare import select_district, split_private
+>>> from flaechen.publish.profile import load_profile
+>>> data = select_district("out/demo/district.gpkg", profile=load_profile())
+>>> shown, hidden = split_private(data.layers["candidates"], mode="grid")
+>>> cells, report = block_grid(hidden, size=250, min_count=3, categories=["Baulücke"])
+>>> int(cells["n"].min()) >= 3, report.drawn + report.suppressed == report.candidates == len(hidden)
+(True, True)
 """
 
 from __future__ import annotations

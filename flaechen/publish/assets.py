@@ -10,8 +10,9 @@ repository root (an editable install) or in the current folder.
 
 Examples
 --------
->>> links = copy_assets(site_dir)  # doctest: +SKIP
->>> links.js[0]  # doctest: +SKIP
+>>> from pathlib import Path
+>>> links = copy_assets(Path("site-beispiel"))
+>>> links.js[0]
 ('leaflet', 'assets/leaflet/leaflet.js')
 """
 

@@ -19,10 +19,12 @@ colour (open fields, forest interiors) are encoded once.
 
 Examples
 --------
->>> features = background_features("out/demo/district.gpkg")  # doctest: +SKIP
->>> tiles = render_background(features, out_dir=Path("site/tiles"))  # doctest: +SKIP
->>> tiles.max_zoom, tiles.files  # doctest: +SKIP
-(16, 1834)
+>>> features, source = background_features("out/demo/district.gpkg")
+>>> source  # Lindenhöh delivers land-use polygons, the others only their parcels' actual use
+'land_use+parcels'
+>>> tiles = render_background(features, out_dir=Path("kacheln"), min_zoom=12, max_zoom=14)
+>>> tiles.min_zoom, tiles.max_zoom, tiles.files == len(list(Path("kacheln").rglob("*.png")))
+(12, 14, True)
 """
 
 from __future__ import annotations

@@ -13,8 +13,12 @@ size.
 
 Examples
 --------
->>> found = localities("out/demo/district.gpkg", candidates=candidates)  # doctest: +SKIP
->>> found.loc[found["_ags"] == "07999001", ["name", "n_buildings", "n_candidates"]]  # doctest: +SKIP
+>>> from flaechen.publish.prepare import select_district
+>>> from flaechen.publish.profile import load_profile
+>>> data = select_district("out/demo/district.gpkg", profile=load_profile())
+>>> found = localities("out/demo/district.gpkg", candidates=data.layers["candidates"])
+>>> found.loc[found["_ags"] == "07999001", "name"].tolist()
+['Hohenmaar']
 """
 
 from __future__ import annotations

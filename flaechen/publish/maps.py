@@ -29,8 +29,9 @@ in as text (``textContent``).
 Examples
 --------
 >>> from flaechen.publish import district_map
->>> m = district_map("out/demo")  # doctest: +SKIP
->>> m  # doctest: +SKIP
+>>> m = district_map("out/demo")  # in a notebook, the cell shows the map
+>>> type(m).__module__, type(m).__name__
+('folium.folium', 'Map')
 """
 
 from __future__ import annotations

@@ -11,8 +11,11 @@ shared; it is reprojected to EPSG:4326 and rounded only at the end (:func:`to_di
 
 Examples
 --------
->>> data = select_district("out/demo/district.gpkg", profile=load_profile())  # doctest: +SKIP
->>> shown, hidden = split_private(data.layers["candidates"], mode="municipality")  # doctest: +SKIP
+>>> from flaechen.publish.profile import load_profile
+>>> data = select_district("out/demo/district.gpkg", profile=load_profile())
+>>> shown, hidden = split_private(data.layers["candidates"], mode="municipality")
+>>> len(shown) + len(hidden) == len(data.layers["candidates"]), "owner" in data.layers["candidates"]
+(True, False)
 """
 
 from __future__ import annotations

@@ -12,9 +12,15 @@ come with the extra ``print`` (``pip install flaechen[print]``).
 
 Examples
 --------
->>> pdf = print_sheets(sheets, site_dir=Path("out/demo/site"))  # doctest: +SKIP
->>> pdf.name  # doctest: +SKIP
-'karten-a3.pdf'
+Through :func:`flaechen.publish.publish` (or ``flaechen publish DIR --print``):
+
+>>> from pathlib import Path
+>>> from pypdf import PdfReader
+>>> from flaechen.publish import publish
+>>> index = publish("out/demo/district.gpkg", "out/druck", print_maps=True, background=False)
+>>> pdf = index.parent / PDF_NAME
+>>> pdf.name, len(PdfReader(pdf).pages)  # one A3 sheet per municipality
+('karten-a3.pdf', 6)
 """
 
 from __future__ import annotations
