@@ -336,14 +336,9 @@ def measures_from_overlaps(
             "inside_basis": pd.array([b if k else None for k, b in zip(known, basis, strict=True)], dtype="string"),
         }
     )
-    # the width only where a Baulücke is possible: unbuilt, large enough, with access, inside or zoned
+    # the width only where a Baulücke is possible: unbuilt, large enough, inside or zoned
     zoned = zon["zoning_share"].fillna(0.0).to_numpy(dtype=float) >= rules["zoning.min_share"] - 1e-9
-    could_be_gap = (
-        unbuilt
-        & (parcel_area >= rules["bauluecke.min_area_m2"])
-        & pd.array(access, dtype="boolean").fillna(True).to_numpy(dtype=bool)
-        & (inside | zoned)
-    )
+    could_be_gap = unbuilt & (parcel_area >= rules["bauluecke.min_area_m2"]) & (inside | zoned)
     uses["width_m"] = lot_width(parcels.geometry.to_numpy(), only=could_be_gap)
     return pd.concat([base, uses, zon, bf, bld, dens, pd.DataFrame(data)], axis=1)
 

@@ -144,3 +144,93 @@ def test_capacity_by_settlement_type_in_whole_dwellings(rules, population, dwell
     assert row["capacity_dwellings"] == dwellings
     assert float(row["capacity_dwellings"]).is_integer()
     assert kind in row["capacity_basis"]
+
+
+def _street_row(rules):
+    """A row of lots along a street, some behind a verge 2 m or 5 m wide, one behind the row, one 4 m wide."""
+    parcels = [
+        {"parcel_id": "STRASSE", "geometry": box(0, 0, 300, 10), "actual_use": "Straßenverkehr;3000"},
+        {
+            "parcel_id": "RAND2",
+            "geometry": box(0, 10, 120, 12),
+            "actual_use": "Sport-, Freizeit- und Erholungsfläche;240",
+        },
+        {
+            "parcel_id": "RAND5",
+            "geometry": box(120, 10, 300, 15),
+            "actual_use": "Sport-, Freizeit- und Erholungsfläche;900",
+        },
+        {"parcel_id": "LUECKE", "geometry": box(60, 12, 90, 42), "actual_use": "Wohnbaufläche;900"},
+        {"parcel_id": "HINTEN", "geometry": box(60, 42, 90, 72), "actual_use": "Landwirtschaft / Gartenland;900"},
+        {"parcel_id": "HINTER5", "geometry": box(150, 15, 180, 45), "actual_use": "Wohnbaufläche;900"},
+        {"parcel_id": "SCHMAL", "geometry": box(200, 15, 204, 105), "actual_use": "Wohnbaufläche;360"},
+    ]
+    buildings = []
+    for k, x in enumerate([0, 30, 90, 120, 180, 210, 240, 270]):
+        y = 12 if x < 120 else 15
+        parcels.append({"parcel_id": f"H{k}", "geometry": box(x, y, x + 30 if x != 180 else 200, y + 30)})
+        buildings.append({"building_id": f"B{k}", "geometry": box(x + 5, y + 5, x + 20, y + 20)})
+    layers = district(parcels=parcels, buildings=buildings)
+    layers["built_up_area"] = gpd.GeoDataFrame(
+        {"area_id": ["S1"], "ags": [AGS], "kind": ["satzung"], "source_name": ["Innenbereichssatzung"]},
+        geometry=[box(-10, -10, 310, 110)],
+        crs=CRS,
+    )
+    return flag(layers, rules=rules, workers=1)
+
+
+def test_access_across_a_narrow_verge_and_the_width_of_a_lot(rules):
+    from flaechen.flag.categories import failed_conditions
+
+    result = _street_row(rules)
+    m = result.measures.set_index("parcel_id")
+    cats = m["categories"].astype("string").fillna("")
+    assert "Baulücke" in cats["LUECKE"]  # 2 m of verge between lot and street: access (within 3 m)
+    for pid in ("HINTEN", "HINTER5"):  # behind a house, behind a 5 m verge: no access
+        assert "Baulücke" not in cats[pid]
+        assert any(
+            f.startswith("keine Erschließung")
+            for f in failed_conditions(m.loc[pid].to_dict() | {"parcel_id": pid}, "bauluecke", rules=rules)
+        )
+    assert "Baulücke" not in cats["SCHMAL"]
+    assert m.loc["SCHMAL", "width_m"] == pytest.approx(4.0, abs=0.1)
+    assert "zu schmal: 4,0 m breit (ab 6 m)" in failed_conditions(m.loc["SCHMAL"].to_dict(), "bauluecke", rules=rules)
+    # the tolerance and the width are rules: with 1 m the verge cuts the access; with 6 m and a minimum width of
+    # 3 m the lot behind the wide verge and the strip are Baulücken
+    strict = _street_row(load_rules({"bauluecke.access_tolerance_m": 1}))
+    sc = strict.measures.set_index("parcel_id")["categories"].astype("string").fillna("")
+    assert "Baulücke" not in sc["LUECKE"]
+    loose = _street_row(load_rules({"bauluecke.access_tolerance_m": 6, "bauluecke.min_width_m": 3}))
+    lc = loose.measures.set_index("parcel_id")["categories"].astype("string").fillna("")
+    assert "Baulücke" in lc["HINTER5"] and "Baulücke" in lc["SCHMAL"] and "Baulücke" not in lc["HINTEN"]
+
+
+def test_a_lot_in_the_edge_band_of_the_ortslage_is_inside_where_the_buildings_say_so(rules):
+    parcels, houses = village(0, 0)
+    for p in parcels:
+        p["actual_use"] = "Wohnbaufläche;900"
+    parcels += [
+        {"parcel_id": "STRASSE", "geometry": box(0, -10, 400, 0), "actual_use": "Straßenverkehr;4000"},
+        # between the last house inside the Ortslage and a house just outside it: 45 m between the walls
+        {"parcel_id": "RAND", "geometry": box(210, 0, 240, 30), "actual_use": "Landwirtschaft / Ackerland;900"},
+        {"parcel_id": "HAUS", "geometry": box(240, 0, 270, 30), "actual_use": "Wohnbaufläche;900"},
+        # beside the village where no house follows: the estimate ends 15 m beyond the walls
+        {"parcel_id": "FELD", "geometry": box(210, 150, 240, 180), "actual_use": "Landwirtschaft / Ackerland;900"},
+        {"parcel_id": "WEG", "geometry": box(240, 150, 250, 210), "actual_use": "Weg;600"},
+    ]
+    houses.append({"building_id": "BHAUS", "geometry": box(247, 7, 262, 22)})
+    layers = district(parcels=parcels, buildings=houses)
+    layers["built_up_area"] = gpd.GeoDataFrame(
+        {"area_id": ["OL1"], "ags": [AGS], "kind": ["ortslage"], "source_name": [pd.NA]},
+        geometry=[box(-5, -5, 215, 215)],  # the DLM's line runs 5 m into the lots beyond the last houses
+        crs=CRS,
+    )
+    m = flag(layers, rules=rules, workers=1).measures.set_index("parcel_id")
+    assert float(m.loc["RAND", "built_up_share"]) < 0.5 and bool(m.loc["RAND", "inside"])
+    assert bool(m.loc["RAND", "built_up_edge"]) and "Baulücke" in m.loc["RAND", "categories"]
+    assert "am Rand: innerhalb der Lagegenauigkeit von 15 m" in m.loc["RAND", "legal_basis"]
+    assert not bool(m.loc["FELD", "inside"]) and not bool(m.loc["FELD", "built_up_edge"])
+    # a Satzung has no edge band
+    layers["built_up_area"]["kind"] = "satzung"
+    m = flag(layers, rules=rules, workers=1).measures.set_index("parcel_id")
+    assert not bool(m.loc["RAND", "inside"])
