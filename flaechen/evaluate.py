@@ -264,6 +264,13 @@ def evaluate(
     values = ref[field].astype("string")
     cat = values.map(lambda v: folded_map.get(_fold(v)) or _category(v) if v is not pd.NA else None, na_action="ignore")
     unmatched = values[cat.isna()].fillna("(leer)").value_counts().to_dict()
+    if not cat.notna().any():
+        shown = ", ".join(f"{v!r} ({k:,d})" for v, k in list(unmatched.items())[:8])
+        raise SourceError(
+            f"{reference}: no value of field {field!r} names a candidate category ({', '.join(CATEGORIES)}); "
+            f'its values: {shown or "none"}. Map them with --map, e.g. --map "Lücke=Baulücke", or choose '
+            "another field with --field."
+        )
     ref = ref[cat.notna()].copy()
     ref["_category"] = cat[cat.notna()].astype(str).to_numpy()
     ref_id = ref.index.astype(str)

@@ -128,3 +128,18 @@ def test_user_errors_are_clean(run_dir, tmp_path, capsys):
     table.write_text("art,name\nBaulücke,a\n", encoding="utf-8")
     assert main(["evaluate", str(run_dir), str(table), "--field", "art"]) == 2
     assert "has no geometry" in capsys.readouterr().err
+
+
+def test_a_reference_whose_values_name_no_category_is_a_clean_error(run_dir, tmp_path, capsys):
+    # A survey with its own words ("Lücke", "Brache") and no --map: every value unmatched, and evaluate ended
+    # with "internal error KeyError: 'found_same_category'" (exit 1).
+    ref = _reference(
+        tmp_path, [("Lücke", shapely.Point(0, 0)), ("Lücke", shapely.Point(5, 5)), ("Brache", shapely.Point(9, 9))]
+    )
+    assert main(["evaluate", str(run_dir), str(ref), "--field", "art"]) == 2
+    err = capsys.readouterr().err
+    assert "no value of field 'art' names a candidate category" in err
+    assert "'Lücke' (2), 'Brache' (1)" in err and "--map" in err
+    assert (
+        main(["evaluate", str(run_dir), str(ref), "--field", "art", "--map", "Lücke=Baulücke,Brache=Brachfläche"]) == 0
+    )
