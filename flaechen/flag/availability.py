@@ -49,7 +49,7 @@ RULES_NEEDING = {
 def _ags_with_features(frame: pd.DataFrame | None) -> set[str]:
     if frame is None or len(frame) == 0 or "ags" not in frame.columns:
         return set()
-    return set(frame["ags"].dropna().astype(str))
+    return {str(a) for a in frame["ags"].dropna().unique()}
 
 
 def availability(layers: Mapping[str, pd.DataFrame], ags: Iterable[str]) -> pd.DataFrame:
@@ -60,7 +60,7 @@ def availability(layers: Mapping[str, pd.DataFrame], ags: Iterable[str]) -> pd.D
     if parcels is not None and "actual_use" in parcels.columns and len(parcels):
         text = parcels["actual_use"].astype("string").str.strip()
         with_text = parcels.loc[text.fillna("").ne("").to_numpy(), "ags"]
-        present["land_use"] |= set(with_text.dropna().astype(str))
+        present["land_use"] |= {str(a) for a in with_text.dropna().unique()}
     frame = pd.DataFrame({kind: [c in present[kind] for c in codes] for kind in DATA_KINDS}, index=codes)
     frame.index.name = "ags"
     return frame.astype(bool)

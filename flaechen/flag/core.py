@@ -333,7 +333,7 @@ def measures_from_overlaps(
             "built_up_name": bua["built_up_name"].array,
             "inside": inside_arr,
             "built_up_edge": pd.array(edge, dtype="boolean"),
-            "inside_basis": pd.array([b if k else None for k, b in zip(known, basis, strict=True)], dtype="string"),
+            "inside_basis": pd.array(np.where(known, basis, np.array(None, dtype=object)), dtype="string"),
         }
     )
     # the width only where a Baulücke is possible: unbuilt, large enough, inside or zoned
