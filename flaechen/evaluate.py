@@ -297,6 +297,15 @@ def evaluate(
         order = np.lexsort((-pshare, pr))
         first = order[np.r_[True, pr[order][1:] != pr[order][:-1]]]
         parcel_of[pr[first]] = pp[first]
+    if n and len(pgeoms) and (parcel_of < 0).all():
+        rx0, ry0, rx1, ry1 = shapely.total_bounds(geoms)
+        dx0, dy0, dx1, dy1 = shapely.total_bounds(pgeoms)
+        raise SourceError(
+            f"{reference}: none of its {n:,d} reference features lies on a parcel of the district (reference "
+            f"extent {rx0:,.0f}, {ry0:,.0f} – {rx1:,.0f}, {ry1:,.0f}; parcels {dx0:,.0f}, {dy0:,.0f} – {dx1:,.0f}, "
+            f"{dy1:,.0f} in {parcels.crs.to_string() if parcels.crs else 'the district CRS'}): a survey of another "
+            "area, or a file whose CRS is wrong. Check the file's CRS (.prj) and that it covers the district."
+        )
     pid = parcels["parcel_id"].astype(str).to_numpy()
     m = measures.set_index(measures["parcel_id"].astype(str))
     m = m[~m.index.duplicated()]

@@ -134,7 +134,12 @@ def test_a_reference_whose_values_name_no_category_is_a_clean_error(run_dir, tmp
     # A survey with its own words ("Lücke", "Brache") and no --map: every value unmatched, and evaluate ended
     # with "internal error KeyError: 'found_same_category'" (exit 1).
     ref = _reference(
-        tmp_path, [("Lücke", shapely.Point(0, 0)), ("Lücke", shapely.Point(5, 5)), ("Brache", shapely.Point(9, 9))]
+        tmp_path,
+        [
+            ("Lücke", shapely.centroid(box(90, 90, 120, 120))),
+            ("Lücke", shapely.centroid(box(150, 150, 180, 180))),
+            ("Brache", shapely.centroid(box(0, -40, 40, -15))),
+        ],
     )
     assert main(["evaluate", str(run_dir), str(ref), "--field", "art"]) == 2
     err = capsys.readouterr().err
@@ -143,3 +148,14 @@ def test_a_reference_whose_values_name_no_category_is_a_clean_error(run_dir, tmp
     assert (
         main(["evaluate", str(run_dir), str(ref), "--field", "art", "--map", "Lücke=Baulücke,Brache=Brachfläche"]) == 0
     )
+
+
+def test_a_reference_that_lies_nowhere_in_the_district_is_a_clean_error(run_dir, tmp_path, capsys):
+    # A survey of another area (or with a wrong CRS): every feature "kein Flurstück", recall 0 and exit 0 looked
+    # like a result.
+    far = [("Baulücke", shapely.Point(500_000, 500_000)), ("Baulücke", shapely.Point(500_010, 500_000))]
+    ref = _reference(tmp_path, far)
+    assert main(["evaluate", str(run_dir), str(ref), "--field", "art"]) == 2
+    err = capsys.readouterr().err
+    assert "none of its 2 reference features lies on a parcel of the district" in err
+    assert not (run_dir / "evaluation.json").exists()
