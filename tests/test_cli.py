@@ -180,3 +180,19 @@ def test_progress_elsewhere_is_plain_log_lines_and_quiet_silences_it(tmp_path):
     assert "\r" not in piped.stderr and "━" not in piped.stderr and "\x1b" not in piped.stderr
     status, screen = _flaechen_on_a_terminal(["check", str(config), "--quiet"], cwd=tmp_path)
     assert status == 0 and screen == [], screen
+
+
+def test_python_dash_m_flaechen_is_the_command_line():
+    # `python -m flaechen run …` is how a profiler (py-spy, cProfile) or a venv without the script starts it;
+    # it failed with "No module named flaechen.__main__".
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-m", "flaechen", "--help"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "run" in out.stdout and "evaluate" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "flaechen", "nosuchcommand"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2
