@@ -62,6 +62,8 @@ def print_not_evaluated(summary: pd.DataFrame, *, file: TextIO) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from flaechen.flag.gpkg import flag_gpkg
 
     gpkg = _resolve(args.target)
@@ -82,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  {category:22s} {len(group):>8,d}  {group['area_m2'].sum() / 10_000:>10,.1f} ha", file=out)
         for r in result.summary.itertuples():
             per = r.inner_m2_per_inhabitant
-            per_txt = "—" if per is None or per != per else f"{per:.1f} m²/inhabitant"
+            per_txt = "—" if pd.isna(per) else f"{float(per):.1f} m²/inhabitant"  # no population: NA
             print(f"  {r.ags} {r.name!s:24s} {r.candidates_ha:>9,.1f} ha  inner potential {per_txt}", file=out)
         print_not_evaluated(result.summary, file=out)
     return 0

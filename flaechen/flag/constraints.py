@@ -391,8 +391,9 @@ def constraint_status(
             )
         else:
             out[c.name] = raster_status(c, parcels=parcels, parcel_area=parcel_area)
-        counts = out[c.name]["status"].value_counts().to_dict()
-        log.info("constraint %r: %s", c.name, counts)
+        counts = out[c.name]["status"].value_counts()
+        told = ", ".join(f"{status} {n:,d}" for status, n in counts.items()) or "no parcel to judge"
+        log.info("constraint %r: %s", c.name, told)
     return out
 
 

@@ -178,7 +178,11 @@ def select_district(path: str | os.PathLike[str], *, profile: PublishProfile) ->
         layers[layer] = out[~(out.geometry.isna() | out.geometry.is_empty)].reset_index(drop=True)
         log.debug("read %s: %d features, fields %s", layer, len(out), allowed[layer])
     if "municipalities" in layers and layers["municipalities"].empty:
-        raise PublishError(f"{gpkg}: layer 'municipalities' is empty; the site is built per municipality")
+        raise PublishError(
+            f"{gpkg}: no municipality has a boundary (layer 'municipalities' holds none with a geometry); the "
+            "site is built per municipality: declare [boundaries] or a municipality's boundary in the "
+            "configuration and run again"
+        )
     summary = read_summary(found) if "summary" in found else None
     from flaechen.publish.built import read_built_on
 

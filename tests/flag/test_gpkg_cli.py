@@ -65,3 +65,15 @@ def test_cli_flag_without_a_dataset_is_a_clean_error(tmp_path, capsys):
         _resolve(str(tmp_path))
     assert main(["flag", str(tmp_path)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_cli_flag_prints_a_municipality_without_population(tmp_path, capsys):
+    """The population is optional: its m² per inhabitant is a dash, not an internal error (exit 1)."""
+    from flaechen.cli import main
+
+    parcels, buildings = village(0, 0, skip=[(3, 3)])
+    path = tmp_path / "district.gpkg"
+    write_gpkg(path, layers=district(parcels=parcels, buildings=buildings, population=None))
+    assert main(["flag", str(path), "--workers", "1"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "Musterstadt" in x)
+    assert line.rstrip().endswith("inner potential —")
