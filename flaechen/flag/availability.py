@@ -37,6 +37,12 @@ MISSING_TEXT = {
 }
 """German reason for each kind of missing data."""
 
+NO_PARCELS = (
+    "alle Regeln: keine Flurstücke (Kandidaten sind Flurstücke; gelieferte Brachflächen, Gebäude und Pläne "
+    "werden erst mit den Flurstücken der Gemeinde ausgewertet)"
+)
+"""Why nothing is evaluated in a municipality that delivered no parcels."""
+
 RULES_NEEDING = {
     "buildings": ("Baulücke", "Außenreserve", "Untergenutzte Fläche", "Leerstand", "Brachfläche (Gebäudezustand)"),
     "zoning": ("Untergenutzte Fläche", "Außenreserve", "Bauland nach B-Plan/FNP"),
@@ -53,7 +59,8 @@ def _ags_with_features(frame: pd.DataFrame | None) -> set[str]:
 
 
 def availability(layers: Mapping[str, pd.DataFrame], ags: Iterable[str]) -> pd.DataFrame:
-    """Per municipality (index: AGS) one boolean column per kind of data in :data:`DATA_KINDS`."""
+    """Per municipality (index: AGS) one boolean column per kind of data in :data:`DATA_KINDS`, and
+    ``parcels``: whether it delivered parcels at all."""
     codes = [str(a) for a in ags]
     present = {kind: _ags_with_features(layers.get(kind)) for kind in DATA_KINDS}
     parcels = layers.get("parcels")
@@ -62,11 +69,20 @@ def availability(layers: Mapping[str, pd.DataFrame], ags: Iterable[str]) -> pd.D
         with_text = parcels.loc[text.fillna("").ne("").to_numpy(), "ags"]
         present["land_use"] |= {str(a) for a in with_text.dropna().unique()}
     frame = pd.DataFrame({kind: [c in present[kind] for c in codes] for kind in DATA_KINDS}, index=codes)
+    with_parcels = _ags_with_features(parcels)
+    frame["parcels"] = [c in with_parcels for c in codes]
     frame.index.name = "ags"
     return frame.astype(bool)
 
 
 def not_evaluated(row: Mapping[str, bool] | pd.Series) -> str | None:
-    """The rules a municipality's missing data leaves unevaluated, in German; None where nothing is missing."""
-    parts = [f"{', '.join(RULES_NEEDING[kind])}: {MISSING_TEXT[kind]}" for kind in RULES_NEEDING if not bool(row[kind])]
+    """The rules a municipality's missing data leaves unevaluated, in German; None where nothing is missing.
+
+    Without parcels no rule can be evaluated: candidates are parcels, so delivered brownfields, buildings or
+    plans give none there (the text says so first).
+    """
+    parts = [NO_PARCELS] if not bool(row.get("parcels", True)) else []
+    parts += [
+        f"{', '.join(RULES_NEEDING[kind])}: {MISSING_TEXT[kind]}" for kind in RULES_NEEDING if not bool(row[kind])
+    ]
     return "; ".join(parts) if parts else None

@@ -38,6 +38,7 @@ CATEGORY_SLUGS = {
 """Column prefix of each category in the summary table (ASCII field names)."""
 
 DATA_LABELS = {
+    "parcels": "Flurstücke",
     "buildings": "Gebäude",
     "zoning": "Pläne",
     "land_use": "Nutzung",

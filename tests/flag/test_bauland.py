@@ -234,3 +234,20 @@ def test_a_lot_in_the_edge_band_of_the_ortslage_is_inside_where_the_buildings_sa
     layers["built_up_area"]["kind"] = "satzung"
     m = flag(layers, rules=rules, workers=1).measures.set_index("parcel_id")
     assert not bool(m.loc["RAND", "inside"])
+
+
+def test_a_municipality_without_parcels_is_named_as_not_evaluated(rules):
+    """Candidates are parcels: a municipality that delivered brownfields and buildings but no parcels gets
+    none, and the summary says why instead of an empty row (an English register of 806 sites gave
+    'Reuse candidates: 0' with no word)."""
+    layers = district(
+        parcels=[{"parcel_id": "x", "geometry": box(0, 0, 30, 30)}],
+        brownfields=[{"site_id": "B1", "geometry": box(0, 0, 30, 30)}],
+        buildings=[{"building_id": "G1", "geometry": box(5, 5, 15, 15)}],
+    )
+    layers["parcels"] = layers["parcels"].iloc[0:0]
+    result = flag(layers, rules=rules, workers=1)
+    s = result.summary.iloc[0]
+    assert len(result.candidates) == 0
+    assert s["not_evaluated"].startswith("alle Regeln: keine Flurstücke")
+    assert s["data_delivered"] == "Gebäude, Brachflächen"
