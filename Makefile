@@ -37,8 +37,9 @@ render: demo
 test: setup
 	$(PY) -m pytest
 
-# The gates CI runs before the tests: ruff (lint and format), mypy strict on flaechen/, the doctests.
-lint: $(VENV)/.installed
+# The gates CI runs before the tests: ruff (lint and format), mypy strict on flaechen/, the doctests (they
+# build a small demo district with its map site and print its A3 maps: the whole setup, npm and Chromium too).
+lint: setup
 	$(VENV)/bin/ruff check flaechen tests benchmarks
 	$(VENV)/bin/ruff format --check flaechen tests benchmarks
 	$(VENV)/bin/mypy
