@@ -35,16 +35,14 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import shapely
 
-from flaechen.flag.overlay import resolve_workers
 from flaechen.flag.rules import Rules
+from flaechen.workers import can_fork, fork_map, resolve_workers
 
 log = logging.getLogger(__name__)
 
@@ -139,16 +137,7 @@ def box_components(geoms: np.ndarray) -> np.ndarray:
     return label
 
 
-# The buffers a forked worker process inherited from its parent (set by `_init_worker`, never in the parent).
-_WORKER_JOB: dict[str, Any] = {}
-
-
-def _init_worker(job: dict[str, Any]) -> None:
-    _WORKER_JOB.update(job)
-
-
-def _bodies_in_worker(components: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    job = _WORKER_JOB
+def _bodies_task(job: dict[str, Any], components: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return _bodies_of(job["buffers"], components, radius=job["radius"], margin=job["margin"], gap_area=job["gap_area"])
 
 
@@ -161,7 +150,7 @@ def _settlement_bodies(
     order = np.argsort(label, kind="stable")
     components = np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
     nworkers = resolve_workers(workers)
-    if nworkers == 1 or len(main) < MIN_PARALLEL_BUILDINGS or "fork" not in multiprocessing.get_all_start_methods():
+    if nworkers == 1 or len(main) < MIN_PARALLEL_BUILDINGS or not can_fork():
         return _bodies_of(buffers, components, radius=radius, margin=margin, gap_area=gap_area)
     # whole components into a few groups of about equal size, the largest first
     ngroups = 4 * nworkers
@@ -172,13 +161,7 @@ def _settlement_bodies(
         groups[g].append(c)
         load[g] += len(c)
     job = {"buffers": buffers, "radius": radius, "margin": margin, "gap_area": gap_area}
-    with ProcessPoolExecutor(
-        max_workers=nworkers,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_init_worker,
-        initargs=(job,),
-    ) as pool:
-        parts = list(pool.map(_bodies_in_worker, [g for g in groups if g]))
+    parts = fork_map(_bodies_task, [g for g in groups if g], job=job, workers=nworkers)
     return (
         np.concatenate([p[0] for p in parts]),
         np.concatenate([p[1] for p in parts]),

@@ -34,10 +34,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import multiprocessing
-import os
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +42,7 @@ import numpy as np
 import shapely
 
 from flaechen.flag.clip import RingArrays, pair_areas
+from flaechen.workers import can_fork, fork_map, resolve_workers
 
 log = logging.getLogger(__name__)
 
@@ -197,33 +195,9 @@ class _Job:
     layers: Mapping[str, OverlayLayer]
 
 
-def _run_chunk(job: _Job, name: str, start: int, stop: int) -> tuple[str, Overlaps]:
+def _run_chunk(job: _Job, task: tuple[str, int, int]) -> tuple[str, Overlaps]:
+    name, start, stop = task
     return name, overlaps_chunk(job.index, job.layers[name], start=start, stop=stop)
-
-
-# The job a forked worker process inherited from its parent; set once per worker by `_init_worker`,
-# never in the parent process.
-_WORKER_JOB: dict[str, _Job] = {}
-
-
-def _init_worker(job: _Job) -> None:
-    _WORKER_JOB["job"] = job
-
-
-def _run_chunk_in_worker(task: tuple[str, int, int]) -> tuple[str, Overlaps]:
-    return _run_chunk(_WORKER_JOB["job"], *task)
-
-
-def resolve_workers(workers: int | None) -> int:
-    """Number of worker processes: `workers`, or all available cores when None."""
-    if workers is None:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # pragma: no cover - not on Linux
-            return max(1, os.cpu_count() or 1)
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
-    return workers
 
 
 def indexed_overlaps(
@@ -254,7 +228,7 @@ def indexed_overlaps(
     index = parcels if isinstance(parcels, ParcelIndex) else ParcelIndex.build(parcels)
     job = _Job(index=index, layers=layers)
     nworkers = resolve_workers(workers)
-    if nworkers > 1 and "fork" not in multiprocessing.get_all_start_methods():
+    if nworkers > 1 and not can_fork():
         log.info("no 'fork' start method on this platform: overlaps run in one process")
         nworkers = 1
     if len(index) < min_parcels:
@@ -265,19 +239,11 @@ def indexed_overlaps(
         nchunks = max(1, min(4 * nworkers, m // 50)) if nworkers > 1 else 1
         edges = np.linspace(0, m, nchunks + 1).astype(int)
         tasks += [(name, int(a), int(b)) for a, b in itertools.pairwise(edges)]
-    if nworkers == 1:
-        parts = [_run_chunk(job, *t) for t in tasks]
-    else:
+    if nworkers > 1:
         # the biggest chunks first, so the last ones to finish are small
         tasks.sort(key=lambda t: -(t[2] - t[1]) * len(index) / max(1, len(layers[t[0]].geoms)))
         log.debug("overlaps: %d chunks on %d processes", len(tasks), nworkers)
-        with ProcessPoolExecutor(
-            max_workers=nworkers,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_init_worker,
-            initargs=(job,),
-        ) as pool:
-            parts = list(pool.map(_run_chunk_in_worker, tasks))
+    parts = fork_map(_run_chunk, tasks, job=job, workers=nworkers)
     return {name: Overlaps.concat([ov for n, ov in parts if n == name]) for name in layers}
 
 

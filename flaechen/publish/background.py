@@ -32,10 +32,8 @@ from __future__ import annotations
 import io
 import logging
 import math
-import multiprocessing
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -53,6 +51,7 @@ from rasterio.transform import Affine
 from flaechen.district import read_district
 from flaechen.landuse import normalise_uses, parse_actual_use
 from flaechen.palette import colours as palette_colours
+from flaechen.workers import fork_map, resolve_workers
 
 log = logging.getLogger(__name__)
 
@@ -427,20 +426,10 @@ def render_background(
         else:
             base[z] = [list(b) for b in blocks]
         tasks += [(z, *block) for block in blocks]
-    nworkers = min(_workers(workers), max(1, len(tasks) // 8))
-    if nworkers > 1 and "fork" not in multiprocessing.get_all_start_methods():
-        nworkers = 1
-    if nworkers == 1:
-        done = [_render_block(job, *t) for t in tasks]
-    else:
+    nworkers = min(resolve_workers(workers), max(1, len(tasks) // 8))
+    if nworkers > 1:
         tasks.sort(key=lambda t: -t[0])  # the many small blocks of the deepest zoom first
-        with ProcessPoolExecutor(
-            max_workers=nworkers,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_init_worker,
-            initargs=(job,),
-        ) as pool:
-            done = list(pool.map(_render_block_in_worker, tasks, chunksize=4))
+    done = fork_map(_render_task, tasks, job=job, workers=nworkers, chunksize=4)
     files = sum(d[0] for d in done)
     total = sum(d[1] for d in done)
     log.info("background: %d tiles (zoom %d–%d), %.1f MB, land use from %s", files, lo, hi, total / 1e6, source)
@@ -483,16 +472,8 @@ class _Job:
     out_dir: Path
 
 
-# The job a forked worker inherited; set once per worker by `_init_worker`, never in the parent process.
-_WORKER_JOB: dict[str, _Job] = {}
-
-
-def _init_worker(job: _Job) -> None:
-    _WORKER_JOB["job"] = job
-
-
-def _render_block_in_worker(task: tuple[int, int, int, int, int]) -> tuple[int, int]:
-    return _render_block(_WORKER_JOB["job"], *task)
+def _render_task(job: _Job, task: tuple[int, int, int, int, int]) -> tuple[int, int]:
+    return _render_block(job, *task)
 
 
 def _geojson(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
@@ -535,15 +516,6 @@ def _geojson(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     for i in np.flatnonzero(~(polygons | lines)).tolist():
         out[i] = geoms[i].__geo_interface__
     return out
-
-
-def _workers(workers: int | None) -> int:
-    if workers is not None:
-        return max(1, workers)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _block_box(z: int, x0: int, y0: int, x1: int, y1: int) -> shapely.Geometry:
