@@ -62,7 +62,13 @@ sys.path.insert(0, str(REPO))
 from flaechen.flag import flag, load_rules, measure  # noqa: E402
 from flaechen.flag.categories import rule_masks  # noqa: E402
 from flaechen.flag.core import ESTIMATE_TILE_M, measures_from_overlaps  # noqa: E402
-from flaechen.flag.innenbereich import QUAD_SEGS, BuiltUpEstimate, box_components, fill_small_holes  # noqa: E402
+from flaechen.flag.innenbereich import (  # noqa: E402
+    QUAD_SEGS,
+    BuiltUpEstimate,
+    box_components,
+    fill_small_holes,
+    select_built_up,
+)
 from flaechen.flag.overlay import Overlaps, tiles  # noqa: E402
 from flaechen.layers import load_schema  # noqa: E402
 
@@ -272,21 +278,16 @@ def _estimate(parcels: gpd.GeoDataFrame, buildings: np.ndarray, rules) -> tuple[
         points, gpd.GeoDataFrame({"_body": np.arange(len(bodies))}, geometry=bodies, crs=crs), "inner", "within"
     )
     j = j.sort_values(["_b", "_body"]).drop_duplicates("_b")
-    b_idx, p_idx = j["_b"].to_numpy(), j["_body"].to_numpy()
-    count = np.bincount(p_idx, minlength=len(bodies))
-    coverage = np.bincount(p_idx, weights=area[main][b_idx], minlength=len(bodies)) / np.maximum(
-        closed.area.to_numpy(), 1e-9
+    # which bodies are built-up areas: the same bookkeeping as flaechen (no geometry work in it)
+    est = select_built_up(
+        areas,
+        closed.area.to_numpy(),
+        area,
+        main,
+        building=j["_b"].to_numpy(),
+        body=j["_body"].to_numpy(),
+        rules=rules,
     )
-    keep = (
-        (count >= int(rules["innenbereich.min_buildings"]))
-        & (coverage >= float(rules["innenbereich.coverage_threshold"]))
-        & ~shapely.is_empty(areas)
-    )
-    new_index = np.full(len(bodies), -1, dtype=np.int64)
-    new_index[keep] = np.arange(int(keep.sum()))
-    building_area = np.full(len(buildings), -1, dtype=np.int64)
-    building_area[main[b_idx]] = new_index[p_idx]
-    est = BuiltUpEstimate(areas[keep], coverage[keep], count[keep], building_area)
 
     pieces, owner = tiles(est.areas, size=ESTIMATE_TILE_M)
     ov = _overlay_pairs(parcels, gpd.GeoDataFrame(geometry=gpd.GeoSeries(pieces, crs=crs), crs=crs))

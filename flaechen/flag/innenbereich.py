@@ -214,25 +214,53 @@ def estimate_built_up(building_geoms: np.ndarray, *, rules: Rules, workers: int 
     body_of, point = shapely.STRtree(points).query(bodies, predicate="contains")
     order = np.lexsort((body_of, point))
     first = order[np.r_[True, point[order][1:] != point[order][:-1]]] if len(order) else order
-    b_idx, p_idx = point[first], body_of[first]
-    count = np.bincount(p_idx, minlength=len(bodies))
-    foot = np.bincount(p_idx, weights=area[main][b_idx], minlength=len(bodies))
+    estimate = select_built_up(areas, closed_area, area, main, building=point[first], body=body_of[first], rules=rules)
+    log.info(
+        "Innenbereich estimate: %d main buildings, %d settlement bodies, %d built-up areas (%.1f ha)",
+        len(main),
+        len(areas),
+        len(estimate.areas),
+        float(shapely.area(estimate.areas).sum()) / 10_000,
+    )
+    return estimate
+
+
+def select_built_up(
+    areas: np.ndarray,
+    closed_area: np.ndarray,
+    building_area: np.ndarray,
+    main: np.ndarray,
+    *,
+    building: np.ndarray,
+    body: np.ndarray,
+    rules: Rules,
+) -> BuiltUpEstimate:
+    """The settlement bodies that are built-up areas: enough main buildings, enough coverage.
+
+    Parameters
+    ----------
+    areas, closed_area
+        Per settlement body: its built-up area (shrunk to the edge margin, small holes filled) and the area
+        of the body closed back to the buildings (the coverage's denominator).
+    building_area
+        Footprint area of every building.
+    main
+        Indices of the main buildings among all buildings.
+    building, body
+        Pairs: the main building ``main[building]`` lies in settlement body ``body`` (each at most once).
+    rules
+        ``innenbereich.min_buildings`` and ``innenbereich.coverage_threshold``.
+    """
+    count = np.bincount(body, minlength=len(areas))
+    foot = np.bincount(body, weights=building_area[main][building], minlength=len(areas))
     coverage = foot / np.maximum(closed_area, 1e-9)
     keep = (
         (count >= int(rules["innenbereich.min_buildings"]))
         & (coverage >= float(rules["innenbereich.coverage_threshold"]))
         & ~shapely.is_empty(areas)
     )
-    new_index = np.full(len(bodies), -1, dtype=np.int64)
+    new_index = np.full(len(areas), -1, dtype=np.int64)
     new_index[keep] = np.arange(int(keep.sum()))
-    building_area = np.full(n, -1, dtype=np.int64)
-    building_area[main[b_idx]] = new_index[p_idx]
-    parts = areas
-    log.info(
-        "Innenbereich estimate: %d main buildings, %d settlement bodies, %d built-up areas (%.1f ha)",
-        len(main),
-        len(parts),
-        int(keep.sum()),
-        float(shapely.area(parts[keep]).sum()) / 10_000,
-    )
-    return BuiltUpEstimate(parts[keep], coverage[keep], count[keep], building_area)
+    area_of_building = np.full(len(building_area), -1, dtype=np.int64)
+    area_of_building[main[building]] = new_index[body]
+    return BuiltUpEstimate(areas[keep], coverage[keep], count[keep], area_of_building)
