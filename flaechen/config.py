@@ -564,6 +564,20 @@ def _cross_checks(raw: Mapping[str, Any], file: str) -> list[Problem]:
     scheme = scheme if scheme in SCHEMES else None  # an unknown scheme is reported by the model
     seen_ags: dict[str, str] = {}
     seen_ids: dict[str, str] = {}
+
+    def unique_id(sid: str, skey: str) -> None:
+        """Source ids are unique across the municipalities' and the district's sources."""
+        if sid in seen_ids:
+            problems.append(
+                Problem(
+                    file,
+                    f"{skey}.id",
+                    f"source id {sid!r} is already used by {seen_ids[sid]}",
+                    "give each source a unique id",
+                )
+            )
+        seen_ids.setdefault(sid, skey)
+
     for i, m in enumerate(munis):
         if not isinstance(m, Mapping):
             continue
@@ -606,34 +620,14 @@ def _cross_checks(raw: Mapping[str, Any], file: str) -> list[Problem]:
             sid = _default_id(s, m)
             if sid is None:
                 continue
-            skey = _source_key(mkey, j, s, m)
-            if sid in seen_ids:
-                problems.append(
-                    Problem(
-                        file,
-                        f"{skey}.id",
-                        f"source id {sid!r} is already used by {seen_ids[sid]}",
-                        "give each source a unique id",
-                    )
-                )
-            seen_ids.setdefault(sid, skey)
+            unique_id(sid, _source_key(mkey, j, s, m))
     district_sources = raw.get("sources")
-    for j, s in enumerate(district_sources if isinstance(district_sources, list) else []):
+    for s in district_sources if isinstance(district_sources, list) else []:
         if not isinstance(s, Mapping):
             continue
         sid = _default_id(s, raw)
-        skey = f"sources[{sid or j}]"
-        if sid in seen_ids:
-            problems.append(
-                Problem(
-                    file,
-                    f"{skey}.id",
-                    f"source id {sid!r} is already used by {seen_ids[sid]}",
-                    "give each source a unique id",
-                )
-            )
         if sid:
-            seen_ids.setdefault(sid, skey)
+            unique_id(sid, f"sources[{sid}]")
     return problems
 
 
